@@ -1,0 +1,1 @@
+"""Number formats, exponential models and NumPy reference kernels (no simulator imports)."""

@@ -218,7 +218,9 @@ def nan_unbox(reg: np.ndarray | int, fmt: str | FloatFormat) -> np.ndarray:
 
 
 def lanes_per_word(fmt: str | FloatFormat) -> int:
-    """SIMD lanes in a 64-bit FP register: FP32 ×2, FP16/BF16 ×4, FP8 ×8 (snitch_cluster.md §3.2)."""
+    """SIMD lanes in a 64-bit FP register: FP32 ×2, FP16/BF16 ×4, FP8 ×8.
+
+    Source: snitch_cluster.md §3.2 ("SIMD lanes")."""
     return 64 // get_format(fmt).width
 
 
@@ -229,7 +231,9 @@ def pack_lanes(values: np.ndarray, fmt: str | FloatFormat) -> np.ndarray:
     n = lanes_per_word(f)
     bits = to_bits(np.asarray(values), f)
     if bits.shape[-1] % n:
-        raise ValueError(f"{bits.shape[-1]} values do not fill whole 64-bit words of {n} {f.name} lanes")
+        raise ValueError(
+            f"{bits.shape[-1]} values do not fill whole 64-bit words of {n} {f.name} lanes"
+        )
     # Little-endian byte order makes a reinterpretation equal to the shift-and-or packing.
     le = np.ascontiguousarray(bits.astype(f.uint.newbyteorder("<")))
     return le.view(np.dtype("<u8")).astype(np.uint64)

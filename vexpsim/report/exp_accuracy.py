@@ -27,13 +27,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _pct(v: float) -> str:
+    return f"{v:>9.4%}" if v >= 1e-5 else f"{v * 100:>8.2e}%"
+
+
 def _table(results: list[ExpAccuracy]) -> str:
-    head = f"{'variant':<12} {'domain':<8} {'inputs':>7} {'max rel':>10} {'mean rel':>10} {'max ulp':>8}"
+    head = (f"{'variant':<12} {'domain':<8} {'inputs':>7} {'max rel':>10} {'mean rel':>10} "
+            f"{'max ulp':>8}")
     lines = [head, "-" * len(head)]
     for r in results:
-        for name, d in (("softmax", r.softmax), ("whole", r.whole)):
-            lines.append(f"{r.variant:<12} {name:<8} {d.count:>7} {d.max_rel_error:>9.4%} "
-                         f"{d.mean_rel_error:>9.4%} {d.max_ulp_error:>8.2f}")
+        for name, d in (("softmax", r.softmax), ("whole", r.whole), ("uniform", r.uniform)):
+            lines.append(f"{r.variant:<12} {name:<8} {d.count:>7} {_pct(d.max_rel_error)} "
+                         f"{_pct(d.mean_rel_error)} {d.max_ulp_error:>8.2f}")
     return "\n".join(lines)
 
 
@@ -50,8 +55,9 @@ def plot(results: list[ExpAccuracy], path: Path) -> None:
         ax.plot(r.x[m], 100 * r.rel_error[m], ".", ms=1.5, alpha=0.6)
         ax.axhline(0, color="k", lw=0.5)
         s = r.softmax
-        ax.set_title(f"{r.variant} ({r.fmt}): softmax domain max {s.max_rel_error:.3%}, "
-                     f"mean {s.mean_rel_error:.4%}", fontsize=10)
+        ax.set_title(f"{r.variant} ({r.fmt}): softmax domain max {100 * s.max_rel_error:.3g}%, "
+                     f"mean {100 * s.mean_rel_error:.3g}% (all {r.inputs} encodings)",
+                     fontsize=10)
         ax.set_ylabel("relative error [%]")
         ax.grid(alpha=0.3)
     axes[-1, 0].set_xlabel("x")
@@ -65,8 +71,11 @@ def run(args: argparse.Namespace) -> int:
     results = [exp_accuracy(v) for v in variants]
     print(_table(results))
     for target in (args.json, args.plot):
-        if target is not None and not target.parent.exists():
-            raise UserError(f"{target}: directory {target.parent} does not exist")
+        if target is None:
+            continue
+        if target.is_dir():
+            raise UserError(f"{target}: is a directory; give a file name")
+        target.parent.mkdir(parents=True, exist_ok=True)
     if args.json:
         args.json.write_text(json.dumps({"variants": [r.as_dict() for r in results]}, indent=2))
         print(f"wrote {args.json}")

@@ -37,7 +37,7 @@ from .errors import UserError
 __all__ = [
     "REQUIRED", "Field", "Section", "SectionList", "MapOf", "validate", "apply_overrides",
     "parse_override", "merge", "read_toml", "load_toml", "dump_toml", "describe", "defaults",
-    "freeze", "thaw", "schema_from_dict", "format_value",
+    "freeze", "freeze_class", "thaw", "schema_from_dict", "format_value", "override_notes",
 ]
 
 
@@ -352,12 +352,18 @@ def validate(data: Mapping[str, Any], schema: Section, *, origin: str,
     Raises UserError with one line per problem, `origin: key.path: message`, all at once.
     `notes` maps key paths to a remark appended to problems at or below that path (used to
     name the override that set a value). `checks` are cross-field rules run on the filled-in
-    config once every field is individually valid; each yields (key path, message)."""
+    config; each yields (key path, message). A rule that trips over an invalid value is
+    skipped, and its findings on paths already reported are dropped, so problems are not
+    reported twice."""
     problems: list[tuple[str, str]] = []
     result = _check(data, schema, "", problems, schema)
-    if not problems:
-        for check in checks:
-            problems.extend(check(result))
+    bad = {p for p, _ in problems}
+    for check in checks:
+        try:
+            found = list(check(result))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue  # it read a value that is already reported as wrong
+        problems.extend(x for x in found if x[0] not in bad)
     if problems:
         raise UserError(_render(problems, origin, notes))
     return result

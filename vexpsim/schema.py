@@ -557,13 +557,6 @@ def _dump_section(cfg: Mapping[str, Any], sec: Section, parts: list[str], lines:
             if comments:
                 lines.extend(_field_comments(f, k))
             lines.append(f"{_key(k)} = {format_value(cfg[k], hex_int=f.display == 'hex')}")
-        elif isinstance(f, MapOf) and isinstance(f.value, Field) and k in cfg:
-            lines.append("")
-            if comments:
-                lines.extend(_comment(f.doc))
-            lines.append(_header(parts + [k]))
-            for name, v in cfg[k].items():
-                lines.append(f"{_key(name)} = {format_value(v)}")
     for k, f in sec.fields.items():
         if k not in cfg:
             continue
@@ -580,7 +573,14 @@ def _dump_section(cfg: Mapping[str, Any], sec: Section, parts: list[str], lines:
                     lines.extend(_comment(f.doc))
                 lines.append(_header(parts + [k], double=True))
                 _dump_section(item, f.item, parts + [k], lines, comments)
-        elif isinstance(f, MapOf) and isinstance(f.value, Section):
+        elif isinstance(f, MapOf) and isinstance(f.value, Field):
+            lines.append("")
+            if comments:
+                lines.extend(_comment(f.doc))
+            lines.append(_header(parts + [k]))
+            for name, v in cfg[k].items():
+                lines.append(f"{_key(name)} = {format_value(v)}")
+        elif isinstance(f, MapOf):
             for name, item in cfg[k].items():
                 lines.append("")
                 if comments:

@@ -667,10 +667,9 @@ def freeze(config: Mapping[str, Any], schema: Section, *, name: str = "Config",
 
 
 def thaw(obj: Any) -> Any:
-    """The inverse of freeze: plain dicts and lists (None fields dropped)."""
+    """The inverse of freeze: plain dicts and lists."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: thaw(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                if getattr(obj, f.name) is not None}
+        return {f.name: thaw(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, Mapping):
         return {k: thaw(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -281,7 +281,9 @@ def _all_paths(node: Node, path: str = "") -> Iterable[str]:
         yield from _all_paths(node.item, path)
 
 
-def _check(v: Any, node: Node, path: str, out: list[tuple[str, str]], root: Section) -> Any:
+def _check(v: Any, node: Node, path: str, out: list[tuple[str, str]],
+           root: tuple[Section, str]) -> Any:
+    """Check v against node at key path `path`; root = (the whole schema, its key path)."""
     if isinstance(node, Field):
         return _check_field(v, node, path, out)
     if isinstance(node, SectionList):
@@ -310,7 +312,7 @@ def _check(v: Any, node: Node, path: str, out: list[tuple[str, str]], root: Sect
         if k not in node.fields:
             hint = _suggest(k, node.fields)
             if not hint:  # the key may belong to another section
-                where = [p for p in _all_paths(root) if p.rsplit(".", 1)[-1] == k]
+                where = [p for p in _all_paths(*root) if p.rsplit(".", 1)[-1] == k]
                 hint = f" (did you mean {where[0]}?)" if len(where) == 1 else ""
             out.append((_join(path, k), "unknown key" + hint))
     for k, sub in node.fields.items():
@@ -344,25 +346,28 @@ def _render(problems: list[tuple[str, str]], origin: str,
     return lines
 
 
-def validate(data: Mapping[str, Any], schema: Section, *, origin: str,
+def validate(data: Mapping[str, Any], schema: Section, *, origin: str, prefix: str = "",
              notes: Mapping[str, str] | None = None,
              checks: Iterable[Callable[[dict], Iterable[tuple[str, str]]]] = ()) -> dict:
     """Validate `data` against `schema`; return a new dict with every default filled in.
 
     Raises UserError with one line per problem, `origin: key.path: message`, all at once.
+    `prefix` is the key path of `data` inside a larger file (e.g. "cluster" for the [cluster]
+    table of an experiment), so that messages give full paths.
     `notes` maps key paths to a remark appended to problems at or below that path (used to
     name the override that set a value). `checks` are cross-field rules run on the filled-in
-    config; each yields (key path, message). A rule that trips over an invalid value is
-    skipped, and its findings on paths already reported are dropped, so problems are not
-    reported twice."""
+    config; each yields (key path relative to `data`, message). A rule that trips over an
+    invalid value is skipped, and its findings on paths already reported are dropped, so
+    problems are not reported twice."""
     problems: list[tuple[str, str]] = []
-    result = _check(data, schema, "", problems, schema)
+    result = _check(data, schema, prefix, problems, (schema, prefix))
     bad = {p for p, _ in problems}
     for check in checks:
         try:
             found = list(check(result))
         except (KeyError, TypeError, ValueError, AttributeError):
             continue  # it read a value that is already reported as wrong
+        found = [(_join(prefix, p), m) for p, m in found]
         problems.extend(x for x in found if x[0] not in bad)
     if problems:
         raise UserError(_render(problems, origin, notes))

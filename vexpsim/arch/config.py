@@ -40,8 +40,8 @@ from ..schema import (
 
 __all__ = [
     "PRESETS", "FPU_FORMATS", "OP_GROUPS", "SCHEMA", "ClusterConfig", "load_cluster_config",
-    "cluster_config_dict", "effective_fpu_latency", "fpu_unit_pipelined", "timing_params",
-    "cluster_describe", "cluster_to_toml",
+    "cluster_config_dict", "cluster_config_from_data", "effective_fpu_latency",
+    "fpu_unit_pipelined", "timing_params", "cluster_describe", "cluster_to_toml",
 ]
 
 PRESETS: tuple[str, ...] = ("snitch_default", "vexp_paper")
@@ -93,6 +93,15 @@ def _strip_cluster(overrides: Iterable[str]) -> list[str]:
     under [cluster])."""
     return [o.strip()[len("cluster."):] if o.strip().startswith("cluster.") else o.strip()
             for o in overrides]
+
+
+def _notes(overrides: list[str], prefix: str = "") -> dict[str, str]:
+    """Key path (with prefix) -> remark naming the override as the user wrote it."""
+    notes = {}
+    for text in overrides:
+        for path in override_notes(_strip_cluster([text])):
+            notes[f"{prefix}.{path}" if prefix else path] = f"set by override {text!r}"
+    return notes
 
 
 def _resolve_preset(data: dict, seen: tuple[str, ...] = ()) -> dict:
@@ -173,7 +182,7 @@ def cluster_config_dict(path: str | Path | None = None, *, preset: str | None = 
     names its own starting point with a top-level `preset = "NAME"`. Without, the shipped
     preset `preset` is loaded. `overrides` are `key.path=VALUE` (TOML literal) applied last;
     a leading `cluster.` is accepted. Every problem is reported at once (UserError)."""
-    overrides = _strip_cluster(overrides)
+    overrides = list(overrides)
     if path is None and text is None:
         if preset not in PRESETS:
             raise UserError(f"unknown preset {preset!r}; shipped presets: {', '.join(PRESETS)}")
@@ -182,10 +191,22 @@ def cluster_config_dict(path: str | Path | None = None, *, preset: str | None = 
     else:
         origin = str(path) if path is not None else "<text>"
         data = read_toml(origin, text=text, origin=origin)
-    data = apply_overrides(data, overrides)
-    data = _resolve_preset(data)
-    return validate(data, SCHEMA, origin=origin, notes=override_notes(overrides),
+    data = _resolve_preset(apply_overrides(data, _strip_cluster(overrides)))
+    return validate(data, SCHEMA, origin=origin, notes=_notes(overrides),
                     checks=CROSS_CHECKS)
+
+
+def cluster_config_from_data(data: dict, *, origin: str, prefix: str = "cluster",
+                             overrides: Iterable[str] = ()) -> Any:
+    """A ClusterConfig from an already parsed table, e.g. the [cluster] table of an experiment
+    config: problems are reported as `origin: cluster.fpu.lat_exp: ...` (`prefix` is the
+    table's key path in its file). The table may name a `preset`; overrides are relative to
+    the table (a leading `cluster.` is accepted)."""
+    overrides = list(overrides)
+    data = _resolve_preset(apply_overrides(data, _strip_cluster(overrides)))
+    cfg = validate(data, SCHEMA, origin=origin, prefix=prefix,
+                   notes=_notes(overrides, prefix), checks=CROSS_CHECKS)
+    return freeze(cfg, SCHEMA, name="ClusterConfig", base=_ClusterMethods)
 
 
 def load_cluster_config(path: str | Path | None = None, *, preset: str | None = DEFAULT_PRESET,

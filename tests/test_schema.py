@@ -104,6 +104,7 @@ def test_input_not_mutated_and_ints_become_floats():
     ("cluster.fpu.lat_exp", "2", 'expected an integer >= 1, got "2"'),
     ("cluster.fpu.scale", 11, "expected a number in [0.0, 10.0], got 11"),
     ("cluster.fpu.scale", False, "expected a number in [0.0, 10.0], got false"),
+    ("cluster.fpu.scale", math.nan, "expected a number in [0.0, 10.0], got nan"),
     ("cluster.fpu.mode", "BEFOR", 'expected one of "BEFORE", "AFTER", got "BEFOR" '
                                   "(did you mean BEFORE?)"),
     ("cluster.fpu.exp.enabled", 1, "expected a boolean, got 1"),

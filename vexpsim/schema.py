@@ -234,6 +234,8 @@ def _check_scalar(v: Any, kind: str, f: Field) -> tuple[bool, Any]:
     if f.choices is not None and v not in f.choices:
         return False, v
     if kind in ("int", "float"):
+        if v != v and (f.min is not None or f.max is not None):
+            return False, v  # nan is outside every range
         if f.min is not None and v < f.min:
             return False, v
         if f.max is not None and v > f.max:

@@ -123,6 +123,8 @@ def test_config_is_frozen(paper):
     with pytest.raises(dataclasses.FrozenInstanceError):
         paper.fpu.lat_exp = 4
     assert load_cluster_config() == paper
+    assert hash(load_cluster_config()) == hash(paper)  # usable as a cache key
+    assert hash(load_cluster_config(overrides=["cores=4"])) != hash(paper)
 
 
 # ---- files, presets and overrides ---------------------------------------------------------

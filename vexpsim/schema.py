@@ -527,7 +527,8 @@ def load_toml(path: str | Path, schema: Section, *, overrides: Iterable[str] = (
 
 # ---- output ---------------------------------------------------------------------------------
 def _comment(text: str, width: int = 98) -> list[str]:
-    return ["# " + line for line in textwrap.wrap(text, width - 2)] if text else []
+    lines = textwrap.wrap(text, width - 2, break_on_hyphens=False, break_long_words=False)
+    return ["# " + line for line in lines]
 
 
 def _field_comments(f: Field | MapOf | SectionList, name: str) -> list[str]:
@@ -544,7 +545,7 @@ def dump_toml(config: Mapping[str, Any], schema: Section, *, comments: bool = Tr
               header: str = "") -> str:
     """The config as TOML text (every field, in schema order), with each field's doc, unit and
     source as comments. tomllib.loads(dump_toml(c, s)) == c for a validated c."""
-    lines: list[str] = _comment(header) if comments and header else []
+    lines: list[str] = _comment(header) + [""] if comments and header else []
     _dump_section(config, schema, [], lines, comments)
     while lines and lines[0] == "":
         lines.pop(0)

@@ -394,3 +394,13 @@ def test_config_from_an_experiment_table():
         "is the FP queue, snitch_cluster.md §3.1), got 8 and 32",
     ]
     assert bad == {"fpu": {"lat_exp": -2, "lat_epx": 3}, "frep": {"buffer": 8}}
+
+
+def test_cli_show_markdown(capsys, monkeypatch):
+    assert run_cli(["config", "show", "--format", "markdown"], monkeypatch) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "| key | value | default | unit | meaning | source |"
+    assert len(lines) == 2 + len(list(leaves(SCHEMA)))
+    row = next(line for line in lines if line.startswith("| `fpu.exp.enabled`"))
+    assert row.startswith("| `fpu.exp.enabled` | true | false |  | ")
+    assert all(line.count(" | ") == 5 for line in lines[2:])

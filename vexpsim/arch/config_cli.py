@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
-from ..schema import dump_toml
+from ..schema import dump_toml, format_value
 from .config import (
     DEFAULT_PRESET,
     PRESETS,
@@ -52,8 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    f"{DEFAULT_PRESET} when no FILE is given)")
     s.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="KEY=VALUE", help=_SET_HELP)
-    s.add_argument("--format", choices=("toml", "json"), default="toml",
-                   help="output format (default toml)")
+    s.add_argument("--format", choices=("toml", "json", "markdown"), default="toml",
+                   help="output format (default toml; markdown: a reference table)")
     s.add_argument("--no-comments", action="store_true", help="TOML without doc/source comments")
     s.add_argument("--changed", action="store_true",
                    help="only the fields that differ from the public default Snitch cluster")
@@ -83,13 +83,16 @@ def run_show(args: argparse.Namespace) -> int:
                         "with a top-level `preset = \"NAME\"`)")
     cfg = cluster_config_dict(args.file, preset=args.preset or DEFAULT_PRESET,
                               overrides=args.overrides)
-    if args.format == "json":
+    if args.format in ("json", "markdown"):
         fields = cluster_describe(cfg)
         if args.changed:
             fields = {k: v for k, v in fields.items() if not v["is_default"]}
-        json.dump({"name": cfg["name"], "fields": fields}, sys.stdout, indent=2,
-                  ensure_ascii=False)
-        print()
+        if args.format == "json":
+            json.dump({"name": cfg["name"], "fields": fields}, sys.stdout, indent=2,
+                      ensure_ascii=False)
+            print()
+        else:
+            print(_markdown(fields), end="")
         return 0
     if args.changed:
         fields = cluster_describe(cfg)
@@ -108,3 +111,18 @@ def run_show(args: argparse.Namespace) -> int:
     print(cluster_to_toml(cfg, comments=not args.no_comments), end="")
     return 0
 
+
+
+def _markdown(fields: dict) -> str:
+    """A reference table: key, value, default, unit, meaning and source of every field."""
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| key | value | default | unit | meaning | source |",
+             "|---|---|---|---|---|---|"]
+    for path, f in fields.items():
+        value = format_value(f["value"]) if f["value"] is not None else ""
+        default = format_value(f["default"]) if f["default"] is not None else ""
+        lines.append(f"| `{path}` | {cell(value)} | {cell(default)} | {cell(f['unit'])} | "
+                     f"{cell(f['doc'])} | {cell(f['source'])} |")
+    return "\n".join(lines) + "\n"

@@ -394,6 +394,9 @@ def test_config_from_an_experiment_table():
         "is the FP queue, snitch_cluster.md §3.1), got 8 and 32",
     ]
     assert bad == {"fpu": {"lat_exp": -2, "lat_epx": 3}, "frep": {"buffer": 8}}
+    with pytest.raises(UserError) as e:
+        cluster_config_from_data(3, origin="exp.toml")
+    assert e.value.problems == ["exp.toml: cluster: expected a table, got 3"]
 
 
 def test_cli_show_markdown(capsys, monkeypatch):

@@ -197,20 +197,21 @@ def cluster_config_dict(path: str | Path | None = None, *, preset: str | None = 
 
 
 def cluster_config_from_data(data: dict, *, origin: str, prefix: str = "cluster",
-                             overrides: Iterable[str] = ()) -> Any:
+                             overrides: Iterable[str] = ()) -> ClusterConfig:
     """A ClusterConfig from an already parsed table, e.g. the [cluster] table of an experiment
     config: problems are reported as `origin: cluster.fpu.lat_exp: ...` (`prefix` is the
     table's key path in its file). The table may name a `preset`; overrides are relative to
     the table (a leading `cluster.` is accepted)."""
     overrides = list(overrides)
-    data = _resolve_preset(apply_overrides(data, _strip_cluster(overrides)))
+    if isinstance(data, dict):  # else validate() reports "cluster: expected a table"
+        data = _resolve_preset(apply_overrides(data, _strip_cluster(overrides)))
     cfg = validate(data, SCHEMA, origin=origin, prefix=prefix,
                    notes=_notes(overrides, prefix), checks=CROSS_CHECKS)
     return freeze(cfg, SCHEMA, name="ClusterConfig", base=_ClusterMethods)
 
 
 def load_cluster_config(path: str | Path | None = None, *, preset: str | None = DEFAULT_PRESET,
-                        overrides: Iterable[str] = (), text: str | None = None) -> Any:
+                        overrides: Iterable[str] = (), text: str | None = None) -> ClusterConfig:
     """Load a cluster configuration as a frozen ClusterConfig (see cluster_config_dict for
     the meaning of the arguments)."""
     cfg = cluster_config_dict(path, preset=preset, overrides=overrides, text=text)

@@ -214,6 +214,30 @@ def _join(path: str, key: str) -> str:
 
 
 # ---- validation -----------------------------------------------------------------------------
+class _Invalid:
+    """Stands in the filled-in config for a value that failed validation, so that a
+    cross-field rule reading it fails (and is skipped) instead of reporting a knock-on
+    problem elsewhere."""
+
+    __slots__ = ()
+    __hash__ = None  # type: ignore[assignment]
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("invalid value")
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _fail  # type: ignore[assignment]
+    __bool__ = __int__ = __float__ = __index__ = __format__ = __len__ = __iter__ = _fail
+    __contains__ = __getitem__ = __add__ = __radd__ = __sub__ = __rsub__ = _fail
+    __mul__ = __rmul__ = __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = _fail
+    __mod__ = __rmod__ = __neg__ = __abs__ = _fail
+
+    def __repr__(self) -> str:
+        return "<invalid>"
+
+
+_INVALID: Any = _Invalid()
+
+
 def _check_scalar(v: Any, kind: str, f: Field) -> tuple[bool, Any]:
     if kind == "int":
         ok = isinstance(v, int) and not isinstance(v, bool)
@@ -252,18 +276,19 @@ def _check_field(v: Any, f: Field, path: str, out: list[tuple[str, str]]) -> Any
     if f.is_list:
         if not isinstance(v, list):
             out.append((path, f"expected {f.expectation()}, got {_show(v)}"))
-            return v
+            return _INVALID
         items = []
         for i, x in enumerate(v):
             ok, x2 = _check_scalar(x, f.item_kind, f)
             if not ok:
                 out.append((f"{path}[{i}]", f"expected {f.item_expectation()}, got {_show(x)}"
                              + _choice_hint(x, f)))
-            items.append(x2)
-        return items
+            items.append(x2 if ok else _INVALID)
+        return _INVALID if any(x is _INVALID for x in items) else items
     ok, v2 = _check_scalar(v, f.item_kind, f)
     if not ok:
         out.append((path, f"expected {f.expectation()}, got {_show(v)}" + _choice_hint(v, f)))
+        return _INVALID
     return v2
 
 
@@ -291,7 +316,7 @@ def _check(v: Any, node: Node, path: str, out: list[tuple[str, str]],
     if isinstance(node, SectionList):
         if not isinstance(v, list) or not all(isinstance(x, Mapping) for x in v):
             out.append((path, f"expected an array of tables ([[{path}]]), got {_show(v)}"))
-            return v
+            return _INVALID
         if len(v) < node.min_items:
             out.append((path, f"expected at least {node.min_items} entries, got {len(v)}"))
         if node.max_items is not None and len(v) > node.max_items:
@@ -299,7 +324,7 @@ def _check(v: Any, node: Node, path: str, out: list[tuple[str, str]],
         return [_check(x, node.item, f"{path}[{i}]", out, root) for i, x in enumerate(v)]
     if not isinstance(v, Mapping):
         out.append((path, f"expected a table, got {_show(v)}"))
-        return v
+        return _INVALID
     if isinstance(node, MapOf):
         if len(v) < node.min_items:
             out.append((path, f"expected at least {node.min_items} entries, got {len(v)}"))
@@ -368,7 +393,7 @@ def validate(data: Mapping[str, Any], schema: Section, *, origin: str, prefix: s
         try:
             found = list(check(result))
         except (KeyError, TypeError, ValueError, AttributeError):
-            continue  # it read a value that is already reported as wrong
+            continue  # it read a value that is already reported as wrong (_INVALID)
         found = [(_join(prefix, p), m) for p, m in found]
         problems.extend(x for x in found if x[0] not in bad)
     if problems:

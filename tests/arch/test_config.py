@@ -5,6 +5,8 @@ import tomllib
 from importlib import resources
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import vexpsim.cli as cli
 from vexpsim.arch import config_cli
@@ -407,3 +409,16 @@ def test_cli_show_markdown(capsys, monkeypatch):
     row = next(line for line in lines if line.startswith("| `fpu.exp.enabled`"))
     assert row.startswith("| `fpu.exp.enabled` | true | false |  | ")
     assert all(line.count(" | ") == 5 for line in lines[2:])
+
+
+ALL_LEAVES = [p for p, _ in leaves(SCHEMA)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(ALL_LEAVES), min_size=1, max_size=8, unique=True))
+def test_every_wrong_field_is_reported_once(paths):
+    # no knock-on problems: cross-field rules that read a wrong value are skipped
+    overrides = [f"{p}={{ x = 1 }}" for p in paths]
+    got = problems(overrides=overrides)
+    assert sorted(g.split(": ")[1] for g in got) == sorted(paths)
+    assert all(", got a table (set by override '" in g for g in got)

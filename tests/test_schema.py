@@ -212,6 +212,11 @@ def test_cross_checks_run_skip_and_do_not_repeat():
     assert got == ['f.toml: name: expected a string, got 5',
                    'f.toml: cluster.cores: expected an integer >= 1, got "3"']
     assert validate({"cluster": {"cores": 2}}, SCHEMA, origin="f", checks=[same])
+    # a wrong value read by a rule reporting on ANOTHER path: no knock-on problem either
+    assert problems({"cluster": {"fpu": {"lat_exp": "2"}}}, checks=[same]) == [
+        'f.toml: cluster.fpu.lat_exp: expected an integer >= 1, got "2"']
+    assert problems({"cluster": {"fpu": []}}, checks=[same]) == [
+        "f.toml: cluster.fpu: expected a table, got []"]
 
 
 def test_defaults_helper():

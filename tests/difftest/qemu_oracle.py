@@ -23,6 +23,7 @@ import functools
 import os
 import re
 import shutil
+import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,3 +226,69 @@ def text_instruction_count(elf: Path | str) -> int:
         if len(parts) >= 3 and parts[1] == ".text":
             return int(parts[2], 16) // 4
     return 0
+
+
+# --- comparison -----------------------------------------------------------------------------
+
+RV32IMAFD_MNEMONICS = frozenset(
+    """
+    lui auipc jal jalr beq bne blt bge bltu bgeu lb lh lw lbu lhu sb sh sw
+    addi slti sltiu xori ori andi slli srli srai add sub sll slt sltu xor srl sra or and
+    fence ecall csrrw csrrs csrrc csrrwi csrrsi csrrci
+    mul mulh mulhsu mulhu div divu rem remu
+    flw fsw fmadd.s fmsub.s fnmsub.s fnmadd.s fadd.s fsub.s fmul.s fdiv.s fsqrt.s
+    fsgnj.s fsgnjn.s fsgnjx.s fmin.s fmax.s fcvt.w.s fcvt.wu.s fmv.x.w feq.s flt.s fle.s
+    fclass.s fcvt.s.w fcvt.s.wu fmv.w.x
+    fld fsd fmadd.d fmsub.d fnmsub.d fnmadd.d fadd.d fsub.d fmul.d fdiv.d fsqrt.d
+    fsgnj.d fsgnjn.d fsgnjx.d fmin.d fmax.d fcvt.s.d fcvt.d.s feq.d flt.d fle.d fclass.d
+    fcvt.w.d fcvt.wu.d fcvt.d.w fcvt.d.wu
+    """.split()
+)  # RV32IMAFD + Zicsr as the unprivileged spec lists them (ebreak, fence.i left out)
+
+
+def used_mnemonics(elf: Path | str) -> set[str]:
+    """Real (not pseudo) mnemonics in the .text of an ELF, via objdump -M no-aliases."""
+    proc = _run([OBJDUMP, "-d", "-M", "no-aliases", "-j", ".text", str(elf)])
+    if proc.returncode != 0:
+        raise ToolError(f"{OBJDUMP} failed on {elf}:\n{proc.stderr.strip()}")
+    out: set[str] = set()
+    for line in proc.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and parts[0].strip().endswith(":"):
+            out.add(parts[2].split()[0])
+    return out
+
+
+def _fmt_f(bits: int) -> str:
+    as_d = struct.unpack("<d", struct.pack("<Q", bits))[0]
+    text = f"{bits:#018x} (d {as_d!r}"
+    if bits >> 32 == 0xFFFF_FFFF:
+        as_s = struct.unpack("<f", struct.pack("<I", bits & 0xFFFF_FFFF))[0]
+        text += f", boxed s {as_s!r}"
+    return text + ")"
+
+
+def compare_states(
+    oracle: OracleState, x: list[int], f: list[int], exit_code: int | None = None
+) -> list[str]:
+    """One readable line per differing register (and the exit code), empty when equal.
+    `x`/`f` are the other side's registers (32 unsigned ints each)."""
+    lines: list[str] = []
+    for i in range(32):
+        a, b = oracle.x[i], x[i] & 0xFFFF_FFFF
+        if a != b:
+            lines.append(
+                f"x{i:<2} ({ABI_X[i]:>4}): qemu {a:#010x} ({_s32(a)})"
+                f"  vexpsim {b:#010x} ({_s32(b)})"
+            )
+    for i in range(32):
+        a, b = oracle.f[i], f[i] & 0xFFFF_FFFF_FFFF_FFFF
+        if a != b:
+            lines.append(f"f{i:<2} ({ABI_F[i]:>4}): qemu {_fmt_f(a)}  vexpsim {_fmt_f(b)}")
+    if exit_code is not None and (exit_code & 0xFF) != oracle.exit_code:
+        lines.append(f"exit code: qemu {oracle.exit_code}  vexpsim {exit_code} (& 0xff)")
+    return lines
+
+
+def _s32(v: int) -> int:
+    return v - (1 << 32) if v & 0x8000_0000 else v

@@ -91,11 +91,10 @@ def missing_tools() -> list[str]:
     return [tool for tool in (AS, LD, QEMU) if shutil.which(tool) is None]
 
 
-def _run(cmd: list[str], *, timeout: float = 60.0, cwd: Path | None = None):
+def _run(cmd: list[str], *, timeout: float = 60.0, extra_env: dict[str, str] | None = None):
+    env = _clean_env() | (extra_env or {})
     try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=_clean_env()
-        )
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except FileNotFoundError as exc:
         raise ToolError(f"{cmd[0]} not found on PATH ({exc})") from None
     except subprocess.TimeoutExpired:
@@ -172,16 +171,22 @@ def parse_last_dump(log: str) -> tuple[int, list[int], list[int], int | None]:
     return pc, x, f, (int(fm.group(1), 16) if fm else None)  # type: ignore[return-value]
 
 
-def run_qemu(elf: Path | str, *, timeout: float = QEMU_TIMEOUT_S) -> OracleState:
+def run_qemu(
+    elf: Path | str,
+    *,
+    timeout: float = QEMU_TIMEOUT_S,
+    extra_env: dict[str, str] | None = None,
+) -> OracleState:
     """Run `elf` under qemu-riscv32 one instruction per block and return the final state.
 
     The program must end with `li a7, 93; ecall`. Raises ToolError when QEMU fails, the
-    program dies on a signal (illegal instruction, bad access) or does not exit via a7 = 93."""
+    program dies on a signal (illegal instruction, bad access) or does not exit via a7 = 93.
+    `extra_env` adds variables to the guest environment (this moves QEMU's initial sp)."""
     elf = Path(elf)
     log = elf.with_suffix(".qemu.log")
     log.unlink(missing_ok=True)
     cmd = [QEMU, _single_step_flag(), "-d", "cpu,fpu,nochain", "-D", str(log), str(elf)]
-    proc = _run(cmd, timeout=timeout)
+    proc = _run(cmd, timeout=timeout, extra_env=extra_env)
     stderr = proc.stderr.strip()
     if proc.returncode < 0 or "uncaught target signal" in stderr:
         raise ToolError(

@@ -42,7 +42,7 @@ _start:
     fadd.s fa6, ft5, ft5, rup  # inf
     fneg.s ft6, ft5
     fadd.s fa7, ft6, ft6, rup  # -max
-    fadd.s fs0, ft6, ft6, rdn  # -inf (overwrites the tie result: all ties checked in s regs)
+    fadd.s ft3, ft6, ft6, rdn  # -inf
     fsflags s4, zero
     li t0, 0x00000001          # least subnormal
     fmv.w.x ft7, t0

@@ -74,4 +74,4 @@ _start:
     .data
     .balign 8
 dconst:
-    .dword 0x41dfffffffe00000, 0xc1e0000000100000, 0x41efffffffff0000
+    .dword 0x41dfffffffe00000, 0xc1e0000000100000, 0x41effffffff00000

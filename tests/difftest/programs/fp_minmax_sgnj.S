@@ -54,9 +54,9 @@ _start:
     fabs.d ft4, ft7
     fneg.d ft5, ft10
     fmv.d ft11, ft9
-    fsgnj.d fs0, ft10, ft7
-    fmin.s fs1, ft6, ft4       # ft6 is a double: unboxed single operand reads as canonical NaN
-    fsgnj.s fs2, ft10, ft4     # unboxed operand: canonical NaN with the sign of ft4
+    fsgnj.d ft7, ft10, ft7
+    fmin.s ft6, ft6, ft4       # ft6 is a double: unboxed single operand reads as canonical NaN
+    fsgnj.s ft10, ft10, ft4    # unboxed operand: canonical NaN with the sign of ft4
     frflags s5
     li a0, 0
     li a7, 93

@@ -51,10 +51,10 @@ _start:
     fsflags s6, zero
     la t0, dconst
     fld ft0, 0(t0)             # 1 + 2^-52
-    fld ft1, 8(t0)             # 1 - 2^-52
+    fld ft1, 8(t0)             # 1 - 2^-53
     fld ft2, 16(t0)            # -1
     fld ft3, 24(t0)            # 2.0
-    fmadd.d fa5, ft0, ft1, ft2   # -2^-104 fused
+    fmadd.d fa5, ft0, ft1, ft2   # 2^-53 - 2^-105 exactly (fused)
     fmsub.d fa6, ft0, ft1, ft2
     fnmsub.d fa7, ft0, ft1, ft2
     fnmadd.d ft11, ft0, ft1, ft2, rup

@@ -12,8 +12,9 @@ instruction, so the last dump is the state just before the final `li a7, 93; eca
 exit) executes — the state vexpsim reports when its hart ends on that `ecall`.
 
 Memory layout (must agree with vexpsim's assembler, else `la`/`auipc` values differ):
-`.text` at 0x8000_0000 (design.md memory map), then `.rodata`, `.data`, `.bss`, each starting at
-the end of the previous one rounded up to DATA_ALIGN bytes. Linker relaxation is off on both
+`.text` at 0x8000_0000 (design.md memory map), then `.data`, `.rodata`, `.bss`, each starting at
+the end of the previous one rounded up to DATA_ALIGN (64) bytes — vexpsim.asm's SECTION_ALIGN
+and section order. Linker relaxation is off on both
 sides so every pseudo-instruction keeps its full expansion (`call` stays auipc+jalr).
 """
 
@@ -37,7 +38,7 @@ AS_FLAGS = ("-march=rv32imafd", "-mabi=ilp32d", "-mno-relax")
 LD_FLAGS = ("-m", "elf32lriscv", "--no-relax")
 
 TEXT_BASE = 0x8000_0000  # main memory base, design.md "The DSL" memory map
-DATA_ALIGN = 16  # alignment of each section start after .text (same rule as vexpsim's assembler)
+DATA_ALIGN = 64  # section start alignment after .text: vexpsim/asm/program.py SECTION_ALIGN
 EXIT_SYSCALL = 93  # Linux riscv `exit`; a7 holds it at the final ecall
 QEMU_TIMEOUT_S = 20.0
 
@@ -48,9 +49,9 @@ SECTIONS
   . = {TEXT_BASE:#x};
   .text : {{ *(.text .text.*) }}
   . = ALIGN({DATA_ALIGN});
-  .rodata : {{ *(.rodata .rodata.* .srodata .srodata.*) }}
-  . = ALIGN({DATA_ALIGN});
   .data : {{ *(.data .data.* .sdata .sdata.*) }}
+  . = ALIGN({DATA_ALIGN});
+  .rodata : {{ *(.rodata .rodata.* .srodata .srodata.*) }}
   . = ALIGN({DATA_ALIGN});
   .bss : {{ *(.sbss .sbss.* .bss .bss.* COMMON) }}
   /DISCARD/ : {{ *(.riscv.attributes) *(.comment) }}

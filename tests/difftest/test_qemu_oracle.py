@@ -214,3 +214,26 @@ def test_replay_reports_tool_errors(tmp_path, capsys):
     bad.write_text(HEAD + "    nonsense\n")
     assert replay.main(["--program", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert "unrecognized opcode" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("ci,outcome,status", [("true", "error", 1), ("", "skipped", 0)])
+def test_missing_toolchain_fails_in_ci_and_skips_locally(tmp_path, ci, outcome, status):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env["PATH"] = str(tmp_path)  # no as/ld/qemu here
+    if ci:
+        env["CI"] = ci
+    here = Path(__file__).parent
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rfs",
+         f"{here / 'test_qemu_oracle.py'}::test_li_and_exit_code"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )
+    assert f"1 {outcome}" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == status
+    assert "RISC-V toolchain missing" in proc.stdout
+    assert "apt-get install -y binutils-riscv64-unknown-elf qemu-user" in proc.stdout

@@ -174,8 +174,10 @@ class _Gen:
             self.emit(f"{op} {rd}, {self.xr()}, {sh}")
         elif c < 0.83:
             self.emit(f"lui {rd}, {rng.choice((0, 1, 0xFFFFF, 0x80000, rng.randrange(1 << 20)))}")
-        elif c < 0.88:
+        elif c < 0.87:
             self.emit(f"auipc {rd}, {rng.choice((0, 1, 0xFFFFF, rng.randrange(1 << 20)))}")
+        elif c < 0.88:
+            self.emit("fence")
         else:
             self.one_load(forbid)
 
@@ -401,10 +403,18 @@ class _Gen:
         self.emit(f"bnez {ABI_X[rc]}, {top}")
 
     def item_fcsr_write(self) -> None:
+        # Register forms of frm/fcsr writes, always with a valid rounding mode (0..4).
         r = self.rng.randrange(1, 31)
-        value = (self.rng.randrange(5) << 5) | self.rng.randrange(32)
-        self.emit(f"li {ABI_X[r]}, {value}")
-        self.emit(self.rng.choice((f"fscsr {ABI_X[r]}", f"csrw fcsr, {ABI_X[r]}")))
+        rd = self.xdst(frozenset({r}))
+        if self.rng.random() < 0.5:
+            value = (self.rng.randrange(5) << 5) | self.rng.randrange(32)
+            self.emit(f"li {ABI_X[r]}, {value}")
+            forms = (f"fscsr {ABI_X[r]}", f"csrw fcsr, {ABI_X[r]}", f"fscsr {rd}, {ABI_X[r]}")
+        else:
+            value = self.rng.randrange(5) | (self.rng.getrandbits(3) << 3)  # high bits ignored
+            self.emit(f"li {ABI_X[r]}, {value}")
+            forms = (f"fsrm {ABI_X[r]}", f"fsrm {rd}, {ABI_X[r]}", f"csrw frm, {ABI_X[r]}")
+        self.emit(self.rng.choice(forms))
 
     # ----- program -----
     def body_item(self) -> None:

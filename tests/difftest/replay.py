@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     if (args.seed is None) == (args.program is None):
         ap.error("give either SEED or --program FILE")
     if args.program is not None:
+        if not args.program.is_file():
+            ap.error(f"{args.program}: no such file")
         source = args.program.read_text()
         out = args.out or Path("difftest-replay") / args.program.stem
     else:
@@ -59,7 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         print("vexpsim.arch.functional does not exist yet: no vexpsim side")
         return 0
     functional = importlib.import_module("vexpsim.arch.functional")
-    hart = functional.run_source(source, filename=str(out / "prog.S"), harts=1).harts[0]
+    try:
+        hart = functional.run_source(source, filename=str(out / "prog.S"), harts=1).harts[0]
+    except Exception as exc:  # report vexpsim's error like a tool error
+        print(f"vexpsim failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
     (out / "vexpsim.txt").write_text(dump(list(hart.x), list(hart.f), hart.exit_code))
     diffs = qo.compare_states(oracle, list(hart.x), list(hart.f), hart.exit_code)
     (out / "diff.txt").write_text("\n".join(diffs) + ("\n" if diffs else ""))

@@ -55,12 +55,18 @@ def check(functional, source: str, workdir: Path, what: str, replay: str) -> Non
     elf = qo.assemble_and_link(source, workdir)
     oracle = qo.run_qemu(elf)
     filename = str(workdir / "prog.S")
-    x, f, exit_code = vexpsim_state(functional, source, filename)
+    where = f"program: {filename}\nreplay: {replay}\n"
+    try:
+        x, f, exit_code = vexpsim_state(functional, source, filename)
+    except Exception as exc:  # QEMU ran it: any vexpsim error is a finding, report it readably
+        pytest.fail(f"{what}: vexpsim failed: {type(exc).__name__}: {exc}\n{where}", pytrace=False)
+    if exit_code is None:
+        pytest.fail(f"{what}: vexpsim's hart did not exit\n{where}", pytrace=False)
     diffs = qo.compare_states(oracle, x, f, exit_code)
     if diffs:
         pytest.fail(
             f"{what}: vexpsim differs from QEMU in {len(diffs)} place(s)\n"
-            f"program: {filename}\nreplay: {replay}\n"
+            + where
             + layout_hint(source, elf, filename)
             + "\n".join(diffs),
             pytrace=False,

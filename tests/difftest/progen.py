@@ -326,9 +326,13 @@ class _Gen:
         self.emit(f"{op} {self.xdst()}, {self.xr()}")
 
     def item_neg_offset(self) -> None:
-        # A second base register: loads/stores with negative offsets.
+        # A second base register (from t6, or absolute via %hi/%lo): negative offsets.
         r = self.rng.randrange(1, 31)
-        self.emit(f"addi {ABI_X[r]}, {ABI_X[BASE]}, {DATA_END}")
+        if self.rng.random() < 0.5:
+            self.emit(f"addi {ABI_X[r]}, {ABI_X[BASE]}, {DATA_END}")
+        else:
+            self.emit(f"lui {ABI_X[r]}, %hi(data_end)")
+            self.emit(f"addi {ABI_X[r]}, {ABI_X[r]}, %lo(data_end)")
         width = self.rng.choice((1, 2, 4))
         off = -DATA_END + SCRATCH_OFF + self.rng.randrange(0, SCRATCH_WORDS * 4 // width) * width
         if self.rng.random() < 0.5:
@@ -518,6 +522,7 @@ class _Gen:
         for _ in range(SCRATCH_WORDS):
             v = rng.choice(F32_SPECIAL) if rng.random() < 0.3 else rng.getrandbits(32)
             out.append(f"    .word {v:#010x}")
+        out.append("data_end:")
 
 
 def generate(seed: int, min_instructions: int = 150) -> str:

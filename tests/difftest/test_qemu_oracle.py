@@ -106,6 +106,11 @@ def test_assembler_error_carries_stderr(tmp_path):
         run("    li a0, 1\n    bogus a0, a1\n", tmp_path)
 
 
+def test_linker_error_carries_stderr(tmp_path):
+    with pytest.raises(qo.ToolError, match=r"(?s)ld failed.*undefined reference to `nowhere'"):
+        run("    la a0, nowhere\n", tmp_path)
+
+
 def test_program_without_exit_syscall_is_reported(tmp_path):
     src = HEAD + "    li a0, 0\n    li a7, 94\n    ecall\n    li a7, 93\n    li a0, 1\n    ecall\n"
     # exit_group (94) ends the process at the first ecall, so a7 at the end is not 93.

@@ -58,6 +58,18 @@ _start:
     fsflags a5, zero
     fcvt.d.s fa5, ft3          # single subnormal -> normal double, exact
     frflags a6
+    # Tininess after rounding means rounding with an unbounded exponent (IEEE 754 7.5): the
+    # delivered result can be the min normal and still raise UF.
+    fld ft10, 32(t0)           # 2^-126 - 2^-150: 24 significant bits, below 2^-126
+    fcvt.s.d fa6, ft10, rup    # delivers 2^-126, yet tiny: UF|NX
+    fsflags t1, zero
+    fnmadd.s fa7, ft3, ft4, ft2, rdn  # -(2^-150) - max subnormal: the same case via FMA
+    fsflags t2, zero
+    fld ft11, 40(t0)           # 2^-126 * (1 - 2^-25)
+    fcvt.s.d ft6, ft11         # rne: 2^-126 even with unbounded exponent: not tiny, NX only
+    fsflags t3, zero
+    fcvt.s.d ft7, ft11, rtz    # max subnormal: UF|NX
+    fsflags t4, zero
     li a0, 0
     li a7, 93
     ecall
@@ -66,3 +78,4 @@ _start:
     .balign 8
 dconst:
     .dword 0x0010000000000000, 0x3fefffffffffffff, 0x0000000000000001, 0x3fe0000000000000
+    .dword 0x380fffffe0000000, 0x380ffffff0000000

@@ -70,6 +70,9 @@ _start:
     fsflags t3, zero
     fcvt.s.d ft7, ft11, rtz    # max subnormal: UF|NX
     fsflags t4, zero
+    fld ft11, 48(t0)           # max subnormal double
+    fmadd.d ft10, ft8, ft9, ft11, rup  # 2^-1075 + max subnormal: delivers 2^-1022, UF|NX
+    fsflags t5, zero
     li a0, 0
     li a7, 93
     ecall
@@ -78,4 +81,4 @@ _start:
     .balign 8
 dconst:
     .dword 0x0010000000000000, 0x3fefffffffffffff, 0x0000000000000001, 0x3fe0000000000000
-    .dword 0x380fffffe0000000, 0x380ffffff0000000
+    .dword 0x380fffffe0000000, 0x380ffffff0000000, 0x000fffffffffffff

@@ -4,12 +4,14 @@ architectural state (x and f registers) for comparison with vexpsim's functional
 Toolchain (Debian packages `binutils-riscv64-unknown-elf` and `qemu-user`):
   riscv64-unknown-elf-as -march=rv32imafd -mabi=ilp32d -mno-relax
   riscv64-unknown-elf-ld -m elf32lriscv --no-relax -T <LINKER_SCRIPT>
-  qemu-riscv32 -singlestep (or -one-insn-per-tb, QEMU >= 8.1) -d cpu,fpu,nochain -D <log>
+  qemu-riscv32 -singlestep (or -one-insn-per-tb, QEMU >= 8.1) -d cpu,fpu,nochain
+               -dfilter <each ecall address>+4 -D <log>
 
 QEMU's `-d cpu` dumps the registers before every translation block; with one instruction per
 block and no chaining (`nochain`, else chained blocks skip the dump) that is before every
-instruction, so the last dump is the state just before the final `li a7, 93; ecall` (Linux
-exit) executes — the state vexpsim reports when its hart ends on that `ecall`.
+instruction, and `-dfilter` keeps only the dumps before ecalls, so the last dump is the state
+just before the final `li a7, 93; ecall` (Linux exit) executes — the state vexpsim reports
+when its hart ends on that `ecall`.
 
 Memory layout (must agree with vexpsim's assembler, else `la`/`auipc` values differ):
 `.text` at 0x8000_0000 (design.md memory map), then `.data`, `.rodata`, `.bss`, each starting at
@@ -186,7 +188,13 @@ def run_qemu(
     elf = Path(elf)
     log = elf.with_suffix(".qemu.log")
     log.unlink(missing_ok=True)
-    cmd = [QEMU, _single_step_flag(), "-d", "cpu,fpu,nochain", "-D", str(log), str(elf)]
+    ecalls = ecall_addresses(elf)
+    if not ecalls:
+        raise ToolError(f"{elf} has no ecall: end programs with `li a7, 93; ecall`")
+    # Dump only before ecalls: small logs, and a runaway program cannot fill the disk.
+    dfilter = ",".join(f"{a:#x}+4" for a in ecalls)
+    cmd = [QEMU, _single_step_flag(), "-d", "cpu,fpu,nochain", "-dfilter", dfilter]
+    cmd += ["-D", str(log), str(elf)]
     proc = _run(cmd, timeout=timeout, extra_env=extra_env)
     stderr = proc.stderr.strip()
     if proc.returncode < 0 or "uncaught target signal" in stderr:
@@ -202,6 +210,19 @@ def run_qemu(
             f"(a7 = {x[17]:#x}, expected {EXIT_SYSCALL}); end programs with `li a7, 93; ecall`"
         )
     return OracleState(x=x, f=f, exit_code=proc.returncode, fcsr=fcsr, pc=pc)
+
+
+def ecall_addresses(elf: Path | str) -> list[int]:
+    """Addresses of the ecall instructions in .text."""
+    proc = _run([OBJDUMP, "-d", "-M", "no-aliases", "-j", ".text", str(elf)])
+    if proc.returncode != 0:
+        raise ToolError(f"{OBJDUMP} failed on {elf}:\n{proc.stderr.strip()}")
+    out = []
+    for line in proc.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and parts[0].strip().endswith(":") and parts[2].strip() == "ecall":
+            out.append(int(parts[0].strip()[:-1], 16))
+    return out
 
 
 def run_source(source: str, workdir: Path | str, name: str = "prog") -> OracleState:

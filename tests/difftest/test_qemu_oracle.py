@@ -118,6 +118,20 @@ def test_program_without_exit_syscall_is_reported(tmp_path):
         qo.run_source(src, tmp_path)
 
 
+def test_runaway_program_times_out_with_a_small_log(tmp_path):
+    elf = qo.assemble_and_link(HEAD + "spin:\n    j spin\n" + EXIT, tmp_path)
+    with pytest.raises(qo.ToolError, match="timed out"):
+        qo.run_qemu(elf, timeout=1.0)
+    log = tmp_path / "prog.qemu.log"
+    assert not log.exists() or log.stat().st_size < 10_000  # dumps only before ecalls
+
+
+def test_program_without_ecall_is_rejected(tmp_path):
+    elf = qo.assemble_and_link(HEAD + "    li a0, 1\n", tmp_path)
+    with pytest.raises(qo.ToolError, match="has no ecall"):
+        qo.run_qemu(elf)
+
+
 def test_crash_is_reported_with_qemu_stderr(tmp_path):
     with pytest.raises(qo.ToolError, match="ended abnormally"):
         run("    .word 0\n", tmp_path)  # illegal instruction

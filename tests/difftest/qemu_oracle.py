@@ -214,15 +214,7 @@ def run_qemu(
 
 def ecall_addresses(elf: Path | str) -> list[int]:
     """Addresses of the ecall instructions in .text."""
-    proc = _run([OBJDUMP, "-d", "-M", "no-aliases", "-j", ".text", str(elf)])
-    if proc.returncode != 0:
-        raise ToolError(f"{OBJDUMP} failed on {elf}:\n{proc.stderr.strip()}")
-    out = []
-    for line in proc.stdout.splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 3 and parts[0].strip().endswith(":") and parts[2].strip() == "ecall":
-            out.append(int(parts[0].strip()[:-1], 16))
-    return out
+    return [addr for addr, mnem, _ in disassemble(elf) if mnem == "ecall"]
 
 
 def run_source(source: str, workdir: Path | str, name: str = "prog") -> OracleState:
@@ -273,17 +265,23 @@ RV32IMAFD_MNEMONICS = frozenset(
 )  # RV32IMAFD + Zicsr as the unprivileged spec lists them (ebreak, fence.i left out)
 
 
-def used_mnemonics(elf: Path | str) -> set[str]:
-    """Real (not pseudo) mnemonics in the .text of an ELF, via objdump -M no-aliases."""
+def disassemble(elf: Path | str) -> list[tuple[int, str, str]]:
+    """(address, mnemonic, text) of every .text instruction, real mnemonics (no aliases)."""
     proc = _run([OBJDUMP, "-d", "-M", "no-aliases", "-j", ".text", str(elf)])
     if proc.returncode != 0:
         raise ToolError(f"{OBJDUMP} failed on {elf}:\n{proc.stderr.strip()}")
-    out: set[str] = set()
+    out = []
     for line in proc.stdout.splitlines():
         parts = line.split("\t")
         if len(parts) >= 3 and parts[0].strip().endswith(":"):
-            out.add(parts[2].split()[0])
+            text = " ".join(p.strip() for p in parts[2:]).split("#")[0].strip()
+            out.append((int(parts[0].strip()[:-1], 16), parts[2].split()[0], text))
     return out
+
+
+def used_mnemonics(elf: Path | str) -> set[str]:
+    """Real (not pseudo) mnemonics in the .text of an ELF."""
+    return {mnem for _, mnem, _ in disassemble(elf)}
 
 
 def _fmt_f(bits: int) -> str:

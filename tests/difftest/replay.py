@@ -11,8 +11,6 @@ when there are any (2 when a tool fails)."""
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -20,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import progen  # noqa: E402
 import qemu_oracle as qo  # noqa: E402
+import vexpsim_side  # noqa: E402
 
 
 def dump(x: list[int], f: list[int], exit_code: int | None) -> str:
@@ -57,17 +56,23 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     (out / "qemu.txt").write_text(dump(oracle.x, oracle.f, oracle.exit_code))
     print(f"program: {out / 'prog.S'}\nqemu:    {out / 'qemu.txt'}")
-    if importlib.util.find_spec("vexpsim.arch.functional") is None:
+    functional = vexpsim_side.functional_module()
+    if functional is None:
         print("vexpsim.arch.functional does not exist yet: no vexpsim side")
         return 0
-    functional = importlib.import_module("vexpsim.arch.functional")
+    filename = str(out / "prog.S")
     try:
-        hart = functional.run_source(source, filename=str(out / "prog.S"), harts=1).harts[0]
+        x, f, exit_code = vexpsim_side.run_vexpsim(functional, source, filename)
     except Exception as exc:  # report vexpsim's error like a tool error
         print(f"vexpsim failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
-    (out / "vexpsim.txt").write_text(dump(list(hart.x), list(hart.f), hart.exit_code))
-    diffs = qo.compare_states(oracle, list(hart.x), list(hart.f), hart.exit_code)
+    (out / "vexpsim.txt").write_text(dump(x, f, exit_code))
+    diffs = qo.compare_states(oracle, x, f, exit_code)
+    if exit_code is None:
+        diffs.append("exit code: vexpsim's hart did not exit")
+    if diffs:
+        hints = vexpsim_side.layout_hints(source, elf, filename)
+        diffs = ([hints.rstrip()] if hints else []) + diffs
     (out / "diff.txt").write_text("\n".join(diffs) + ("\n" if diffs else ""))
     print(f"vexpsim: {out / 'vexpsim.txt'}")
     print("\n".join(diffs) if diffs else "no differences")

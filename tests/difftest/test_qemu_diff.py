@@ -15,6 +15,7 @@ from pathlib import Path
 import progen
 import pytest
 import qemu_oracle as qo
+from vexpsim_side import layout_hints, run_vexpsim
 
 pytestmark = [pytest.mark.qemu, pytest.mark.usefixtures("toolchain")]
 
@@ -23,41 +24,13 @@ N_RANDOM = int(os.environ.get("VEXPSIM_DIFFTEST_N", "200"))
 SEED0 = int(os.environ.get("VEXPSIM_DIFFTEST_SEED", "0"))
 
 
-def vexpsim_state(functional, source: str, filename: str):
-    result = functional.run_source(source, filename=filename, harts=1)
-    hart = result.harts[0]
-    return list(hart.x), list(hart.f), hart.exit_code
-
-
-def layout_hint(source: str, elf: Path, filename: str) -> str:
-    """Where vexpsim's symbol addresses differ from the linked ELF's (a layout mismatch makes
-    every `la` differ); empty when they agree or vexpsim does not expose symbols."""
-    try:
-        from vexpsim.asm import assemble
-
-        program = assemble(source, filename=filename)
-        theirs = dict(getattr(program, "symbols", {}) or {})
-    except Exception:  # only a hint: the ISS run above already reported real errors
-        return ""
-    ours = qo.symbols(elf)
-    diffs = []
-    for name, addr in sorted(ours.items(), key=lambda kv: kv[1]):
-        other = theirs.get(name)
-        value = getattr(other, "value", getattr(other, "address", other))
-        if isinstance(value, int) and value != addr:
-            diffs.append(f"  {name}: ELF {addr:#010x}  vexpsim {value:#010x}")
-    if not diffs:
-        return ""
-    return "symbol addresses differ (layout mismatch):\n" + "\n".join(diffs[:10]) + "\n"
-
-
 def check(functional, source: str, workdir: Path, what: str, replay: str) -> None:
     elf = qo.assemble_and_link(source, workdir)
     oracle = qo.run_qemu(elf)
     filename = str(workdir / "prog.S")
     where = f"program: {filename}\nreplay: {replay}\n"
     try:
-        x, f, exit_code = vexpsim_state(functional, source, filename)
+        x, f, exit_code = run_vexpsim(functional, source, filename)
     except Exception as exc:  # QEMU ran it: any vexpsim error is a finding, report it readably
         pytest.fail(f"{what}: vexpsim failed: {type(exc).__name__}: {exc}\n{where}", pytrace=False)
     if exit_code is None:
@@ -67,7 +40,7 @@ def check(functional, source: str, workdir: Path, what: str, replay: str) -> Non
         pytest.fail(
             f"{what}: vexpsim differs from QEMU in {len(diffs)} place(s)\n"
             + where
-            + layout_hint(source, elf, filename)
+            + layout_hints(source, elf, filename)
             + "\n".join(diffs),
             pytrace=False,
         )
@@ -117,3 +90,15 @@ def test_directed_program_is_valid_and_loader_independent(tmp_path, path: Path):
     assert first.exit_code == 0
     moved = qo.run_qemu(elf, extra_env={"VEXPSIM_DIFFTEST_PAD": "x" * 4000})
     assert qo.compare_states(first, moved.x, moved.f) == []
+
+
+def test_layout_hints_point_at_the_first_expansion_difference(functional, tmp_path):
+    # The ELF is built from a source with one more instruction than the one vexpsim sees.
+    tail = "mark:\n    li a0, 0\n    li a7, 93\n    ecall\n    .data\nd0: .word 1\n"
+    head = "    .text\n    .globl _start\n_start:\n    li sp, 0\n"
+    elf = qo.assemble_and_link(head + "    fence\n" + tail, tmp_path)
+    hints = layout_hints(head + tail, elf, "short.S")
+    assert "mark: ELF 0x80000008  vexpsim 0x80000004" in hints
+    assert "instruction count: GNU as 5, vexpsim 4" in hints
+    assert "first difference at instruction 1 (0x80000004): GNU `fence`" in hints
+    assert layout_hints(head + tail, qo.assemble_and_link(head + tail, tmp_path, "same"), "s") == ""

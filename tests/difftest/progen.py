@@ -61,6 +61,8 @@ F32_SPECIAL = (
     _f32(-0.5), _f32(1.5), _f32(2.5), _f32(-2.5), _f32(3.0), _f32(0.1), _f32(1 / 3),
     _f32(2.0**31), _f32(-(2.0**31)), _f32(2.0**32), 0x4EFFFFFF, 0xCF000001, _f32(-1.5),
     _f32(2.0**24 + 2), _f32(16777215.0), _f32(1e-40), _f32(7.0), _f32(100.25), 0x3F800001,
+    # around the normal/subnormal boundary: products and sums land on it (UF/tininess cases)
+    0x3F7FFFFF, 0x00FFFFFF, 0x80FFFFFF, 0x00800001, 0x3F000001, 0x34000000,
 )
 F64_SPECIAL = (
     0x0000000000000000, 0x8000000000000000, 0x7FF0000000000000, 0xFFF0000000000000,
@@ -79,6 +81,8 @@ F64_SPECIAL = (
     0xFFFFFFFE3F800000,  # improperly boxed: .s ops see the canonical NaN
     _f64(1e-310),
     _f64(-7.75),
+    0x3FEFFFFFFFFFFFFF, 0x001FFFFFFFFFFFFF, 0x801FFFFFFFFFFFFF, 0x0010000000000001,
+    0x3CA0000000000000,  # 2^-53
 )
 SCRATCH_WORDS = 64
 F32_OFF = 0

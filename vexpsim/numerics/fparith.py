@@ -149,7 +149,7 @@ _RM_SET = frozenset(ROUNDING_MODES)
 
 
 def _round_int(sign: int, q: int, rem: int, half: int, rm: str) -> int:
-    """Round the magnitude q + rem/(2*half) to an integer per rm (rem != 0 means inexact)."""
+    """Round the magnitude q + rem/(2*half) to an integer per rm. Callers ensure rem != 0."""
     if rm == "rne":
         if rem > half or (rem == half and q & 1):
             return q + 1
@@ -196,9 +196,9 @@ def _pack_k(sign: int, sig: int, exp: int, k: tuple, rm: str) -> tuple[int, int]
                 if top == emin_q + mb - 1:
                     # Unbounded-range rounding keeps p bits: carry into 2^emin means not tiny.
                     s2 = top - mb - exp
-                    if s2 > 0:
-                        m2 = _round_int(sign, sig >> s2, sig & ((1 << s2) - 1), 1 << (s2 - 1),
-                                        rm)
+                    r2 = sig & ((1 << s2) - 1) if s2 > 0 else 0
+                    if r2:
+                        m2 = _round_int(sign, sig >> s2, r2, 1 << (s2 - 1), rm)
                         tiny = m2 >> (mb + 1) == 0
                 if tiny:
                     flags |= UF

@@ -657,3 +657,293 @@ def test_round_pack_direct():
     # 2^24 + 1 in fp32: tie -> even (down), NX
     assert fa.round_pack(0, 2**24 + 1, 0, "fp32", "rne") == (s32(16777216.0), NX)
     assert fa.round_pack(0, 2**24 + 1, 0, "fp32", "rup") == (s32(16777218.0), NX)
+
+
+# ---------------------------------------------------------------------------------------------
+# SIMD
+# ---------------------------------------------------------------------------------------------
+
+SIMD_FMTS = ["fp32", "fp16", "bf16", "fp8", "fp8alt"]
+
+
+def lanes_of(word: int, fmt: str) -> list[int]:
+    w = _SPECS[fmt].w
+    return [(word >> (i * w)) & ((1 << w) - 1) for i in range(64 // w)]
+
+
+def word_of(lanes: list[int], fmt: str) -> int:
+    w = _SPECS[fmt].w
+    return sum(x << (i * w) for i, x in enumerate(lanes))
+
+
+def rand_word(rng: random.Random, fmt: str) -> int:
+    return word_of([rand_bits(rng, fmt) for _ in range(64 // _SPECS[fmt].w)], fmt)
+
+
+def test_simd_lane_packing_matches_formats_pack_lanes():
+    from vexpsim.numerics.formats import pack_lanes
+
+    a = int(pack_lanes(np.array([1.0, 2.0, 3.0, 4.0], np.float16), "fp16")[0])
+    b = int(pack_lanes(np.array([0.5, -1.0, 10.0, 0.25], np.float16), "fp16")[0])
+    want = int(pack_lanes(np.array([1.5, 1.0, 13.0, 4.25], np.float16), "fp16")[0])
+    assert fa.simd_binop("add", a, b, "fp16", "rne") == (want, 0)
+    # .r form: lane 0 of b (0.5) added to every lane
+    want_r = int(pack_lanes(np.array([1.5, 2.5, 3.5, 4.5], np.float16), "fp16")[0])
+    assert fa.simd_binop("add", a, b, "fp16", "rne", replicate=True) == (want_r, 0)
+    a32 = int(pack_lanes(np.array([3.0, -8.0], np.float32), "fp32")[0])
+    want32 = int(pack_lanes(np.array([np.sqrt(np.float32(3.0)), np.nan], np.float32), "fp32")[0])
+    got, fl = fa.simd_unop("sqrt", a32, "fp32", "rne")
+    assert got & 0xFFFFFFFF == want32 & 0xFFFFFFFF and got >> 32 == 0x7FC00000
+    assert fl == NV | NX
+
+
+@pytest.mark.parametrize("fmt", SIMD_FMTS)
+def test_simd_ops_are_lanewise_scalar(fmt):
+    rng = random.Random(21)
+    scal = {"add": fa.fp_add, "sub": fa.fp_sub, "mul": fa.fp_mul, "div": fa.fp_div}
+    for _ in range(40):
+        a, b, c = rand_word(rng, fmt), rand_word(rng, fmt), rand_word(rng, fmt)
+        rm = rng.choice(RMS)
+        la, lb, lc = lanes_of(a, fmt), lanes_of(b, fmt), lanes_of(c, fmt)
+        for rep in (False, True):
+            lbb = [lb[0]] * len(lb) if rep else lb
+            for op in ("add", "sub", "mul", "div", "min", "max", "sgnj", "sgnjn", "sgnjx"):
+                if op in scal:
+                    res = [scal[op](x, y, fmt, rm) for x, y in zip(la, lbb, strict=True)]
+                elif op in ("min", "max"):
+                    fn = fa.fp_min if op == "min" else fa.fp_max
+                    res = [fn(x, y, fmt) for x, y in zip(la, lbb, strict=True)]
+                else:
+                    res = [fa.fp_sgnj(x, y, fmt, {"sgnj": "j", "sgnjn": "n", "sgnjx": "x"}[op])
+                           for x, y in zip(la, lbb, strict=True)]
+                want = (word_of([r for r, _ in res], fmt), _or(f for _, f in res))
+                assert fa.simd_binop(op, a, b, fmt, rm, replicate=rep) == want
+            for neg in (False, True):
+                res = [fa.fp_fma(x, y, z, fmt, rm, negate_product=neg)
+                       for x, y, z in zip(la, lbb, lc, strict=True)]
+                want = (word_of([r for r, _ in res], fmt), _or(f for _, f in res))
+                assert fa.simd_mac(a, b, c, fmt, rm, negate=neg, replicate=rep) == want
+        res = [fa.fp_sqrt(x, fmt, rm) for x in la]
+        assert fa.simd_unop("sqrt", a, fmt, rm) == (word_of([r for r, _ in res], fmt),
+                                                     _or(f for _, f in res))
+
+
+def _or(it) -> int:
+    out = 0
+    for f in it:
+        out |= f
+    return out
+
+
+@pytest.mark.parametrize("fmt", SIMD_FMTS)
+def test_simd_cmp(fmt):
+    rng = random.Random(4)
+    s = _SPECS[fmt]
+    for _ in range(60):
+        a, b = rand_word(rng, fmt), rand_word(rng, fmt)
+        la, lb = lanes_of(a, fmt), lanes_of(b, fmt)
+        for op in ("eq", "ne", "lt", "le", "gt", "ge"):
+            mask, flags = 0, 0
+            for i, (x, y) in enumerate(zip(la, lb, strict=True)):
+                vx, vy = value(x, fmt), value(y, fmt)
+                sn = (vx[0] == "nan" and vx[1]) or (vy[0] == "nan" and vy[1])
+                if sn:
+                    flags |= NV
+                    continue
+                if vx[0] == "nan" or vy[0] == "nan":
+                    bit = op == "ne"
+                    flags |= 0 if op in ("eq", "ne") else NV
+                else:
+                    e, _ = fa.fp_cmp("eq", x, y, fmt)
+                    lt, _ = fa.fp_cmp("lt", x, y, fmt)
+                    bit = {"eq": e, "ne": not e, "lt": lt, "le": lt or e, "gt": not (lt or e),
+                           "ge": not lt}[op]
+                mask |= int(bool(bit)) << i
+            assert fa.simd_cmp(op, a, b, fmt) == (mask, flags), (op, hex(a), hex(b))
+    # Quirks from FPnew noncomp: sNaN -> 0 even for ne; qNaN -> 1 for ne.
+    snan = s.inf | 1
+    assert fa.simd_cmp("ne", snan, 0, fmt)[0] & 1 == 0
+    assert fa.simd_cmp("ne", s.qnan, 0, fmt)[0] & 1 == 1
+    assert fa.simd_cmp("gt", s.qnan, 0, fmt) == (fa.simd_cmp("gt", 0, 0, fmt)[0] & ~1, NV)
+
+
+def test_simd_cpk_lane_mapping():
+    one32, two32 = s32(1.0), s32(2.0)
+    # vfcpka.s.s: lanes (0, 1) = (rs1, rs2)
+    assert fa.simd_cpk("a", one32, two32, 0xDEADBEEF_CAFEBABE, "fp32", "fp32", "rne") == \
+        (two32 << 32 | one32, 0)
+    # vfcpkb.h.s: fp16 lanes 2, 3; lanes 0, 1 kept from rd
+    dst = 0x1111_2222_3333_4444
+    got, fl = fa.simd_cpk("b", one32, s32(-2.0), dst, "fp32", "fp16", "rne")
+    assert (got, fl) == (0xC000_3C00_3333_4444, 0)
+    # vfcpkd.b.s: fp8 lanes 6, 7 ; rounding flags OR-ed
+    got, fl = fa.simd_cpk("d", s32(1.0), s32(1.0 + 2.0**-10), 0, "fp32", "fp8", "rne")
+    assert got == (0x3C << 56) | (0x3C << 48) and fl == NX
+    with pytest.raises(ValueError):
+        fa.simd_cpk("b", 0, 0, 0, "fp32", "fp32", "rne")
+    with pytest.raises(ValueError):
+        fa.simd_cpk("e", 0, 0, 0, "fp32", "fp8", "rne")
+
+
+def test_simd_cvt():
+    rng = random.Random(8)
+    for src, dst in (("fp16", "bf16"), ("bf16", "fp16"), ("fp8", "fp8alt"), ("fp8alt", "fp8")):
+        for _ in range(30):
+            a = rand_word(rng, src)
+            rm = rng.choice(RMS)
+            res = [fa.fp_cvt(x, src, dst, rm) for x in lanes_of(a, src)]
+            assert fa.simd_cvt(a, src, dst, rm) == (word_of([r for r, _ in res], dst),
+                                                     _or(f for _, f in res))
+    for fmt in SIMD_FMTS:
+        w = _SPECS[fmt].w
+        for _ in range(20):
+            a = rand_word(rng, fmt)
+            for kind in ("int", "uint"):
+                res = [fa.fp_to_int(x, fmt, kind == "int", "rtz", w) for x in lanes_of(a, fmt)]
+                assert fa.simd_cvt(a, fmt, kind, "rtz") == (
+                    sum(r << (i * w) for i, (r, _) in enumerate(res)), _or(f for _, f in res))
+                res = [fa.int_to_fp(x, kind == "int", fmt, "rne", w) for x in lanes_of(a, fmt)]
+                assert fa.simd_cvt(a, kind, fmt, "rne") == (word_of([r for r, _ in res], fmt),
+                                                            _or(f for _, f in res))
+    # vfcvt.x.h: int16 lanes, saturating
+    h = word_of([0x3C00, 0xBC00, 0x7C00, 0x7E00], "fp16")  # 1, -1, inf, NaN
+    assert fa.simd_cvt(h, "fp16", "int", "rne") == (
+        0x7FFF << 48 | 0x7FFF << 32 | 0xFFFF << 16 | 1, NV)
+    # widening vfcvt.s.h (lower half) / vfcvtu.s.h (upper half)
+    assert fa.simd_cvt(h, "fp16", "fp32", "rne") == (s32(-1.0) << 32 | s32(1.0), 0)
+    assert fa.simd_cvt(h, "fp16", "fp32", "rne", upper=True) == (0x7FC00000 << 32 | 0x7F800000,
+                                                                0)
+    # narrowing vfcvt.h.s into the lower half, vfcvtu.h.s into the upper half, rest kept
+    w32 = s32(-2.0) << 32 | s32(0.5)
+    assert fa.simd_cvt(w32, "fp32", "fp16", "rne", dst64=0xAAAA_BBBB_CCCC_DDDD) == (
+        0xAAAA_BBBB_C000_3800, 0)
+    assert fa.simd_cvt(w32, "fp32", "fp16", "rne", upper=True, dst64=0xAAAA_BBBB_CCCC_DDDD) == (
+        0xC000_3800_CCCC_DDDD, 0)
+
+
+def ref_sum3(terms, fmt, rm):
+    """terms: list of ('nan', sig) | ('inf', sign) | ('num', Fraction, sign) | ('invalid',)."""
+    s = _SPECS[fmt]
+    if any(t[0] == "invalid" for t in terms):
+        return s.qnan, NV
+    if any(t[0] == "nan" for t in terms):
+        return s.qnan, NV if any(t[0] == "nan" and t[1] for t in terms) else 0
+    infs = {t[1] for t in terms if t[0] == "inf"}
+    if len(infs) == 2:
+        return s.qnan, NV
+    if infs:
+        return (s.sign if 1 in infs else 0) | s.inf, 0
+    x = sum(t[1] for t in terms)
+    if x == 0:
+        signs = [t[2] for t in terms]
+        allz = all(t[1] == 0 for t in terms)
+        if allz and all(signs):
+            return ref_round(x, fmt, rm, True)
+        if allz and not any(signs):
+            return ref_round(x, fmt, rm, False)
+        return ref_round(x, fmt, rm, rm == "rdn")
+    return ref_round(x, fmt, rm)
+
+
+def ref_product(a, b, fmt, neg=False):
+    va, vb = value(a, fmt), value(b, fmt)
+    zero = lambda v: v[0] == "num" and v[1] == 0  # noqa: E731
+    if (va[0] == "inf" and zero(vb)) or (vb[0] == "inf" and zero(va)):
+        return ("invalid",)
+    if va[0] == "nan" or vb[0] == "nan":
+        return ("nan", (va[0] == "nan" and va[1]) or (vb[0] == "nan" and vb[1]))
+    sa = va[1] if va[0] == "inf" else va[2]
+    sb = vb[1] if vb[0] == "inf" else vb[2]
+    sg = sa ^ sb ^ int(neg)
+    if va[0] == "inf" or vb[0] == "inf":
+        return ("inf", sg)
+    p = va[1] * vb[1]
+    return ("num", -p if neg else p, sg)
+
+
+def neg_term(t):
+    if t[0] == "num":
+        return ("num", -t[1], t[2] ^ 1)
+    if t[0] == "inf":
+        return ("inf", t[1] ^ 1)
+    return t
+
+
+@pytest.mark.parametrize("src,dst", [("fp16", "fp32"), ("bf16", "fp32"), ("fp8", "fp16"),
+                                     ("fp8alt", "fp16"), ("fp8", "bf16")])
+def test_simd_dotpex_sumex_vs_reference(src, dst):
+    rng = random.Random(13)
+    wd = _SPECS[dst].w
+    for _ in range(150):
+        a, b, acc = rand_word(rng, src), rand_word(rng, src), rand_word(rng, dst)
+        rm = rng.choice(RMS)
+        neg = rng.random() < 0.3
+        la, lb, lacc = lanes_of(a, src), lanes_of(b, src), lanes_of(acc, dst)
+        res_d, res_s = [], []
+        for i in range(64 // wd):
+            p1 = ref_product(la[2 * i], lb[2 * i], src, neg)
+            p2 = ref_product(la[2 * i + 1], lb[2 * i + 1], src, neg)
+            res_d.append(ref_sum3([p1, p2, value(lacc[i], dst)], dst, rm))
+            x1, x2 = value(la[2 * i], src), value(la[2 * i + 1], src)
+            if neg:
+                x1, x2 = neg_term(x1), neg_term(x2)
+            res_s.append(ref_sum3([x1, x2, value(lacc[i], dst)], dst, rm))
+        for got, res in ((fa.simd_dotpex(a, b, acc, src, dst, rm, negate=neg), res_d),
+                         (fa.simd_sumex(a, acc, src, dst, rm, negate=neg), res_s)):
+            assert got == (word_of([r for r, _ in res], dst), _or(f for _, f in res)), \
+                (hex(a), hex(b), hex(acc), rm)
+
+
+def test_dotpex_single_rounding():
+    # fp16 inputs, fp32 accumulation: 1*1 + 2^-24*2^-10... choose values where rounding the
+    # products or the partial sum separately would differ: acc = 1, p1 = 2^-24, p2 = 2^-48.
+    # Exact: 1 + 2^-24 + 2^-48 -> RNE rounds UP to 1 + 2^-23 (above the tie).
+    # Two roundings ((1 + 2^-24) -> 1, then + 2^-48 -> 1) would give 1.
+    h = {1.0: 0x3C00, 2.0**-12: 0x0C00, 2.0**-24: 0x0001}
+    a = word_of([h[2.0**-12], h[2.0**-24], 0, 0], "fp16")
+    b = word_of([h[2.0**-12], h[2.0**-24], 0, 0], "fp16")
+    acc = s32(1.0)
+    got, fl = fa.simd_dotpex(a, b, acc, "fp16", "fp32", "rne")
+    assert got & 0xFFFFFFFF == s32(1.0) + 1 and fl == NX
+
+
+def test_dotpex_replicate_follows_rtl():
+    # .r form: acc operand := rs2 lane 0 replicated at 16 bits; b unchanged.
+    a = word_of([0x3C00, 0x3C00, 0x3C00, 0x3C00], "fp16")  # 1.0 x4
+    b = word_of([0x0000, 0x4000, 0x4200, 0x0000], "fp16")  # 0, 2, 3, 0
+    acc_rtl = (0x0000 << 16 | 0x0000) | ((0x0000 << 16 | 0x0000) << 32)
+    want = fa.simd_dotpex(a, b, acc_rtl, "fp16", "fp32", "rne")
+    assert fa.simd_dotpex(a, b, s32(100.0), "fp16", "fp32", "rne", replicate=True) == want
+    assert want[0] == s32(3.0) << 32 | s32(2.0)
+
+
+def test_simd_sum():
+    # vfsum.h: d[i] = acc[i] + a[2i] + a[2i+1] for i = 0, 1; upper 32 bits ones
+    a = word_of([0x3C00, 0x4000, 0x4200, 0x4400], "fp16")  # 1, 2, 3, 4
+    acc = word_of([0x3800, 0xB800, 0x1234, 0x5678], "fp16")  # 0.5, -0.5, ghost lanes
+    got, fl = fa.simd_sum(a, acc, "fp16", "rne")
+    assert got == (0xFFFFFFFF << 32) | (0x4680 << 16) | 0x4300 and fl == 0  # 6.5, 3.5
+    got, fl = fa.simd_sum(a, acc, "fp16", "rne", negate=True)
+    assert got & 0xFFFFFFFF == (0xC780 << 16) | 0xC100  # -7.5, -2.5
+    # vfsum.s, single rounding: 1 + 2^-24 + 2^-48 rounds up (RNE)
+    a32 = s32(2.0**-24) | s32(2.0**-48) << 32
+    got, fl = fa.simd_sum(a32, s32(1.0), "fp32", "rne")
+    assert got == (0xFFFFFFFF << 32) | (s32(1.0) + 1) and fl == NX
+    # a signaling NaN in a ghost accumulator lane still raises NV (flags OR-ed over lanes)
+    acc_g = word_of([0x3800, 0xB800, 0x7C01, 0], "fp16")
+    assert fa.simd_sum(a, acc_g, "fp16", "rne")[1] == NV
+    # random vs reference
+    rng = random.Random(17)
+    for fmt in SIMD_FMTS:
+        n = 64 // _SPECS[fmt].w
+        for _ in range(60):
+            a, acc = rand_word(rng, fmt), rand_word(rng, fmt)
+            rm = rng.choice(RMS)
+            la, lacc = lanes_of(a, fmt), lanes_of(acc, fmt)
+            res = [ref_sum3([value(la[2 * i], fmt), value(la[2 * i + 1], fmt),
+                             value(lacc[i], fmt)], fmt, rm) for i in range(n // 2)]
+            ghost = [ref_sum3([("num", Fraction(0), 0)] * 2 + [value(lacc[i], fmt)], fmt, rm)
+                     for i in range(n // 2, n)]
+            want = (word_of([r for r, _ in res], fmt) | (0xFFFFFFFF << 32),
+                    _or(f for _, f in res + ghost))
+            assert fa.simd_sum(a, acc, fmt, rm) == want

@@ -947,3 +947,30 @@ def test_simd_sum():
             want = (word_of([r for r, _ in res], fmt) | (0xFFFFFFFF << 32),
                     _or(f for _, f in res + ghost))
             assert fa.simd_sum(a, acc, fmt, rm) == want
+
+
+# ---------------------------------------------------------------------------------------------
+# fp64 RNE fast paths == exact integer path
+# ---------------------------------------------------------------------------------------------
+
+def test_fast_paths_equal_exact_path():
+    # The fast paths are only taken for the canonical name "fp64"; the alias "double" resolves
+    # to the same constants but skips them, which gives the exact path for comparison.
+    rng = random.Random(99)
+    taken = dict.fromkeys(("add", "mul", "div", "sqrt"), 0)
+    for i in range(6000):
+        a = rand_bits(rng, "fp64")
+        b = rand_bits(rng, "fp64")
+        if i % 3 == 0:  # operands with few significant bits: exact results are common
+            a &= ~((1 << rng.randint(20, 52)) - 1)
+            b &= ~((1 << rng.randint(20, 52)) - 1)
+        if i % 7 == 0:
+            a = d(float(rng.randint(1, 2**20)) ** 2)  # perfect squares
+        for op, fast, args in (("add", fa._fast64_add, (a, b)), ("mul", fa._fast64_mul, (a, b)),
+                               ("div", fa._fast64_div, (a, b)), ("sqrt", fa._fast64_sqrt, (a,))):
+            got = fast(*args)
+            if got is None:
+                continue
+            taken[op] += 1
+            assert got == call(op, list(args), "double", "rne"), (op, [hex(x) for x in args])
+    assert min(taken.values()) > 1000  # the fast paths were actually exercised

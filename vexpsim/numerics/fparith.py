@@ -58,7 +58,10 @@ corner cases of the RTL (e.g. -0 + -0 + +0) may differ. For vfsum the hardware a
 
 from __future__ import annotations
 
+import struct
+from math import inf as _INF64
 from math import isqrt
+from math import sqrt as _sqrt
 
 from vexpsim.numerics.formats import get_format
 
@@ -146,6 +149,91 @@ def _check_rm(rm: str) -> None:
 
 
 _RM_SET = frozenset(ROUNDING_MODES)
+
+
+# ---------------------------------------------------------------------------------------------
+# fp64 round-to-nearest-even fast paths through the host's IEEE binary64 arithmetic.
+# CPython float +, *, / and math.sqrt are correctly rounded RNE on IEEE hosts; flags are
+# recovered exactly (TwoSum for sums, integer significand checks for the others). Every
+# case outside the proven domain (specials, subnormal operands, results that may overflow or be
+# tiny) falls through to the exact integer path. tests/numerics/test_fparith.py checks
+# fast == exact on random inputs.
+# ---------------------------------------------------------------------------------------------
+
+_Q = struct.Struct("<Q")
+_D = struct.Struct("<d")
+_f64 = _D.unpack
+_b64 = _Q.unpack
+_packq = _Q.pack
+_packd = _D.pack
+_EXP64 = 0x7FF0000000000000
+_MAN64 = 0x000FFFFFFFFFFFFF
+_HID64 = 0x0010000000000000
+_MINNORM64 = 2.2250738585072014e-308  # 2^-1022
+_MAX_OK64 = 1.7976931348623157e308  # results equal to +-max finite could be rounded overflow
+
+
+def _fast64_add(a: int, b: int) -> tuple[int, int] | None:
+    ea = a & _EXP64
+    eb = b & _EXP64
+    if ea == _EXP64 or eb == _EXP64:
+        return None
+    x = _f64(_packq(a))[0]
+    y = _f64(_packq(b))[0]
+    r = x + y
+    if r == _INF64 or r == -_INF64:
+        return None
+    # TwoSum (Knuth): exact rounding error of an RNE sum, valid without overflow and with
+    # gradual underflow; sums landing in the subnormal range are exact, so no UF case.
+    bb = r - x
+    err = (x - (r - bb)) + (y - bb)
+    return _b64(_packd(r))[0], (NX if err != 0.0 else 0)
+
+
+def _fast64_mul(a: int, b: int) -> tuple[int, int] | None:
+    ea = a & _EXP64
+    eb = b & _EXP64
+    if ea == _EXP64 or eb == _EXP64 or ea == 0 or eb == 0:
+        return None
+    r = _f64(_packq(a))[0] * _f64(_packq(b))[0]
+    ar = abs(r)
+    if not _MINNORM64 < ar < _MAX_OK64:
+        return None  # possible underflow (tininess) or overflow: exact path
+    p = ((a & _MAN64) | _HID64) * ((b & _MAN64) | _HID64)  # exact 105/106-bit product
+    return _b64(_packd(r))[0], (NX if p & ((1 << (p.bit_length() - 53)) - 1) else 0)
+
+
+def _fast64_div(a: int, b: int) -> tuple[int, int] | None:
+    ea = a & _EXP64
+    eb = b & _EXP64
+    if ea == _EXP64 or eb == _EXP64 or ea == 0 or eb == 0:
+        return None
+    r = _f64(_packq(a))[0] / _f64(_packq(b))[0]
+    ar = abs(r)
+    if not _MINNORM64 < ar < _MAX_OK64:
+        return None
+    rb = _b64(_packd(r))[0]
+    # Exact iff mr * mb == ma * 2^k for the significands (values scaled by powers of two).
+    mr = (rb & _MAN64) | _HID64
+    prod = mr * ((b & _MAN64) | _HID64)
+    ma = (a & _MAN64) | _HID64
+    sh = prod.bit_length() - ma.bit_length()
+    exact = sh >= 0 and prod == ma << sh
+    return rb, (0 if exact else NX)
+
+
+def _fast64_sqrt(a: int) -> tuple[int, int] | None:
+    ea = a & _EXP64
+    if ea == _EXP64 or ea == 0 or a >> 63:
+        return None
+    r = _sqrt(_f64(_packq(a))[0])
+    rb = _b64(_packd(r))[0]
+    mr = (rb & _MAN64) | _HID64
+    sq = mr * mr
+    ma = (a & _MAN64) | _HID64
+    sh = sq.bit_length() - ma.bit_length()
+    exact = sh >= 0 and sq == ma << sh
+    return rb, (0 if exact else NX)
 
 
 def _round_int(sign: int, q: int, rem: int, half: int, rm: str) -> int:
@@ -266,6 +354,10 @@ def _add_fin(sa: int, ma: int, ea: int, sb: int, mb_: int, eb: int, k: tuple,
 
 def fp_add(a: int, b: int, fmt: str, rm: str) -> tuple[int, int]:
     """a + b (fadd)."""
+    if fmt == "fp64" and rm == "rne":
+        r = _fast64_add(a, b)
+        if r is not None:
+            return r
     k = _c(fmt)
     ca, sa, ma, ea = _decode(a, k)
     cb, sb, mb_, eb = _decode(b, k)
@@ -295,6 +387,10 @@ def _add_dec(ca, sa, ma, ea, cb, sb, mb_, eb, k, rm) -> tuple[int, int]:
 
 def fp_sub(a: int, b: int, fmt: str, rm: str) -> tuple[int, int]:
     """a - b (fsub): a + (-b); the sign flip of a NaN is irrelevant (canonical result)."""
+    if fmt == "fp64" and rm == "rne":
+        r = _fast64_add(a, b ^ (1 << 63))
+        if r is not None:
+            return r
     k = _c(fmt)
     ca, sa, ma, ea = _decode(a, k)
     cb, sb, mb_, eb = _decode(b, k)
@@ -303,6 +399,10 @@ def fp_sub(a: int, b: int, fmt: str, rm: str) -> tuple[int, int]:
 
 def fp_mul(a: int, b: int, fmt: str, rm: str) -> tuple[int, int]:
     """a * b (fmul)."""
+    if fmt == "fp64" and rm == "rne":
+        r = _fast64_mul(a, b)
+        if r is not None:
+            return r
     k = _c(fmt)
     ca, sa, ma, ea = _decode(a, k)
     cb, sb, mb_, eb = _decode(b, k)
@@ -321,6 +421,10 @@ def fp_mul(a: int, b: int, fmt: str, rm: str) -> tuple[int, int]:
 
 def fp_div(a: int, b: int, fmt: str, rm: str) -> tuple[int, int]:
     """a / b (fdiv): quotient with p+3 bits plus a sticky bit, one rounding."""
+    if fmt == "fp64" and rm == "rne":
+        r = _fast64_div(a, b)
+        if r is not None:
+            return r
     k = _c(fmt)
     ca, sa, ma, ea = _decode(a, k)
     cb, sb, mb_, eb = _decode(b, k)
@@ -349,6 +453,10 @@ def fp_div(a: int, b: int, fmt: str, rm: str) -> tuple[int, int]:
 
 def fp_sqrt(a: int, fmt: str, rm: str) -> tuple[int, int]:
     """sqrt(a) (fsqrt): -0 -> -0, negative -> canonical NaN with NV."""
+    if fmt == "fp64" and rm == "rne":
+        r = _fast64_sqrt(a)
+        if r is not None:
+            return r
     k = _c(fmt)
     ca, sa, ma, ea = _decode(a, k)
     if ca == _FIN and not sa:

@@ -259,24 +259,26 @@ def _pack_k(sign: int, sig: int, exp: int, k: tuple, rm: str) -> tuple[int, int]
     """round_pack with the constants tuple already looked up. sig > 0."""
     if rm not in _RM_SET:
         raise ValueError(f"unknown rounding mode {rm!r}; expected one of {ROUNDING_MODES}")
-    mb = k[_MB]
-    n = sig.bit_length()
-    top = exp + n - 1  # exponent of the leading bit
-    emin_q = k[_EMIN]  # quantum of subnormals = quantum of the smallest binade
+    mb = k[1]  # _MB
+    emin_q = k[3]  # _EMIN: quantum of subnormals = quantum of the smallest binade
+    top = exp + sig.bit_length() - 1  # exponent of the leading bit
     qexp = top - mb
     if qexp < emin_q:
         qexp = emin_q
     shift = qexp - exp
-    flags = 0
     if shift <= 0:
         mant = sig << -shift
+        flags = 0
     else:
         mant = sig >> shift
         rem = sig & ((1 << shift) - 1)
         if rem:
             flags = NX
             half = 1 << (shift - 1)
-            rounded = _round_int(sign, mant, rem, half, rm)
+            if rm == "rne":  # inlined common case
+                rounded = mant + 1 if rem > half or (rem == half and mant & 1) else mant
+            else:
+                rounded = _round_int(sign, mant, rem, half, rm)
             # Tininess after rounding: the result rounded with an unbounded exponent range
             # lies below the smallest normal magnitude 2^(emin_q + mb).
             if top < emin_q + mb:
@@ -291,6 +293,8 @@ def _pack_k(sign: int, sig: int, exp: int, k: tuple, rm: str) -> tuple[int, int]
                 if tiny:
                     flags |= UF
             mant = rounded
+        else:
+            flags = 0
     if mant >> (mb + 1):  # carry out of the significand
         mant >>= 1
         qexp += 1

@@ -974,3 +974,23 @@ def test_fast_paths_equal_exact_path():
             taken[op] += 1
             assert got == call(op, list(args), "double", "rne"), (op, [hex(x) for x in args])
     assert min(taken.values()) > 1000  # the fast paths were actually exercised
+
+
+def test_tininess_rules():
+    # fp32 x = 2^-126 - 2^-150: RNE in fp32 gives 2^-126 (tie to even, inexact). With an
+    # unbounded exponent x is representable (24 bits) and below 2^-126 -> IEEE tiny -> UF.
+    # FPnew looks at the rounded result, which is normal -> no UF.
+    x_sig, x_exp = 2**24 - 1, -150  # (2^24 - 1) * 2^-150
+    assert fa.get_tininess_rule() == "ieee"
+    assert fa.round_pack(0, x_sig, x_exp, "fp32", "rne") == (0x00800000, UF | NX)
+    try:
+        fa.set_tininess_rule("fpnew")
+        assert fa.get_tininess_rule() == "fpnew"
+        assert fa.round_pack(0, x_sig, x_exp, "fp32", "rne") == (0x00800000, NX)
+        # a result that stays subnormal still underflows under both rules
+        assert fa.round_pack(0, 3, -151, "fp32", "rne") == (0x00000001, UF | NX)
+    finally:
+        fa.set_tininess_rule("ieee")
+    assert fa.round_pack(0, 3, -151, "fp32", "rne") == (0x00000001, UF | NX)
+    with pytest.raises(ValueError):
+        fa.set_tininess_rule("before")

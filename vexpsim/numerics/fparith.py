@@ -67,7 +67,7 @@ from vexpsim.numerics.formats import get_format
 
 __all__ = [
     "NV", "DZ", "OF", "UF", "NX",
-    "RM_FROM_FRM", "ROUNDING_MODES",
+    "RM_FROM_FRM", "ROUNDING_MODES", "set_tininess_rule", "get_tininess_rule",
     "canonical_nan", "round_pack",
     "fp_add", "fp_sub", "fp_mul", "fp_div", "fp_sqrt", "fp_fma",
     "fp_min", "fp_max", "fp_sgnj", "fp_cmp", "fp_class", "fp_cvt",
@@ -149,6 +149,27 @@ def _check_rm(rm: str) -> None:
 
 
 _RM_SET = frozenset(ROUNDING_MODES)
+
+# Underflow (tininess) rule. "ieee": tininess after rounding as IEEE 754 defines it, i.e. the
+# result rounded with an UNBOUNDED exponent range is below the smallest normal (RISC-V spec,
+# softfloat/QEMU). "fpnew": UF = NX and the result rounded to the format has a zero exponent
+# field (fpnew_fma_multi.sv, fpnew_cast_multi.sv, fpnew_sdotp_multi.sv: uf_after_round). The two
+# differ only when a value just below 2^emin rounds up to the smallest normal in the format but
+# not with unbounded exponent (e.g. fp32 2^-126 - 2^-150 in RNE): "ieee" raises UF, FPnew not.
+_TININESS_FPNEW = False
+
+
+def set_tininess_rule(rule: str) -> None:
+    """Select the underflow-flag rule for the whole process: 'ieee' (default) or 'fpnew'."""
+    global _TININESS_FPNEW
+    if rule not in ("ieee", "fpnew"):
+        raise ValueError(f"unknown tininess rule {rule!r}; expected 'ieee' or 'fpnew'")
+    _TININESS_FPNEW = rule == "fpnew"
+
+
+def get_tininess_rule() -> str:
+    """The current underflow-flag rule, see :func:`set_tininess_rule`."""
+    return "fpnew" if _TININESS_FPNEW else "ieee"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,7 +304,10 @@ def _pack_k(sign: int, sig: int, exp: int, k: tuple, rm: str) -> tuple[int, int]
             # lies below the smallest normal magnitude 2^(emin_q + mb).
             if top < emin_q + mb:
                 tiny = True
-                if top == emin_q + mb - 1:
+                if _TININESS_FPNEW:
+                    # FPnew: UF when the ROUNDED (bounded) result is subnormal or zero.
+                    tiny = rounded >> mb == 0
+                elif top == emin_q + mb - 1:
                     # Unbounded-range rounding keeps p bits: carry into 2^emin means not tiny.
                     s2 = top - mb - exp
                     r2 = sig & ((1 << s2) - 1) if s2 > 0 else 0

@@ -976,21 +976,25 @@ def test_fast_paths_equal_exact_path():
     assert min(taken.values()) > 1000  # the fast paths were actually exercised
 
 
-def test_tininess_rules():
+def test_flag_rules():
     # fp32 x = 2^-126 - 2^-150: RNE in fp32 gives 2^-126 (tie to even, inexact). With an
     # unbounded exponent x is representable (24 bits) and below 2^-126 -> IEEE tiny -> UF.
     # FPnew looks at the rounded result, which is normal -> no UF.
     x_sig, x_exp = 2**24 - 1, -150  # (2^24 - 1) * 2^-150
-    assert fa.get_tininess_rule() == "ieee"
+    assert fa.get_flag_rule() == "ieee"
     assert fa.round_pack(0, x_sig, x_exp, "fp32", "rne") == (0x00800000, UF | NX)
     try:
-        fa.set_tininess_rule("fpnew")
-        assert fa.get_tininess_rule() == "fpnew"
+        fa.set_flag_rule("fpnew")
+        assert fa.get_flag_rule() == "fpnew"
         assert fa.round_pack(0, x_sig, x_exp, "fp32", "rne") == (0x00800000, NX)
         # a result that stays subnormal still underflows under both rules
         assert fa.round_pack(0, 3, -151, "fp32", "rne") == (0x00000001, UF | NX)
+        # int -> fp16 overflow: FPnew raises NV|NX (same value)
+        assert fa.int_to_fp(70000, True, "fp16", "rne") == (0x7C00, NV | NX)
+        assert fa.int_to_fp(70000, True, "fp16", "rtz") == (0x7BFF, NV | NX)
     finally:
-        fa.set_tininess_rule("ieee")
+        fa.set_flag_rule("ieee")
     assert fa.round_pack(0, 3, -151, "fp32", "rne") == (0x00000001, UF | NX)
+    assert fa.int_to_fp(70000, True, "fp16", "rne") == (0x7C00, OF | NX)
     with pytest.raises(ValueError):
-        fa.set_tininess_rule("before")
+        fa.set_flag_rule("before")

@@ -67,7 +67,7 @@ from vexpsim.numerics.formats import get_format
 
 __all__ = [
     "NV", "DZ", "OF", "UF", "NX",
-    "RM_FROM_FRM", "ROUNDING_MODES", "set_tininess_rule", "get_tininess_rule",
+    "RM_FROM_FRM", "ROUNDING_MODES", "set_flag_rule", "get_flag_rule",
     "canonical_nan", "round_pack",
     "fp_add", "fp_sub", "fp_mul", "fp_div", "fp_sqrt", "fp_fma",
     "fp_min", "fp_max", "fp_sgnj", "fp_cmp", "fp_class", "fp_cvt",
@@ -150,25 +150,28 @@ def _check_rm(rm: str) -> None:
 
 _RM_SET = frozenset(ROUNDING_MODES)
 
-# Underflow (tininess) rule. "ieee": tininess after rounding as IEEE 754 defines it, i.e. the
-# result rounded with an UNBOUNDED exponent range is below the smallest normal (RISC-V spec,
-# softfloat/QEMU). "fpnew": UF = NX and the result rounded to the format has a zero exponent
-# field (fpnew_fma_multi.sv, fpnew_cast_multi.sv, fpnew_sdotp_multi.sv: uf_after_round). The two
-# differ only when a value just below 2^emin rounds up to the smallest normal in the format but
-# not with unbounded exponent (e.g. fp32 2^-126 - 2^-150 in RNE): "ieee" raises UF, FPnew not.
+# Flag rules. "ieee" (default): RISC-V / IEEE 754 as softfloat (QEMU) implements it; tininess is
+# detected after rounding with an UNBOUNDED exponent range. "fpnew": the Snitch FPU's own flags,
+# which differ in two corner cases (cvfpu e5aa6a0):
+# - UF = NX and the result rounded TO THE FORMAT has a zero exponent field (uf_after_round in
+#   fpnew_fma_multi.sv, fpnew_cast_multi.sv, fpnew_sdotp_multi.sv). Differs only when a value
+#   just below 2^emin rounds up to the smallest normal in the format but not with an unbounded
+#   exponent (e.g. fp32 2^-126 - 2^-150 in RNE): "ieee" raises UF, FPnew does not.
+# - int -> float overflow (e.g. fcvt.h.w of 70000) raises NV|NX instead of OF|NX
+#   (fpnew_cast_multi.sv: "overflow is invalid for I2F casts"); the value is the same.
 _TININESS_FPNEW = False
 
 
-def set_tininess_rule(rule: str) -> None:
-    """Select the underflow-flag rule for the whole process: 'ieee' (default) or 'fpnew'."""
+def set_flag_rule(rule: str) -> None:
+    """Select the flag rule for the whole process: 'ieee' (default) or 'fpnew'."""
     global _TININESS_FPNEW
     if rule not in ("ieee", "fpnew"):
-        raise ValueError(f"unknown tininess rule {rule!r}; expected 'ieee' or 'fpnew'")
+        raise ValueError(f"unknown flag rule {rule!r}; expected 'ieee' or 'fpnew'")
     _TININESS_FPNEW = rule == "fpnew"
 
 
-def get_tininess_rule() -> str:
-    """The current underflow-flag rule, see :func:`set_tininess_rule`."""
+def get_flag_rule() -> str:
+    """The current flag rule, see :func:`set_flag_rule`."""
     return "fpnew" if _TININESS_FPNEW else "ieee"
 
 
@@ -728,9 +731,10 @@ def int_to_fp(value: int, signed: bool, fmt: str, rm: str, width: int = 32) -> t
         v -= 1 << width
     if v == 0:
         return 0, 0
-    if v < 0:
-        return _pack_k(1, -v, 0, k, rm)
-    return _pack_k(0, v, 0, k, rm)
+    r, flags = _pack_k(1, -v, 0, k, rm) if v < 0 else _pack_k(0, v, 0, k, rm)
+    if flags & OF and _TININESS_FPNEW:
+        flags = (flags & ~OF) | NV
+    return r, flags
 
 
 # ---------------------------------------------------------------------------------------------

@@ -39,9 +39,9 @@ vfgt/vfge             NOT(a <= b) / NOT(a < b) on ordered operands (op_mod inver
 vfcpk{a,b,c,d}        d[2k] = cvt(rs1), d[2k+1] = cvt(rs2), k = 0..3 for a..d; other    multifmt
                       lanes of the destination kept (rd pre-load)                       slice
 vfcvt (same width)    d[i] = cvt(a[i]); int lanes have the lane width (INT8/16/32)      fp_ss.sv
-vfcvt(u).wide.narrow  widening: source lanes from the lower (vfcvt) or upper (vfcvtu)   multifmt
-                      half; narrowing: results in the lower (vfcvt) or upper (vfcvtu)   slice
-                      half, other half kept from the destination                       (assumed)
+vfcvt(u) wide/narrow  widening: source lanes from the lower (vfcvt) or upper (vfcvtu)   multifmt
+                      half; narrowing: results in the lower half, upper 32 bits ones    slice
+                      (vfcvtu = vfcvt for down-casts: op_mod unused there)
 vfsum (src = dst)     d[i] = acc[i] + a[2i] + a[2i+1] for i < lanes/2, one rounding;    sdotp
                       upper 32 bits of the result set to ones                           wrapper
 vfsumex.D.S           d[i] = acc[i] + a[2i] + a[2i+1] (exact, one rounding in D)        sdotp
@@ -53,7 +53,8 @@ single final rounding, which is what ``fpnew_sdotp_multi.sv`` implements ("two s
 final normalization and round step", products exact). Assumption: the RTL's finite-width sticky
 handling and its sign rule for an all-zero sum are taken to match IEEE exact semantics; rare
 corner cases of the RTL (e.g. -0 + -0 + +0) may differ. For vfsum the hardware also computes
-"ghost" upper lanes whose flags are OR-ed in; they are modelled as acc[i] + 0 + 0.
+"ghost" upper lanes (up to the 4 DOTP lanes) whose flags are OR-ed in; they are modelled as
+acc[i] + 0 + 0.
 """
 
 from __future__ import annotations
@@ -944,18 +945,19 @@ def simd_cpk(which: str, a: int, b: int, dst64: int, src_fmt: str, dst_fmt: str,
 _INT_KINDS = ("int", "uint")
 
 
-def simd_cvt(a64: int, src_fmt: str, dst_fmt: str, rm: str, upper: bool = False,
-             dst64: int = 0) -> tuple[int, int]:
-    """vfcvt between lane formats.
+def simd_cvt(a64: int, src_fmt: str, dst_fmt: str, rm: str,
+             upper: bool = False) -> tuple[int, int]:
+    """vfcvt between lane formats (fpnew_opgroup_multifmt_slice.sv, CONV op group).
 
     - same width float<->float (vfcvt.h.ah, vfcvt.b.ab, ...): every lane;
     - float -> 'int'/'uint' (vfcvt.x.h, vfcvt.xu.s, ...): integer lanes of the float's width,
       saturating like fcvt.w;
     - 'int'/'uint' -> float (vfcvt.h.x, ...): the integer lanes have the float's width;
-    - widening float (vfcvt.s.h / vfcvtu.s.h): the source lanes come from the lower half of
-      a64 (upper=True: upper half);
-    - narrowing float (vfcvt.h.s / vfcvtu.h.s): results go to the lower half (upper=True:
-      upper half) and the other half is kept from dst64 (assumption, see module docstring).
+    - widening float (vfcvt.s.h / vfcvtu.s.h with upper=True): the source lanes come from the
+      lower / upper half of a64 (op_mod selects the upper half for up-casts);
+    - narrowing float (vfcvt.h.s): the results fill the lower half and the upper 32 bits are
+      all ones (the unused lanes output the NaN-boxing extension bit). op_mod is not used for
+      down-casts in the RTL, so vfcvtu.h.s (upper=True) gives the same result.
     """
     if src_fmt in _INT_KINDS and dst_fmt in _INT_KINDS:
         raise ValueError("simd_cvt needs at least one floating-point format")
@@ -991,26 +993,30 @@ def simd_cvt(a64: int, src_fmt: str, dst_fmt: str, rm: str, upper: bool = False,
             out |= r << (i * wd)
             flags |= fl
         return out, flags
-    # narrowing: ns results into one half of the destination
-    base = 32 if upper else 0
+    # narrowing: ns results in the lower half, upper half all ones
     for i in range(ns):
         r, fl = fp_cvt((a64 >> (i * ws)) & ks[_FULL], ks[_NAME], kd[_NAME], rm)
-        out |= r << (base + i * wd)
+        out |= r << (i * wd)
         flags |= fl
-    keep = (0xFFFFFFFF << 32) if not upper else 0xFFFFFFFF
-    return (dst64 & keep) | out, flags
+    return out | (0xFFFFFFFF << 32), flags
+
+
+# DOTP op-group lanes in a 64-bit FPnew with FP8 enabled: num_dotp_lanes() in fpnew_pkg.sv.
+_NUM_DOTP_LANES = 4
 
 
 def simd_sum(a64: int, acc64: int, fmt: str, rm: str, negate: bool = False) -> tuple[int, int]:
     """vfsum (vfnsum with negate=True: acc - a[2i] - a[2i+1]), non-expanding: for each result
     lane i < lanes/2, d[i] = acc[i] + a[2i] + a[2i+1] with one rounding; the upper 32 bits of
     the result are all ones (fpnew_opgroup_multifmt_slice.sv, result_is_vsum). Flags include
-    the hardware's upper "ghost" lanes i >= lanes/2, which compute acc[i] + 0 + 0."""
+    the hardware's upper "ghost" lanes lanes/2 <= i < 4, which compute acc[i] + 0 + 0: the
+    DOTP op group has num_dotp_lanes = 64 / (2 * 8) = 4 lanes (fpnew_pkg.sv), so vfsum.b has
+    no ghost lane."""
     n, w, k = _lanes(fmt)
     m = k[_FULL]
     out = 0
     flags = 0
-    for i in range(n):
+    for i in range(min(n, _NUM_DOTP_LANES)):
         acc = _decode((acc64 >> (i * w)) & m, k)
         if i < n // 2:
             x = list(_decode((a64 >> (2 * i * w)) & m, k))

@@ -1001,3 +1001,27 @@ def test_flag_rules():
     assert fa.int_to_fp(70000, True, "fp16", "rne") == (0x7C00, OF | NX)
     with pytest.raises(ValueError):
         fa.set_flag_rule("before")
+
+
+def test_fast32_paths_equal_exact_path():
+    # As above for fp32 ("single" skips the fast paths).
+    rng = random.Random(98)
+    taken = dict.fromkeys(("add", "sub", "mul", "div", "sqrt"), 0)
+    fast = {"add": fa._fast32_add, "sub": lambda a, b: fa._fast32_add(a, b ^ 0x80000000),
+            "mul": fa._fast32_mul, "div": fa._fast32_div, "sqrt": fa._fast32_sqrt}
+    for i in range(6000):
+        a = rand_bits(rng, "fp32")
+        b = rand_bits(rng, "fp32")
+        if i % 3 == 0:
+            a &= ~((1 << rng.randint(8, 23)) - 1)
+            b &= ~((1 << rng.randint(8, 23)) - 1)
+        if i % 7 == 0:
+            a = s32(float(rng.randint(1, 2**12)) ** 2)
+        for op, fn in fast.items():
+            args = (a,) if op == "sqrt" else (a, b)
+            got = fn(*args)
+            if got is None:
+                continue
+            taken[op] += 1
+            assert got == call(op, list(args), "single", "rne"), (op, [hex(x) for x in args])
+    assert min(taken.values()) > 1000

@@ -198,6 +198,76 @@ _MINNORM64 = 2.2250738585072014e-308  # 2^-1022
 _MAX_OK64 = 1.7976931348623157e308  # results equal to +-max finite could be rounded overflow
 
 
+# fp32 RNE through binary64: one fp32 operation computed in binary64 and rounded again to fp32
+# equals the directly rounded result because 53 >= 2*24 + 2 (double rounding is innocuous for
+# +, -, *, /, sqrt: Figueroa, "When is double rounding innocuous?", SIGNUM 1995). Products,
+# the remainders r*b and r*r are exact in binary64 (24x24 bits). Results must be normal and
+# finite in fp32 (else the exact path runs), so UF/OF never arise here.
+_I = struct.Struct("<I")
+_F = struct.Struct("<f")
+_f32 = _F.unpack
+_b32 = _I.unpack
+_packi = _I.pack
+_packf = _F.pack
+_EXP32 = 0x7F800000
+_MINNORM32 = 1.1754943508222875e-38  # 2^-126
+_MAX32 = 3.4028234663852886e38
+
+
+def _fast32_round(r: float) -> int | None:
+    """fp32 bits of binary64 r (RNE), or None outside the normal non-boundary range."""
+    ar = abs(r)
+    if not _MINNORM32 < ar < _MAX32:
+        return None
+    return _b32(_packf(r))[0]
+
+
+def _fast32_add(a: int, b: int) -> tuple[int, int] | None:
+    if a & _EXP32 == _EXP32 or b & _EXP32 == _EXP32:
+        return None
+    x = _f32(_packi(a))[0]
+    y = _f32(_packi(b))[0]
+    r = x + y
+    rb = _fast32_round(r)
+    if rb is None:
+        return None
+    bb = r - x
+    err = (x - (r - bb)) + (y - bb)  # TwoSum in binary64
+    return rb, (NX if err != 0.0 or _f32(_packi(rb))[0] != r else 0)
+
+
+def _fast32_mul(a: int, b: int) -> tuple[int, int] | None:
+    if a & _EXP32 == _EXP32 or b & _EXP32 == _EXP32:
+        return None
+    r = _f32(_packi(a))[0] * _f32(_packi(b))[0]  # exact in binary64
+    rb = _fast32_round(r)
+    if rb is None:
+        return None
+    return rb, (NX if _f32(_packi(rb))[0] != r else 0)
+
+
+def _fast32_div(a: int, b: int) -> tuple[int, int] | None:
+    if a & _EXP32 == _EXP32 or b & _EXP32 == _EXP32 or not b & 0x7FFFFFFF:
+        return None
+    x = _f32(_packi(a))[0]
+    y = _f32(_packi(b))[0]
+    rb = _fast32_round(x / y)
+    if rb is None:
+        return None
+    return rb, (NX if _f32(_packi(rb))[0] * y != x else 0)  # product exact in binary64
+
+
+def _fast32_sqrt(a: int) -> tuple[int, int] | None:
+    if a & _EXP32 == _EXP32 or a >> 31 or a == 0:
+        return None
+    x = _f32(_packi(a))[0]
+    rb = _fast32_round(_sqrt(x))
+    if rb is None:
+        return None
+    r = _f32(_packi(rb))[0]
+    return rb, (NX if r * r != x else 0)
+
+
 def _fast64_add(a: int, b: int) -> tuple[int, int] | None:
     ea = a & _EXP64
     eb = b & _EXP64
@@ -390,6 +460,10 @@ def fp_add(a: int, b: int, fmt: str, rm: str) -> tuple[int, int]:
         r = _fast64_add(a, b)
         if r is not None:
             return r
+    elif fmt == "fp32" and rm == "rne":
+        r = _fast32_add(a, b)
+        if r is not None:
+            return r
     k = _c(fmt)
     ca, sa, ma, ea = _decode(a, k)
     cb, sb, mb_, eb = _decode(b, k)
@@ -423,6 +497,10 @@ def fp_sub(a: int, b: int, fmt: str, rm: str) -> tuple[int, int]:
         r = _fast64_add(a, b ^ (1 << 63))
         if r is not None:
             return r
+    elif fmt == "fp32" and rm == "rne":
+        r = _fast32_add(a, b ^ 0x80000000)
+        if r is not None:
+            return r
     k = _c(fmt)
     ca, sa, ma, ea = _decode(a, k)
     cb, sb, mb_, eb = _decode(b, k)
@@ -433,6 +511,10 @@ def fp_mul(a: int, b: int, fmt: str, rm: str) -> tuple[int, int]:
     """a * b (fmul)."""
     if fmt == "fp64" and rm == "rne":
         r = _fast64_mul(a, b)
+        if r is not None:
+            return r
+    elif fmt == "fp32" and rm == "rne":
+        r = _fast32_mul(a, b)
         if r is not None:
             return r
     k = _c(fmt)
@@ -455,6 +537,10 @@ def fp_div(a: int, b: int, fmt: str, rm: str) -> tuple[int, int]:
     """a / b (fdiv): quotient with p+3 bits plus a sticky bit, one rounding."""
     if fmt == "fp64" and rm == "rne":
         r = _fast64_div(a, b)
+        if r is not None:
+            return r
+    elif fmt == "fp32" and rm == "rne":
+        r = _fast32_div(a, b)
         if r is not None:
             return r
     k = _c(fmt)
@@ -487,6 +573,10 @@ def fp_sqrt(a: int, fmt: str, rm: str) -> tuple[int, int]:
     """sqrt(a) (fsqrt): -0 -> -0, negative -> canonical NaN with NV."""
     if fmt == "fp64" and rm == "rne":
         r = _fast64_sqrt(a)
+        if r is not None:
+            return r
+    elif fmt == "fp32" and rm == "rne":
+        r = _fast32_sqrt(a)
         if r is not None:
             return r
     k = _c(fmt)

@@ -295,7 +295,7 @@ def check_many(op: str, fmt: str, n: int, seed: int, arity: int) -> None:
                                       ("sqrt", 1), ("fma", 3), ("fms", 3), ("fnms", 3),
                                       ("fnma", 3)])
 def test_random_vs_reference(op, arity, fmt):
-    n = 400 if _SPECS[fmt].w == 64 else 700
+    n = 700 if _SPECS[fmt].w == 64 else 1500
     check_many(op, fmt, n, seed=zlib.crc32(f"{op}/{fmt}".encode()), arity=arity)
 
 

@@ -1025,3 +1025,23 @@ def test_fast32_paths_equal_exact_path():
             taken[op] += 1
             assert got == call(op, list(args), "single", "rne"), (op, [hex(x) for x in args])
     assert min(taken.values()) > 1000
+
+
+@pytest.mark.parametrize("src,dst", [("fp16", "fp32"), ("fp8", "fp32"), ("bf16", "fp32"),
+                                     ("fp8alt", "fp16")])
+def test_mulex_macex_vs_reference(src, dst):
+    rng = random.Random(31)
+    for _ in range(400):
+        a, b, c = rand_bits(rng, src), rand_bits(rng, src), rand_bits(rng, dst)
+        rm = rng.choice(RMS)
+        p = ref_product(a, b, src)
+        assert fa.fp_mulex(a, b, src, dst, rm) == ref_sum3([p], dst, rm)
+        assert fa.fp_macex(a, b, c, src, dst, rm) == ref_sum3([p, value(c, dst)], dst, rm)
+        pn = ref_product(a, b, src, neg=True)
+        assert fa.fp_macex(a, b, c, src, dst, rm, negate_product=True) == \
+            ref_sum3([pn, value(c, dst)], dst, rm)
+    # same-format macex equals the ordinary fused multiply-add
+    for _ in range(200):
+        a, b, c = (rand_bits(rng, "fp16") for _ in range(3))
+        rm = rng.choice(RMS)
+        assert fa.fp_macex(a, b, c, "fp16", "fp16", rm) == fa.fp_fma(a, b, c, "fp16", rm)

@@ -46,6 +46,9 @@ vfsum (src = dst)     d[i] = acc[i] + a[2i] + a[2i+1] for i < lanes/2, one round
                       upper 32 bits of the result set to ones                           wrapper
 vfsumex.D.S           d[i] = acc[i] + a[2i] + a[2i+1] (exact, one rounding in D)        sdotp
 vfdotpex.D.S          d[i] = acc[i] + a[2i]*b[2i] + a[2i+1]*b[2i+1] (one rounding in D) sdotp
+vfn{sum,sumex,dotpex} the a-terms / products negated (op_mod): acc - ...                  sdotp
+vfdotpex.D.r.S        RTL: the ACCUMULATOR is rs2 lane 0 replicated; b unchanged        fp_ss.sv
+fmulex / fmacex       scalar a*b (+c) with a, b in S and c, d in D, one rounding        fma_multi
 ====================  ==============================================================  ==========
 
 The expanding ops (vfsumex/vfdotpex) and vfsum are modelled as the exact three-term sum with a
@@ -72,7 +75,7 @@ __all__ = [
     "canonical_nan", "round_pack",
     "fp_add", "fp_sub", "fp_mul", "fp_div", "fp_sqrt", "fp_fma",
     "fp_min", "fp_max", "fp_sgnj", "fp_cmp", "fp_class", "fp_cvt",
-    "fp_to_int", "int_to_fp",
+    "fp_to_int", "int_to_fp", "fp_mulex", "fp_macex",
     "simd_binop", "simd_mac", "simd_unop", "simd_cmp", "simd_cpk", "simd_cvt",
     "simd_sum", "simd_sumex", "simd_dotpex",
 ]
@@ -893,6 +896,25 @@ def _sum3(terms: list, pre_flags: int, k: tuple, rm: str) -> tuple[int, int]:
         nv = NV if (pre_flags & NV or any(t[0] == _SNAN for t in terms)) else 0
         return k[_QNAN_BITS], nv
     return _sum_terms(terms, k, rm)
+
+
+def fp_mulex(a: int, b: int, src_fmt: str, dst_fmt: str, rm: str) -> tuple[int, int]:
+    """fmulex.s.h / fmulex.s.b (Snitch XFAUX): a*b of src_fmt operands, exact product rounded
+    once into dst_fmt (FPnew ADDMUL MUL with src_fmt != dst_fmt)."""
+    ks, kd = _c(src_fmt), _c(dst_fmt)
+    p, fl = _dec_product(a, b, ks)
+    return _sum3([p], fl, kd, rm)
+
+
+def fp_macex(a: int, b: int, c: int, src_fmt: str, dst_fmt: str, rm: str,
+             negate_product: bool = False) -> tuple[int, int]:
+    """fmacex.s.h / fmacex.s.b: c + a*b, a and b in src_fmt, c and the result in dst_fmt, fused
+    (one rounding; fpnew_fma_multi.sv reads operand c in dst_fmt)."""
+    ks, kd = _c(src_fmt), _c(dst_fmt)
+    p, fl = _dec_product(a, b, ks)
+    if negate_product:
+        p = (p[0], p[1] ^ 1, p[2], p[3])
+    return _sum3([p, _decode(c, kd)], fl, kd, rm)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -995,10 +995,17 @@ def test_flag_rules():
         # int -> fp16 overflow: FPnew raises NV|NX (same value)
         assert fa.int_to_fp(70000, True, "fp16", "rne") == (0x7C00, NV | NX)
         assert fa.int_to_fp(70000, True, "fp16", "rtz") == (0x7BFF, NV | NX)
+        # float -> signed int at exactly the minimum: FPnew raises NV (exponent test only)
+        assert fa.fp_to_int(d(-(2.0**31)), "fp64", True, "rtz") == (2**31, NV)
+        assert fa.fp_to_int(d(-(2.0**31) - 0.5), "fp64", True, "rne") == (2**31, NV)
+        assert fa.fp_to_int(d(-(2.0**31) + 1), "fp64", True, "rne") == (2**31 + 1, 0)
+        assert fa.fp_to_int(d(2.0**31 - 1), "fp64", True, "rne") == (2**31 - 1, 0)
     finally:
         fa.set_flag_rule("ieee")
     assert fa.round_pack(0, 3, -151, "fp32", "rne") == (0x00000001, UF | NX)
     assert fa.int_to_fp(70000, True, "fp16", "rne") == (0x7C00, OF | NX)
+    assert fa.fp_to_int(d(-(2.0**31)), "fp64", True, "rtz") == (2**31, 0)
+    assert fa.fp_to_int(d(-(2.0**31) - 0.5), "fp64", True, "rne") == (2**31, NX)
     with pytest.raises(ValueError):
         fa.set_flag_rule("before")
 

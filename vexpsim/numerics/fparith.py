@@ -163,20 +163,23 @@ _RM_SET = frozenset(ROUNDING_MODES)
 #   exponent (e.g. fp32 2^-126 - 2^-150 in RNE): "ieee" raises UF, FPnew does not.
 # - int -> float overflow (e.g. fcvt.h.w of 70000) raises NV|NX instead of OF|NX
 #   (fpnew_cast_multi.sv: "overflow is invalid for I2F casts"); the value is the same.
-_TININESS_FPNEW = False
+# - float -> signed int of a negative value with |x| >= 2^(width-1) raises NV even when it is
+#   exactly -2^(width-1) or rounds to it (of_before_round tests the exponent only); the value
+#   is the same (the minimum integer).
+_FPNEW_FLAGS = False
 
 
 def set_flag_rule(rule: str) -> None:
     """Select the flag rule for the whole process: 'ieee' (default) or 'fpnew'."""
-    global _TININESS_FPNEW
+    global _FPNEW_FLAGS
     if rule not in ("ieee", "fpnew"):
         raise ValueError(f"unknown flag rule {rule!r}; expected 'ieee' or 'fpnew'")
-    _TININESS_FPNEW = rule == "fpnew"
+    _FPNEW_FLAGS = rule == "fpnew"
 
 
 def get_flag_rule() -> str:
     """The current flag rule, see :func:`set_flag_rule`."""
-    return "fpnew" if _TININESS_FPNEW else "ieee"
+    return "fpnew" if _FPNEW_FLAGS else "ieee"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -381,7 +384,7 @@ def _pack_k(sign: int, sig: int, exp: int, k: tuple, rm: str) -> tuple[int, int]
             # lies below the smallest normal magnitude 2^(emin_q + mb).
             if top < emin_q + mb:
                 tiny = True
-                if _TININESS_FPNEW:
+                if _FPNEW_FLAGS:
                     # FPnew: UF when the ROUNDED (bounded) result is subnormal or zero.
                     tiny = rounded >> mb == 0
                 elif top == emin_q + mb - 1:
@@ -798,6 +801,8 @@ def fp_to_int(a: int, fmt: str, signed: bool, rm: str, width: int = 32) -> tuple
         return (lo if s else hi) & mask, NV
     if cls == _ZERO:
         return 0, 0
+    if _FPNEW_FLAGS and signed and s and e + m.bit_length() - 1 >= width - 1:
+        return lo & mask, NV
     if e >= 0:
         mag, flags = m << e, 0
     else:
@@ -826,7 +831,7 @@ def int_to_fp(value: int, signed: bool, fmt: str, rm: str, width: int = 32) -> t
     if v == 0:
         return 0, 0
     r, flags = _pack_k(1, -v, 0, k, rm) if v < 0 else _pack_k(0, v, 0, k, rm)
-    if flags & OF and _TININESS_FPNEW:
+    if flags & OF and _FPNEW_FLAGS:
         flags = (flags & ~OF) | NV
     return r, flags
 

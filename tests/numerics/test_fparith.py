@@ -1052,3 +1052,25 @@ def test_mulex_macex_vs_reference(src, dst):
         a, b, c = (rand_bits(rng, "fp16") for _ in range(3))
         rm = rng.choice(RMS)
         assert fa.fp_macex(a, b, c, "fp16", "fp16", rm) == fa.fp_fma(a, b, c, "fp16", rm)
+
+
+def test_simd_class_blocks():
+    # fp16 lanes: -inf, +subnormal, qNaN, -0
+    a = word_of([0xFC00, 0x0001, 0x7E00, 0x8000], "fp16")
+    got, fl = fa.simd_class(a, "fp16")
+    assert fl == 0
+    assert got == (0b1000_0001 | 0b0100_0100 << 8 | 0b0110_0000 << 16 | 0b1000_1000 << 24)
+    # fp32 lanes: +normal, sNaN
+    got, _ = fa.simd_class(s32(1.5) | 0x7F800001 << 32, "fp32")
+    assert got == 0b0100_0010 | 0b0101_0000 << 8
+    # fp8: 8 blocks; every lane class matches the scalar fclass
+    rng = random.Random(2)
+    for _ in range(50):
+        w = rand_word(rng, "fp8")
+        got, _ = fa.simd_class(w, "fp8")
+        for i, x in enumerate(lanes_of(w, "fp8")):
+            blk = (got >> (8 * i)) & 0xFF
+            cls = fa.fp_class(x, "fp8")[0]
+            assert bin(blk).count("1") == 2  # one sign-ish bit + one class bit
+            assert bool(blk & 0x80) == bool(cls & 0xF)
+            assert bool(blk & 0x30) == bool(cls & 0x300)

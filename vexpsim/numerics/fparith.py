@@ -36,6 +36,7 @@ vfeq/ne/lt/le         mask bit i = a[i] cmp b[i]; eq/ne quiet, lt/le signaling  
 vfgt/vfge             NOT(a <= b) / NOT(a < b) on ordered operands (op_mod inverts);    noncomp
                       any NaN -> 0 and NV; sNaN -> 0 and NV for every predicate
                       (so vfne with an sNaN gives 0, with a qNaN gives 1)
+vfclass               8-bit block per lane in an integer (see simd_class)              fmt_slice
 vfcpk{a,b,c,d}        d[2k] = cvt(rs1), d[2k+1] = cvt(rs2), k = 0..3 for a..d; other    multifmt
                       lanes of the destination kept (rd pre-load)                       slice
 vfcvt (same width)    d[i] = cvt(a[i]); int lanes have the lane width (INT8/16/32)      fp_ss.sv
@@ -76,7 +77,7 @@ __all__ = [
     "fp_add", "fp_sub", "fp_mul", "fp_div", "fp_sqrt", "fp_fma",
     "fp_min", "fp_max", "fp_sgnj", "fp_cmp", "fp_class", "fp_cvt",
     "fp_to_int", "int_to_fp", "fp_mulex", "fp_macex",
-    "simd_binop", "simd_mac", "simd_unop", "simd_cmp", "simd_cpk", "simd_cvt",
+    "simd_binop", "simd_mac", "simd_unop", "simd_cmp", "simd_class", "simd_cpk", "simd_cvt",
     "simd_sum", "simd_sumex", "simd_dotpex",
 ]
 
@@ -1039,6 +1040,28 @@ def simd_cmp(op: str, a64: int, b64: int, fmt: str,
         if res:
             mask |= 1 << i
     return mask, flags
+
+
+def simd_class(a64: int, fmt: str) -> tuple[int, int]:
+    """vfclass: one 8-bit block per lane, lane i in bits [8i+7:8i] (fpnew_opgroup_fmt_slice.sv
+    with TrueSIMDClass = 0, Snitch's setting). Block bits: 7 negative (not NaN), 6 NOT
+    negative (set for NaNs and positives), 5 qNaN, 4 sNaN, 3 zero, 2 subnormal, 1 normal,
+    0 infinity. The result goes to an integer register: on RV32 the caller keeps the low 32
+    bits (lanes 0..3)."""
+    n, w, k = _lanes(fmt)
+    m = k[_FULL]
+    out = 0
+    for i in range(n):
+        cls, _ = fp_class((a64 >> (i * w)) & m, k[_NAME])
+        neg = 1 if cls & 0b1111 else 0  # -inf, -normal, -subnormal, -0
+        block = (neg << 7) | ((1 - neg) << 6)
+        block |= (cls >> 9 & 1) << 5 | (cls >> 8 & 1) << 4
+        block |= (1 if cls & 0b11000 else 0) << 3  # zero
+        block |= (1 if cls & 0b100100 else 0) << 2  # subnormal
+        block |= (1 if cls & 0b1000010 else 0) << 1  # normal
+        block |= 1 if cls & 0b10000001 else 0  # infinity
+        out |= block << (8 * i)
+    return out, 0
 
 
 def simd_cpk(which: str, a: int, b: int, dst64: int, src_fmt: str, dst_fmt: str,

@@ -52,13 +52,13 @@ vfdotpex.D.r.S        RTL: the ACCUMULATOR is rs2 lane 0 replicated; b unchanged
 fmulex / fmacex       scalar a*b (+c) with a, b in S and c, d in D, one rounding        fma_multi
 ====================  ==============================================================  ==========
 
-The expanding ops (vfsumex/vfdotpex) and vfsum are modelled as the exact three-term sum with a
-single final rounding, which is what ``fpnew_sdotp_multi.sv`` implements ("two steps with only a
-final normalization and round step", products exact). Assumption: the RTL's finite-width sticky
-handling and its sign rule for an all-zero sum are taken to match IEEE exact semantics; rare
-corner cases of the RTL (e.g. -0 + -0 + +0) may differ. For vfsum the hardware also computes
-"ghost" upper lanes (up to the 4 DOTP lanes) whose flags are OR-ed in; they are modelled as
-acc[i] + 0 + 0.
+The DOTP ops (vfsum, vfsumex, vfdotpex and negated forms) follow ``fpnew_sdotp_multi.sv`` bit
+by bit through :mod:`vexpsim.numerics.fpnew_sdotp` (checked against the RTL in Verilator): the
+products are exact and there is one final rounding, but the three-term addition runs on a
+finite datapath with sticky bits and is NOT always correctly rounded (terms far below the
+largest one). ``model="exact"`` selects the correctly rounded sum instead. For vfsum the
+hardware also computes "ghost" upper lanes (up to the 4 DOTP lanes) whose flags are OR-ed in;
+they compute acc[i] + 0 + 0.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ from math import inf as _INF64
 from math import isqrt
 from math import sqrt as _sqrt
 
+from vexpsim.numerics import fpnew_sdotp as _sdotp
 from vexpsim.numerics.formats import get_format
 
 __all__ = [
@@ -1145,29 +1146,46 @@ def simd_cvt(a64: int, src_fmt: str, dst_fmt: str, rm: str,
 _NUM_DOTP_LANES = 4
 
 
-def simd_sum(a64: int, acc64: int, fmt: str, rm: str, negate: bool = False) -> tuple[int, int]:
+def _check_model(model: str) -> bool:
+    if model not in ("fpnew", "exact"):
+        raise ValueError(f"unknown DOTP model {model!r}; expected 'fpnew' or 'exact'")
+    return model == "fpnew"
+
+
+def simd_sum(a64: int, acc64: int, fmt: str, rm: str, negate: bool = False,
+             model: str = "fpnew") -> tuple[int, int]:
     """vfsum (vfnsum with negate=True: acc - a[2i] - a[2i+1]), non-expanding: for each result
-    lane i < lanes/2, d[i] = acc[i] + a[2i] + a[2i+1] with one rounding; the upper 32 bits of
+    lane i < lanes/2, d[i] = acc[i] + a[2i] + a[2i+1], one final rounding; the upper 32 bits of
     the result are all ones (fpnew_opgroup_multifmt_slice.sv, result_is_vsum). Flags include
     the hardware's upper "ghost" lanes lanes/2 <= i < 4, which compute acc[i] + 0 + 0: the
     DOTP op group has num_dotp_lanes = 64 / (2 * 8) = 4 lanes (fpnew_pkg.sv), so vfsum.b has
-    no ghost lane."""
+    no ghost lane.
+
+    model="fpnew" (default) follows the RTL datapath bit by bit (:mod:`fpnew_sdotp`);
+    model="exact" gives the correctly rounded three-term sum instead."""
+    rtl = _check_model(model)
     n, w, k = _lanes(fmt)
     m = k[_FULL]
+    f = k[_NAME]
     out = 0
     flags = 0
     for i in range(min(n, _NUM_DOTP_LANES)):
-        acc = _decode((acc64 >> (i * w)) & m, k)
+        acc_bits = (acc64 >> (i * w)) & m
         if i < n // 2:
-            x = list(_decode((a64 >> (2 * i * w)) & m, k))
-            y = list(_decode((a64 >> ((2 * i + 1) * w)) & m, k))
-            if negate:
+            xa = (a64 >> (2 * i * w)) & m
+            xc = (a64 >> ((2 * i + 1) * w)) & m
+        else:
+            xa = xc = 0
+        if rtl:
+            r, fl = _sdotp.sdotp_lane(_sdotp.VSUM, negate, rm, f, f, xa, 0, xc, 0, acc_bits,
+                                      _sdotp.lane_cfg(i))
+        else:
+            x = list(_decode(xa, k))
+            y = list(_decode(xc, k))
+            if negate and i < n // 2:
                 x[1] ^= 1
                 y[1] ^= 1
-            terms = [tuple(x), tuple(y), acc]
-        else:
-            terms = [(_ZERO, 0, 0, 0), (_ZERO, 0, 0, 0), acc]
-        r, fl = _sum3(terms, 0, k, rm)
+            r, fl = _sum3([tuple(x), tuple(y), _decode(acc_bits, k)], 0, k, rm)
         flags |= fl
         if i < n // 2:
             out |= r << (i * w)
@@ -1184,35 +1202,46 @@ def _check_expanding(src_fmt: str, dst_fmt: str) -> tuple[tuple, tuple]:
 
 
 def simd_sumex(a64: int, acc64: int, src_fmt: str, dst_fmt: str, rm: str,
-               negate: bool = False) -> tuple[int, int]:
+               negate: bool = False, model: str = "fpnew") -> tuple[int, int]:
     """vfsumex.s.h / vfsumex.h.b (vfnsumex with negate=True): d[i] = acc[i] + a[2i] + a[2i+1]
-    (the sum negated for vfnsumex), exact then ONE rounding into dst_fmt."""
+    (the a-terms negated for vfnsumex), one final rounding into dst_fmt. model as in
+    :func:`simd_sum`."""
+    rtl = _check_model(model)
     ks, kd = _check_expanding(src_fmt, dst_fmt)
     ws, wd = ks[_W], kd[_W]
+    ms = ks[_FULL]
     out = flags = 0
     for i in range(64 // wd):
-        x = list(_decode((a64 >> (2 * i * ws)) & ks[_FULL], ks))
-        y = list(_decode((a64 >> ((2 * i + 1) * ws)) & ks[_FULL], ks))
-        if negate:
-            x[1] ^= 1
-            y[1] ^= 1
-        acc = _decode((acc64 >> (i * wd)) & kd[_FULL], kd)
-        r, fl = _sum3([tuple(x), tuple(y), acc], 0, kd, rm)
+        xa = (a64 >> (2 * i * ws)) & ms
+        xc = (a64 >> ((2 * i + 1) * ws)) & ms
+        acc_bits = (acc64 >> (i * wd)) & kd[_FULL]
+        if rtl:
+            r, fl = _sdotp.sdotp_lane(_sdotp.EXVSUM, negate, rm, ks[_NAME], kd[_NAME], xa, 0, xc,
+                                      0, acc_bits, _sdotp.lane_cfg(i))
+        else:
+            x = list(_decode(xa, ks))
+            y = list(_decode(xc, ks))
+            if negate:
+                x[1] ^= 1
+                y[1] ^= 1
+            r, fl = _sum3([tuple(x), tuple(y), _decode(acc_bits, kd)], 0, kd, rm)
         out |= r << (i * wd)
         flags |= fl
     return out, flags
 
 
 def simd_dotpex(a64: int, b64: int, acc64: int, src_fmt: str, dst_fmt: str, rm: str,
-                negate: bool = False, replicate: bool = False) -> tuple[int, int]:
+                negate: bool = False, replicate: bool = False,
+                model: str = "fpnew") -> tuple[int, int]:
     """vfdotpex.s.h / vfdotpex.h.b (vfndotpex with negate=True: acc - dot):
-    d[i] = acc[i] + a[2i]*b[2i] + a[2i+1]*b[2i+1], products exact, ONE rounding into dst_fmt
-    (fpnew_sdotp_multi.sv).
+    d[i] = acc[i] + a[2i]*b[2i] + a[2i+1]*b[2i+1], exact products, one final rounding into
+    dst_fmt (fpnew_sdotp_multi.sv). model as in :func:`simd_sum`.
 
     replicate=True (vfdotpex.s.r.h) follows the RTL decoder, not the intuitive meaning:
     snitch_fp_ss.sv sets ``op_select[2] = RegBRep`` for the `.r` forms, so the ACCUMULATOR
     operand becomes rs2's lane 0 replicated at the source width, while b is used unchanged
     (the destination's old value is not read). This looks like an RTL bug; modelled as is."""
+    rtl = _check_model(model)
     ks, kd = _check_expanding(src_fmt, dst_fmt)
     ws, wd = ks[_W], kd[_W]
     ms = ks[_FULL]
@@ -1223,13 +1252,19 @@ def simd_dotpex(a64: int, b64: int, acc64: int, src_fmt: str, dst_fmt: str, rm: 
             acc64 |= (b64 & ms) << (i * ws)
     for i in range(64 // wd):
         ja, jb = 2 * i * ws, (2 * i + 1) * ws
-        p1, f1 = _dec_product((a64 >> ja) & ms, (b64 >> ja) & ms, ks)
-        p2, f2 = _dec_product((a64 >> jb) & ms, (b64 >> jb) & ms, ks)
-        if negate:
-            p1 = (p1[0], p1[1] ^ 1, p1[2], p1[3])
-            p2 = (p2[0], p2[1] ^ 1, p2[2], p2[3])
-        acc = _decode((acc64 >> (i * wd)) & kd[_FULL], kd)
-        r, fl = _sum3([p1, p2, acc], f1 | f2, kd, rm)
+        xa, xb = (a64 >> ja) & ms, (b64 >> ja) & ms
+        xc, xd = (a64 >> jb) & ms, (b64 >> jb) & ms
+        acc_bits = (acc64 >> (i * wd)) & kd[_FULL]
+        if rtl:
+            r, fl = _sdotp.sdotp_lane(_sdotp.SDOTP, negate, rm, ks[_NAME], kd[_NAME], xa, xb, xc,
+                                      xd, acc_bits, _sdotp.lane_cfg(i))
+        else:
+            p1, f1 = _dec_product(xa, xb, ks)
+            p2, f2 = _dec_product(xc, xd, ks)
+            if negate:
+                p1 = (p1[0], p1[1] ^ 1, p1[2], p1[3])
+                p2 = (p2[0], p2[1] ^ 1, p2[2], p2[3])
+            r, fl = _sum3([p1, p2, _decode(acc_bits, kd)], f1 | f2, kd, rm)
         out |= r << (i * wd)
         flags |= fl
     return out, flags

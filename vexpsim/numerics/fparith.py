@@ -914,14 +914,17 @@ def fp_mulex(a: int, b: int, src_fmt: str, dst_fmt: str, rm: str) -> tuple[int, 
 
 
 def fp_macex(a: int, b: int, c: int, src_fmt: str, dst_fmt: str, rm: str,
-             negate_product: bool = False) -> tuple[int, int]:
+             negate_product: bool = False, negate_addend: bool = False) -> tuple[int, int]:
     """fmacex.s.h / fmacex.s.b: c + a*b, a and b in src_fmt, c and the result in dst_fmt, fused
     (one rounding; fpnew_fma_multi.sv reads operand c in dst_fmt)."""
     ks, kd = _c(src_fmt), _c(dst_fmt)
     p, fl = _dec_product(a, b, ks)
     if negate_product:
         p = (p[0], p[1] ^ 1, p[2], p[3])
-    return _sum3([p, _decode(c, kd)], fl, kd, rm)
+    dc = _decode(c, kd)
+    if negate_addend:
+        dc = (dc[0], dc[1] ^ 1, dc[2], dc[3])
+    return _sum3([p, dc], fl, kd, rm)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -168,6 +168,15 @@ _RM_SET = frozenset(ROUNDING_MODES)
 # - float -> signed int of a negative value with |x| >= 2^(width-1) raises NV even when it is
 #   exactly -2^(width-1) or rounds to it (of_before_round tests the exponent only); the value
 #   is the same (the minimum integer).
+# - conversion of +-inf between float formats goes through the overflow rounding path: NX is
+#   raised (OF masked) and in the modes that round an overflow to the largest finite value
+#   (RTZ; RDN for +inf; RUP for -inf) the result is that finite value, not the infinity.
+# - zeros: the cast unit's leading-zero count of a zero significand is 0 (lzc of an empty
+#   53-bit vector), so a zero gets a large fake exponent 52 - man_bits - bias:
+#   float -> int of +-0 from fp16 (into int8/int16), fp8 and fp8alt (any width) is treated as
+#   an overflow: NV and the saturated value (+0 -> max, -0 -> min, 0 for unsigned);
+#   int -> float of 0 into fp16, fp8 or fp8alt raises NV|NX (value +0).
+# All verified against a Verilator build of the FPnew units (tools/fpnew_rtl).
 _FPNEW_FLAGS = False
 
 
@@ -781,8 +790,16 @@ def fp_cvt(a: int, src_fmt: str, dst_fmt: str, rm: str) -> tuple[int, int]:
     if cls >= _QNAN:
         return kd[_QNAN_BITS], (NV if cls == _SNAN else 0)
     if cls == _INF:
+        if _FPNEW_FLAGS:  # FPnew rounds an infinity like an overflow (see the flag rules)
+            to_max = rm == "rtz" or (rm == "rdn" and not s) or (rm == "rup" and s)
+            mag = kd[_MAXF] if to_max else kd[_INF_BITS]
+            return (kd[_SIGN] if s else 0) | mag, NX
         return (kd[_SIGN] if s else 0) | kd[_INF_BITS], 0
     return (kd[_SIGN] if s else 0), 0
+
+
+# Cast unit width in Snitch's FPU: max(53-bit FP64 significand, 32-bit int) (fpnew_cast_multi).
+_CAST_MAN_WIDTH = 53
 
 
 def fp_to_int(a: int, fmt: str, signed: bool, rm: str, width: int = 32) -> tuple[int, int]:
@@ -802,6 +819,9 @@ def fp_to_int(a: int, fmt: str, signed: bool, rm: str, width: int = 32) -> tuple
     if cls == _INF:
         return (lo if s else hi) & mask, NV
     if cls == _ZERO:
+        if _FPNEW_FLAGS and (_CAST_MAN_WIDTH - 1 - k[_MB] - k[_BIAS]
+                             >= width - (0 if not signed else 1)):
+            return (lo if s else hi) & mask, NV
         return 0, 0
     if _FPNEW_FLAGS and signed and s and e + m.bit_length() - 1 >= width - 1:
         return lo & mask, NV
@@ -831,6 +851,8 @@ def int_to_fp(value: int, signed: bool, fmt: str, rm: str, width: int = 32) -> t
     if signed and v >> (width - 1):
         v -= 1 << width
     if v == 0:
+        if _FPNEW_FLAGS and _CAST_MAN_WIDTH - 1 + k[_BIAS] >= k[_EXPALL]:
+            return 0, NV | NX
         return 0, 0
     r, flags = _pack_k(1, -v, 0, k, rm) if v < 0 else _pack_k(0, v, 0, k, rm)
     if flags & OF and _FPNEW_FLAGS:

@@ -73,7 +73,7 @@ from vexpsim.numerics.formats import get_format
 
 __all__ = [
     "NV", "DZ", "OF", "UF", "NX",
-    "RM_FROM_FRM", "ROUNDING_MODES", "set_flag_rule", "get_flag_rule",
+    "RM_FROM_FRM", "ROUNDING_MODES", "set_conformance", "get_conformance",
     "canonical_nan", "round_pack",
     "fp_add", "fp_sub", "fp_mul", "fp_div", "fp_sqrt", "fp_fma",
     "fp_min", "fp_max", "fp_sgnj", "fp_cmp", "fp_class", "fp_cvt",
@@ -156,9 +156,9 @@ def _check_rm(rm: str) -> None:
 
 _RM_SET = frozenset(ROUNDING_MODES)
 
-# Flag rules. "ieee" (default): RISC-V / IEEE 754 as softfloat (QEMU) implements it; tininess is
-# detected after rounding with an UNBOUNDED exponent range. "fpnew": the Snitch FPU's own flags,
-# which differ in two corner cases (cvfpu e5aa6a0):
+# Conformance rules. "ieee" (default): RISC-V / IEEE 754 as softfloat (QEMU) implements it;
+# tininess is detected after rounding with an UNBOUNDED exponent range. "fpnew": the Snitch
+# FPU's own behaviour, which differs in these corner cases (cvfpu e5aa6a0):
 # - UF = NX and the result rounded TO THE FORMAT has a zero exponent field (uf_after_round in
 #   fpnew_fma_multi.sv, fpnew_cast_multi.sv, fpnew_sdotp_multi.sv). Differs only when a value
 #   just below 2^emin rounds up to the smallest normal in the format but not with an unbounded
@@ -180,16 +180,18 @@ _RM_SET = frozenset(ROUNDING_MODES)
 _FPNEW_FLAGS = False
 
 
-def set_flag_rule(rule: str) -> None:
-    """Select the flag rule for the whole process: 'ieee' (default) or 'fpnew'."""
+def set_conformance(rule: str) -> None:
+    """Select, for the whole process, 'ieee' (default: RISC-V / IEEE 754 as in softfloat and
+    QEMU) or 'fpnew' (the Snitch FPU's own corner cases listed above, found by running the RTL
+    in Verilator). The DOTP ops always follow FPnew unless called with model="exact"."""
     global _FPNEW_FLAGS
     if rule not in ("ieee", "fpnew"):
-        raise ValueError(f"unknown flag rule {rule!r}; expected 'ieee' or 'fpnew'")
+        raise ValueError(f"unknown conformance {rule!r}; expected 'ieee' or 'fpnew'")
     _FPNEW_FLAGS = rule == "fpnew"
 
 
-def get_flag_rule() -> str:
-    """The current flag rule, see :func:`set_flag_rule`."""
+def get_conformance() -> str:
+    """The current conformance rule, see :func:`set_conformance`."""
     return "fpnew" if _FPNEW_FLAGS else "ieee"
 
 
@@ -790,7 +792,7 @@ def fp_cvt(a: int, src_fmt: str, dst_fmt: str, rm: str) -> tuple[int, int]:
     if cls >= _QNAN:
         return kd[_QNAN_BITS], (NV if cls == _SNAN else 0)
     if cls == _INF:
-        if _FPNEW_FLAGS:  # FPnew rounds an infinity like an overflow (see the flag rules)
+        if _FPNEW_FLAGS:  # FPnew rounds an infinity like an overflow (see the conformance rules)
             to_max = rm == "rtz" or (rm == "rdn" and not s) or (rm == "rup" and s)
             mag = kd[_MAXF] if to_max else kd[_INF_BITS]
             return (kd[_SIGN] if s else 0) | mag, NX

@@ -77,7 +77,7 @@ __all__ = [
     "canonical_nan", "round_pack",
     "fp_add", "fp_sub", "fp_mul", "fp_div", "fp_sqrt", "fp_fma",
     "fp_min", "fp_max", "fp_sgnj", "fp_cmp", "fp_class", "fp_cvt",
-    "fp_to_int", "int_to_fp", "fp_mulex", "fp_macex",
+    "fp_to_int", "int_to_fp", "fp_mulex", "fp_macex", "fp_vcmp",
     "simd_binop", "simd_mac", "simd_unop", "simd_cmp", "simd_class", "simd_cpk", "simd_cvt",
     "simd_sum", "simd_sumex", "simd_dotpex",
 ]
@@ -1037,36 +1037,55 @@ def simd_unop(op: str, a64: int, fmt: str, rm: str) -> tuple[int, int]:
     return out, flags
 
 
+_VCMP_OPS = ("eq", "ne", "lt", "le", "gt", "ge")
+
+
+def fp_vcmp(op: str, a: int, b: int, fmt: str) -> tuple[int, int]:
+    """One lane of vfeq/vfne/vflt/vfle/vfgt/vfge (FPnew noncomp): gt = NOT le, ge = NOT lt,
+    ne = NOT eq on ordered operands; a signaling NaN gives 0 and NV for every predicate (even
+    ne); a quiet NaN gives 0 (1 for ne), with NV for the ordered predicates lt/le/gt/ge."""
+    if op not in _VCMP_OPS:
+        raise ValueError(f"unknown comparison {op!r}; expected one of {_VCMP_OPS}")
+    k = _c(fmt)
+    da = _decode(a, k)
+    db = _decode(b, k)
+    if da[0] == _SNAN or db[0] == _SNAN:
+        return 0, NV
+    if da[0] == _QNAN or db[0] == _QNAN:
+        if op == "ne":
+            return 1, 0
+        return 0, (0 if op == "eq" else NV)
+    c = _cmp_dec(*da, *db)
+    if op == "eq":
+        return int(c == 0), 0
+    if op == "ne":
+        return int(c != 0), 0
+    if op == "lt":
+        return int(c < 0), 0
+    if op == "le":
+        return int(c <= 0), 0
+    if op == "gt":
+        return int(c > 0), 0
+    return int(c >= 0), 0
+
+
 def simd_cmp(op: str, a64: int, b64: int, fmt: str,
              replicate: bool = False) -> tuple[int, int]:
-    """vfeq/vfne/vflt/vfle/vfgt/vfge: mask with bit i = result of lane i (FPnew noncomp:
-    gt = NOT le, ge = NOT lt, ne = NOT eq on non-NaN operands; a signaling NaN gives 0 and NV
-    for every predicate, a quiet NaN gives 0 (1 for ne) and NV for the ordered predicates)."""
-    if op not in ("eq", "ne", "lt", "le", "gt", "ge"):
+    """vfeq/vfne/vflt/vfle/vfgt/vfge: mask with bit i = :func:`fp_vcmp` of lane i (Snitch
+    builds FPnew with CompressedVecCmpResult = 1, snitch_fpu.sv)."""
+    if op not in _VCMP_OPS:
         raise ValueError(f"unknown SIMD comparison {op!r}")
     n, w, k = _lanes(fmt)
     m = k[_FULL]
+    f = k[_NAME]
     mask = 0
     flags = 0
     b0 = b64 & m
     for i in range(n):
         sh = i * w
-        da = _decode((a64 >> sh) & m, k)
-        db = _decode(b0 if replicate else (b64 >> sh) & m, k)
-        if da[0] == _SNAN or db[0] == _SNAN:
-            flags |= NV
-            continue
-        if da[0] == _QNAN or db[0] == _QNAN:
-            if op == "ne":
-                mask |= 1 << i
-            elif op != "eq":
-                flags |= NV
-            continue
-        c = _cmp_dec(*da, *db)
-        res = {"eq": c == 0, "ne": c != 0, "lt": c < 0, "le": c <= 0, "gt": c > 0,
-               "ge": c >= 0}[op]
-        if res:
-            mask |= 1 << i
+        r, fl = fp_vcmp(op, (a64 >> sh) & m, b0 if replicate else (b64 >> sh) & m, f)
+        mask |= r << i
+        flags |= fl
     return mask, flags
 
 

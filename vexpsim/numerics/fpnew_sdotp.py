@@ -162,14 +162,25 @@ def sdotp_lane(op: int, op_mod: bool, rm: str, src: str, dst: str, a: int, b: in
         x_is_zero, y_is_zero = x_zero, y_zero
     add_z = me
     z_is_zero = ie[5]
-    # sort: (max, int, min) as (exponent, mantissa, is_zero, sign, name)
-    X = (exp_x, add_x, x_is_zero, px_sign, "x")
-    Y = (exp_y, add_y, y_is_zero, py_sign, "y")
-    Z = (exp_z, add_z, z_is_zero, se, "z")
-    order = {0b000: (Z, Y, X), 0b001: (Y, Z, X), 0b011: (Y, X, Z), 0b100: (Z, X, Y),
-             0b110: (X, Z, Y), 0b111: (X, Y, Z)}.get(cmp, (X, Y, Z))
-    (e_max, m_max, max_zero, s_max, _), (e_int, m_int, int_zero, s_int, _), \
-        (e_min, m_min, min_zero, s_min, min_name) = order
+    # sort: (max, int, min) as (exponent, mantissa, is_zero, sign); the impossible codes
+    # 0b010 and 0b101 take the default order (X, Y, Z) as in the RTL case statement
+    X = (exp_x, add_x, x_is_zero, px_sign)
+    Y = (exp_y, add_y, y_is_zero, py_sign)
+    Z = (exp_z, add_z, z_is_zero, se)
+    if cmp == 0b000:
+        order = (Z, Y, X)
+    elif cmp == 0b001:
+        order = (Y, Z, X)
+    elif cmp == 0b011:
+        order = (Y, X, Z)
+    elif cmp == 0b100:
+        order = (Z, X, Y)
+    elif cmp == 0b110:
+        order = (X, Z, Y)
+    else:
+        order = (X, Y, Z)
+    (e_max, m_max, max_zero, s_max), (e_int, m_int, int_zero, s_int), \
+        (e_min, m_min, min_zero, s_min) = order
     tentative_sign = s_max
     eff_first = s_max ^ s_int
 
@@ -225,8 +236,7 @@ def sdotp_lane(op: int, op_mod: bool, rm: str, src: str, dst: str, a: int, b: in
     mant_w_shifted = mant_w << P
     fte = (e_min if e_min >= 0 else 0) if bypass else exp_w
     ts_z = s_min if bypass else final_sign
-    min_sign_for_eff = {"x": px_sign, "y": py_sign, "z": se}[min_name]
-    eff_z = min_sign_for_eff ^ ts_z
+    eff_z = s_min ^ ts_z  # sign of the minimum addend against the tentative sign
     maskz = (1 << W2) - 1
     min_shifted = (~min_after & maskz) if eff_z else min_after
     inject_z = int(eff_z and not sticky2)

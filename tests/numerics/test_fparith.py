@@ -1236,3 +1236,46 @@ def test_noncomp_matches_rtl_vectors():
     for line in lines:
         got, want = _noncomp_vector(line)
         assert got == want, line
+
+
+def _slice_vector(line: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    kind, rm, mod, src, dst, *hexes = line.split()
+    a, b, c, res, flags = (int(x, 16) for x in hexes)
+    m = int(mod)
+    if kind in ("vfadd", "vfsub"):  # FPnew's ADD takes its addends from operands 1 and 2
+        got = fa.simd_binop(kind[2:], b, c, src, rm)
+    elif kind == "vfmul":
+        got = fa.simd_binop("mul", a, b, src, rm)
+    elif kind in ("vfmac", "vfmre"):
+        got = fa.simd_mac(a, b, c, src, rm, negate=kind == "vfmre")
+    elif kind == "vfcvt.x":
+        got = fa.simd_cvt(a, src, "uint" if m else "int", rm)
+    elif kind == "vfcvt.f":
+        got = fa.simd_cvt(a, "uint" if m else "int", dst, rm)
+    elif kind.startswith("vfcvt"):
+        got = fa.simd_cvt(a, src, dst, rm, upper=bool(m))
+    elif kind == "vfcpk":
+        got = fa.simd_cpk("abcd"[m], a, b, c, src, dst, rm)
+    elif kind == "vfsum":
+        got = fa.simd_sum(a, c, src, rm, negate=bool(m))
+    elif kind == "vfsumex":
+        got = fa.simd_sumex(a, c, src, dst, rm, negate=bool(m))
+    else:
+        got = fa.simd_dotpex(a, b, c, src, dst, rm, negate=bool(m))
+    return got, (res, flags)
+
+
+def test_simd_matches_rtl_slice_vectors():
+    # Whole FPnew multi-format slices (ADDMUL, CONV, DOTP) in Verilator: lane split, lane
+    # configurations and result packing of the SIMD operations.
+    lines = [ln for ln in (Path(__file__).parent / "data" / "fpnew_slice_rtl_vectors.txt")
+             .read_text().splitlines() if not ln.startswith("#")]
+    assert len(lines) == 2000
+    try:
+        fa.set_conformance("fpnew")
+        for line in lines:
+            got, want = _slice_vector(line)
+            assert got == want, line
+    finally:
+        fa.set_conformance("ieee")
+    assert sum(got != want for got, want in map(_slice_vector, lines)) > 0

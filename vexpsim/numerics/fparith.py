@@ -65,8 +65,11 @@ softfloat/QEMU do; "fpnew" reproduces the Snitch FPU's own corner cases (underfl
 rounded result, conversion quirks), listed at ``_FPNEW_FLAGS``. Verification against the RTL
 (cvfpu e5aa6a0 in Verilator, tools/fpnew_rtl): with "fpnew", 0 mismatches on 30,000 random
 ADDMUL ops (all formats, fmulex/fmacex), 60,000 CONV ops (float<->float, float<->int8/16/32),
-and the recorded NONCOMP vectors; the DOTP lane model on 84,000 lane ops. The SIMD lane
-mapping (table above) comes from reading the RTL, not from a full-FPU simulation.
+the recorded NONCOMP vectors; the DOTP lane model on 84,000 lane ops; and ~16,000 SIMD
+operations through whole ADDMUL, CONV and DOTP multi-format slices (lane split, lane
+configurations, result packing). Not simulated: the NONCOMP vector paths (vfmin/vfmax/vfsgnj,
+compressed compare masks, vfclass blocks; per-lane semantics are verified, packing is read
+from the RTL) and the Snitch decoder (operand routing such as the `.r` replication).
 fdiv/fsqrt: the default Snitch cluster has no DIVSQRT unit (snitch_cluster.md §3.2); they are
 IEEE-exact here.
 """
@@ -182,7 +185,8 @@ _RM_SET = frozenset(ROUNDING_MODES)
 #   raised (OF masked) and in the modes that round an overflow to the largest finite value
 #   (RTZ; RDN for +inf; RUP for -inf) the result is that finite value, not the infinity.
 # - zeros: the cast unit's leading-zero count of a zero significand is 0 (lzc of an empty
-#   53-bit vector), so a zero gets a large fake exponent 52 - man_bits - bias:
+#   53-bit vector), so a zero gets a large fake exponent 52 - man_bits - bias (scalar ops and
+#   SIMD lanes 0 and 1 only):
 #   float -> int of +-0 from fp16 (into int8/int16), fp8 and fp8alt (any width) is treated as
 #   an overflow: NV and the saturated value (+0 -> max, -0 -> min, 0 for unsigned);
 #   int -> float of 0 into fp16, fp8 or fp8alt raises NV|NX (value +0).
@@ -811,10 +815,21 @@ def fp_cvt(a: int, src_fmt: str, dst_fmt: str, rm: str) -> tuple[int, int]:
 
 
 # Cast unit width in Snitch's FPU: max(53-bit FP64 significand, 32-bit int) (fpnew_cast_multi).
+# Only CONV lanes 0 and 1 hold FP64 (lane 1 for vfcpk, fpnew_pkg get_conv_lane_formats); the
+# narrower lanes have power-of-two widths whose leading-zero count of zero gives the right
+# exponent, so the zero quirk of the "fpnew" rules exists in those two lanes only (verified
+# with the CONV slice in Verilator).
 _CAST_MAN_WIDTH = 53
+_CAST_WIDE_LANES = 2
 
 
 def fp_to_int(a: int, fmt: str, signed: bool, rm: str, width: int = 32) -> tuple[int, int]:
+    """fcvt.w[u].fmt, see :func:`_fp_to_int`."""
+    return _fp_to_int(a, fmt, signed, rm, width, _FPNEW_FLAGS)
+
+
+def _fp_to_int(a: int, fmt: str, signed: bool, rm: str, width: int,
+               zero_quirk: bool) -> tuple[int, int]:
     """fcvt.w[u].fmt: round to an integer, saturating per the RISC-V table (NV set):
     NaN -> max, +inf/too large -> max, -inf/too small -> min (0 for unsigned).
     The result is the two's-complement bit pattern of `width` bits (an unsigned int)."""
@@ -831,7 +846,7 @@ def fp_to_int(a: int, fmt: str, signed: bool, rm: str, width: int = 32) -> tuple
     if cls == _INF:
         return (lo if s else hi) & mask, NV
     if cls == _ZERO:
-        if _FPNEW_FLAGS and (_CAST_MAN_WIDTH - 1 - k[_MB] - k[_BIAS]
+        if zero_quirk and (_CAST_MAN_WIDTH - 1 - k[_MB] - k[_BIAS]
                              >= width - (0 if not signed else 1)):
             return (lo if s else hi) & mask, NV
         return 0, 0
@@ -856,6 +871,12 @@ def fp_to_int(a: int, fmt: str, signed: bool, rm: str, width: int = 32) -> tuple
 
 
 def int_to_fp(value: int, signed: bool, fmt: str, rm: str, width: int = 32) -> tuple[int, int]:
+    """fcvt.fmt.w[u], see :func:`_int_to_fp`."""
+    return _int_to_fp(value, signed, fmt, rm, width, _FPNEW_FLAGS)
+
+
+def _int_to_fp(value: int, signed: bool, fmt: str, rm: str, width: int,
+               zero_quirk: bool) -> tuple[int, int]:
     """fcvt.fmt.w[u]: `value` is taken modulo 2^width and read as signed or unsigned."""
     k = _c(fmt)
     _check_rm(rm)
@@ -863,7 +884,7 @@ def int_to_fp(value: int, signed: bool, fmt: str, rm: str, width: int = 32) -> t
     if signed and v >> (width - 1):
         v -= 1 << width
     if v == 0:
-        if _FPNEW_FLAGS and _CAST_MAN_WIDTH - 1 + k[_BIAS] >= k[_EXPALL]:
+        if zero_quirk and _CAST_MAN_WIDTH - 1 + k[_BIAS] >= k[_EXPALL]:
             return 0, NV | NX
         return 0, 0
     r, flags = _pack_k(1, -v, 0, k, rm) if v < 0 else _pack_k(0, v, 0, k, rm)
@@ -1162,7 +1183,8 @@ def simd_cvt(a64: int, src_fmt: str, dst_fmt: str, rm: str,
         n, w, kd = _lanes(dst_fmt)
         out = flags = 0
         for i in range(n):
-            r, fl = int_to_fp((a64 >> (i * w)) & kd[_FULL], src_fmt == "int", kd[_NAME], rm, w)
+            r, fl = _int_to_fp((a64 >> (i * w)) & kd[_FULL], src_fmt == "int", kd[_NAME], rm, w,
+                               _FPNEW_FLAGS and i < _CAST_WIDE_LANES)
             out |= r << (i * w)
             flags |= fl
         return out, flags
@@ -1170,7 +1192,8 @@ def simd_cvt(a64: int, src_fmt: str, dst_fmt: str, rm: str,
         n, w, ks = _lanes(src_fmt)
         out = flags = 0
         for i in range(n):
-            r, fl = fp_to_int((a64 >> (i * w)) & ks[_FULL], ks[_NAME], dst_fmt == "int", rm, w)
+            r, fl = _fp_to_int((a64 >> (i * w)) & ks[_FULL], ks[_NAME], dst_fmt == "int", rm, w,
+                               _FPNEW_FLAGS and i < _CAST_WIDE_LANES)
             out |= r << (i * w)
             flags |= fl
         return out, flags

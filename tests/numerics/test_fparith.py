@@ -1279,3 +1279,20 @@ def test_simd_matches_rtl_slice_vectors():
     finally:
         fa.set_conformance("ieee")
     assert sum(got != want for got, want in map(_slice_vector, lines)) > 0
+
+
+def test_simd_noncomp_matches_rtl_slice_vectors():
+    # FPnew NONCOMP format slices with vectors and compressed compare results (Snitch config).
+    lines = [ln for ln in (Path(__file__).parent / "data" / "fpnew_ncslice_rtl_vectors.txt")
+             .read_text().splitlines() if not ln.startswith("#")]
+    assert len(lines) == 1500
+    for line in lines:
+        kind, fmt, *hexes = line.split()
+        a, b, res, flags = (int(x, 16) for x in hexes)
+        if kind == "vfclass":
+            got = fa.simd_class(a, fmt)
+        elif kind in ("vfmin", "vfmax", "vfsgnj", "vfsgnjn", "vfsgnjx"):
+            got = fa.simd_binop(kind[2:], a, b, fmt, "rne")
+        else:
+            got = fa.simd_cmp(kind[2:], a, b, fmt)
+        assert got == (res, flags), line

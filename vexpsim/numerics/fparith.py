@@ -65,11 +65,12 @@ softfloat/QEMU do; "fpnew" reproduces the Snitch FPU's own corner cases (underfl
 rounded result, conversion quirks), listed at ``_FPNEW_FLAGS``. Verification against the RTL
 (cvfpu e5aa6a0 in Verilator, tools/fpnew_rtl): with "fpnew", 0 mismatches on 30,000 random
 ADDMUL ops (all formats, fmulex/fmacex), 60,000 CONV ops (float<->float, float<->int8/16/32),
-the recorded NONCOMP vectors; the DOTP lane model on 84,000 lane ops; and ~16,000 SIMD
-operations through whole ADDMUL, CONV and DOTP multi-format slices (lane split, lane
-configurations, result packing). Not simulated: the NONCOMP vector paths (vfmin/vfmax/vfsgnj,
-compressed compare masks, vfclass blocks; per-lane semantics are verified, packing is read
-from the RTL) and the Snitch decoder (operand routing such as the `.r` replication).
+the recorded NONCOMP vectors; the DOTP lane model on 84,000 lane ops; ~16,000 SIMD operations
+through whole ADDMUL, CONV and DOTP multi-format slices (lane split, lane configurations,
+result packing) and the SIMD NONCOMP format slices (vfmin/vfmax/vfsgnj, compressed compare
+masks, vfclass blocks). Recorded vectors: tests/numerics/data/fpnew_*_rtl_vectors.txt. Not
+simulated: the Snitch decoder (operand routing such as the `.r` replication, which is read
+from snitch_fp_ss.sv) and the fpnew_top output stage.
 fdiv/fsqrt: the default Snitch cluster has no DIVSQRT unit (snitch_cluster.md §3.2); they are
 IEEE-exact here.
 """

@@ -56,6 +56,7 @@ def load_sourced(text: str, origin: str, spec: Mapping[str, Field],
             continue
         data[key] = value
         sources[key] = "override"
+    overridden = set(overrides or {})
     values: dict[str, Any] = {}
     for key in data:
         if key not in spec:
@@ -68,13 +69,14 @@ def load_sourced(text: str, origin: str, spec: Mapping[str, Field],
                 values[key] = f.default
             continue
         value = data[key]
+        where = "override" if key in overridden else origin
         if not _type_ok(value, f.types):
             want = " or ".join(t.__name__ for t in f.types)
-            problems.append(f"{origin}: {key}: expected {want}, got {type(value).__name__} "
+            problems.append(f"{where}: {key}: expected {want}, got {type(value).__name__} "
                             f"{value!r}")
             continue
         if f.check is not None and not f.check(value):
-            problems.append(f"{origin}: {key}: must be {f.rule}, got {value!r}")
+            problems.append(f"{where}: {key}: must be {f.rule}, got {value!r}")
             continue
         if not isinstance(sources.get(key), str) or not sources[key].strip():
             problems.append(f"{origin}: sources.{key}: missing (every value needs a source)")

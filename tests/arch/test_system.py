@@ -175,3 +175,21 @@ def test_simulation_is_deterministic():
     a = simulate_system(ops, s).as_dict()
     b = simulate_system(ops, s).as_dict()
     assert a == b
+
+
+def test_coarsening_keeps_totals_and_bounds_the_error():
+    s = cfg(clusters=4, groups=1, hbm_latency_cycles=20)
+    ops = [SysOp(f"o{j}", "gemm", [SysTile(i % 4, 300.0, 12800, 640, 5.0) for i in range(96)],
+                 deps=(f"o{j-1}",) if j else ()) for j in range(3)]
+    exact = simulate_system(ops, s)
+    same = simulate_system(ops, s, max_units=24)  # 24 tiles per cluster-op: nothing merged
+    assert same.as_dict() == exact.as_dict()
+    coarse = simulate_system(ops, s, max_units=4)
+    assert coarse.busy_cycles == exact.busy_cycles
+    assert (coarse.bytes_read, coarse.bytes_written) == (exact.bytes_read, exact.bytes_written)
+    assert coarse.cycles >= exact.cycles
+    # bound: one unit (6 tiles) of transfer per operator and cluster, all clusters sharing
+    unit_transfer = 4 * 6 * (12800 + 640) / 64
+    assert coarse.cycles - exact.cycles <= 3 * unit_transfer
+    with pytest.raises(ValueError, match="max_units"):
+        simulate_system(ops, s, max_units=0)

@@ -153,5 +153,7 @@ def test_cli_dry_run_is_labelled_and_writes_json(tiny, tmp_path, capsys):
     assert any((tmp_path / "c").rglob("*.json"))
     with pytest.raises(UserError, match="not available yet"):
         run_cli(["system", str(model)])
+    with pytest.raises(UserError, match="--max-units 0"):
+        run_cli(["system", str(model), "--dry-run", "--max-units", "0"])
     with pytest.raises(UserError, match="override: groups"):
         run_cli(["system", str(model), "--dry-run", "--set", "groups=0"])

@@ -202,6 +202,7 @@ class FluidNetwork:
         self._last = env.now
         self._seq = 0
         self._version = 0
+        self._memo: dict[tuple, dict[tuple[str, ...], float]] = {}
 
     def transfer(self, nbytes: float, links: tuple[str, ...]) -> simpy.Event:
         """Event that fires when `nbytes` have crossed every link of `links`."""
@@ -225,27 +226,37 @@ class FluidNetwork:
         self._last = self.env.now
 
     def _rates(self) -> None:
-        remaining = dict(self.capacity)
-        users: dict[str, list[int]] = defaultdict(list)
-        for fid, f in self.flows.items():
+        """Max-min fair rates by progressive filling: the link with the smallest fair share
+        fixes the rate of its unfixed flows; repeat with the remaining capacity. Flows with
+        the same path get the same rate, so the result depends only on the multiset of
+        paths: it is memoised on that (steady states repeat the same few patterns)."""
+        key = tuple(sorted(f[1] for f in self.flows.values()))
+        known = self._memo.get(key)
+        if known is not None:
+            for f in self.flows.values():
+                f[3] = known[f[1]]
+            return
+        users: dict[str, list[list]] = {}
+        for f in self.flows.values():
+            f[3] = -1.0  # not fixed yet
             for link in f[1]:
-                users[link].append(fid)
-        unfrozen = set(self.flows)
-        while unfrozen:
-            best_link, best = None, math.inf
-            for link in sorted(users):
-                n = sum(1 for fid in users[link] if fid in unfrozen)
-                if n:
-                    share = remaining[link] / n
-                    if share < best:
-                        best_link, best = link, share
-            assert best_link is not None
-            for fid in [fid for fid in users[best_link] if fid in unfrozen]:
-                f = self.flows[fid]
-                f[3] = best
-                unfrozen.discard(fid)
+                users.setdefault(link, []).append(f)
+        remaining = {link: self.capacity[link] for link in users}
+        count = {link: len(fl) for link, fl in users.items()}
+        while count:
+            # ties broken by link name: deterministic
+            share, best_link = min((remaining[lk] / n, lk) for lk, n in count.items())
+            for f in users[best_link]:
+                if f[3] >= 0.0:
+                    continue
+                f[3] = share
                 for link in f[1]:
-                    remaining[link] -= best
+                    remaining[link] -= share
+                    count[link] -= 1
+                    if count[link] == 0:
+                        del count[link]
+        if len(self._memo) < 100_000:
+            self._memo[key] = {f[1]: f[3] for f in self.flows.values()}
 
     def _reschedule(self) -> None:
         for fid in [fid for fid, f in self.flows.items() if f[0] <= 1e-9 * f[4]]:
@@ -274,13 +285,48 @@ def _links(cfg: SystemConfig, cluster: int, write: bool) -> tuple[str, ...]:
     return (f"dma{cluster}", f"group{g}_{'wr' if write else 'rd'}", "hbm")
 
 
+def _merge(t: SysTile, m: int) -> SysTile:
+    if m == 1:
+        return t
+    return SysTile(t.cluster, t.compute_cycles * m, t.bytes_in * m, t.bytes_out * m,
+                   None if t.energy_pj is None else t.energy_pj * m,
+                   {k: v * m for k, v in t.region_cycles.items()})
+
+
+def _coarsen(queue: list[tuple[SysOp, SysTile]], max_units: int
+             ) -> list[tuple[SysOp, SysTile]]:
+    """Merge runs of identical consecutive tiles of one operator into at most `max_units`
+    units (sizes as equal as possible, larger first)."""
+    out: list[tuple[SysOp, SysTile]] = []
+    i = 0
+    while i < len(queue):
+        op, t = queue[i]
+        j = i
+        while j < len(queue) and queue[j][0] is op and queue[j][1] == t:
+            j += 1
+        n = j - i
+        units = min(n, max_units)
+        q, r = divmod(n, units)
+        out.extend((op, _merge(t, q + (1 if u < r else 0))) for u in range(units))
+        i = j
+    return out
+
+
 def simulate_system(ops: Sequence[SysOp], cfg: SystemConfig,
-                    energy: Mapping[str, float] | None = None) -> SystemResult:
+                    energy: Mapping[str, float] | None = None,
+                    max_units: int | None = None) -> SystemResult:
     """Schedule `ops` (in dependency order: deps must come earlier) on the system.
 
     energy: optional {"main_memory_pj_per_byte": x, "idle_pj_per_cluster_cycle": y}; with it
     (and energy_pj on every tile) the result carries an energy breakdown.
+    max_units: None (exact, every tile scheduled) or a speed/accuracy knob: on each cluster
+    the identical consecutive tiles of an operator are merged into at most this many units
+    (a unit moves and computes m tiles at once). Steady-state throughput is unchanged; each
+    operator's pipeline fill and drain on a cluster grows from one tile to one unit, so the
+    error is bounded by about one unit's transfer time per operator and cluster.
     """
+    if max_units is not None and max_units < 1:
+        raise ValueError("max_units must be >= 1")
     names = [op.name for op in ops]
     if len(set(names)) != len(names):
         raise ValueError("operator names must be unique")
@@ -315,6 +361,12 @@ def simulate_system(ops: Sequence[SysOp], cfg: SystemConfig,
     for op in ops:
         for t in op.tiles:
             queues[t.cluster].append((op, t))
+    if max_units is not None:
+        queues = [_coarsen(q, max_units) for q in queues]
+        left = {op.name: 0 for op in ops}
+        for q in queues:
+            for op, _t in q:
+                left[op.name] += 1
 
     def transfer(nbytes: float, cluster: int, write: bool):
         if nbytes <= 0:

@@ -38,6 +38,9 @@ def register(sub: Any) -> None:
                    help="price tiles with the analytical roofline estimate (not simulated)")
     p.add_argument("--cache", type=Path, default=None,
                    help="directory of the on-disk tile-cost cache")
+    p.add_argument("--max-units", type=int, default=None, metavar="N",
+                   help="merge identical consecutive tiles of an operator on a cluster into "
+                   "at most N units (faster for large models; default: exact)")
     p.add_argument("--json", type=Path, default=None, help="write the records to this file")
     p.set_defaults(func=run)
 
@@ -66,8 +69,10 @@ def run(args: argparse.Namespace) -> int:
     if args.cache:
         provider = CachedProvider(provider, args.cache)
     variants = VARIANTS if args.variant == "both" else (args.variant,)
-    records = [run_model(model, cfg, provider, v, cid, args.seq, args.attention_split)
-               for v in variants]
+    if args.max_units is not None and args.max_units < 1:
+        raise UserError(f"--max-units {args.max_units}: must be >= 1")
+    records = [run_model(model, cfg, provider, v, cid, args.seq, args.attention_split,
+                         max_units=args.max_units) for v in variants]
     r0 = records[0]
     print(f"{r0['cost_label']}: {model.name}, prefill {r0['seq_len']} tokens, system "
           f"{cfg.name} ({cfg.clusters} clusters in {cfg.groups} groups), "

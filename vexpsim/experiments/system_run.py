@@ -66,8 +66,10 @@ def _sum_by(graph: list, attr: str) -> dict[str, int]:
 
 def run_model(model: ModelConfig, cfg: SystemConfig, provider: TileCostProvider,
               variant: str, cluster_config_id: str, seq_len: int | None = None,
-              attention_split: str = "head", head_rows: int = 1) -> dict[str, Any]:
-    """Simulate one prefill and return its record (units in the keys)."""
+              attention_split: str = "head", head_rows: int = 1,
+              max_units: int | None = None) -> dict[str, Any]:
+    """Simulate one prefill and return its record (units in the keys). max_units: see
+    `simulate_system` (None: every tile scheduled individually)."""
     t0 = time.perf_counter()
     ops, stats = build_system_ops(model, cfg, provider, variant, cluster_config_id, seq_len,
                                   attention_split, head_rows)
@@ -80,7 +82,7 @@ def run_model(model: ModelConfig, cfg: SystemConfig, provider: TileCostProvider,
     energy = {"main_memory_pj_per_byte": table.events[cfg.main_memory_byte_event].pj,
               "idle_pj_per_cluster_cycle": (table.events[cfg.idle_event].pj
                                             * cfg.idle_events_per_cluster_cycle)}
-    result = simulate_system(ops, cfg, energy)
+    result = simulate_system(ops, cfg, energy, max_units)
     analytical = set(stats["tile_cost_sources"]) != {"simulated"}
     return {
         "model": model.name,
@@ -89,6 +91,7 @@ def run_model(model: ModelConfig, cfg: SystemConfig, provider: TileCostProvider,
         "system": cfg.name,
         "cluster_config_id": cluster_config_id,
         "attention_split": attention_split,
+        "max_units_per_cluster_op": max_units,
         "analytical": analytical,
         "cost_label": ("ANALYTICAL ESTIMATE (roofline tile costs, not simulated)"
                        if analytical else "simulated tiles"),

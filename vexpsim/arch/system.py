@@ -259,13 +259,20 @@ class FluidNetwork:
             self._memo[key] = {f[1]: f[3] for f in self.flows.values()}
 
     def _reschedule(self) -> None:
-        for fid in [fid for fid, f in self.flows.items() if f[0] <= 1e-9 * f[4]]:
-            self.flows.pop(fid)[2].succeed()
+        # A flow whose remaining time is below the float resolution of the clock (now + dt
+        # == now late in a long run) is complete: waiting for it would never advance time.
+        eps_t = 1e-12 * max(1.0, self.env.now)
         self._version += 1
-        if not self.flows:
-            return
-        self._rates()
-        dt = min(f[0] / f[3] for f in self.flows.values())
+        while True:
+            for fid in [fid for fid, f in self.flows.items()
+                        if f[0] <= 1e-9 * f[4] or (f[3] > 0 and f[0] <= f[3] * eps_t)]:
+                self.flows.pop(fid)[2].succeed()
+            if not self.flows:
+                return
+            self._rates()
+            dt = min(f[0] / f[3] for f in self.flows.values())
+            if dt > eps_t:
+                break
         version = self._version
         self.env.timeout(dt).callbacks.append(lambda _e: self._wake(version))
 

@@ -1,17 +1,20 @@
 import math
-from importlib import resources
 
 import pytest
 import simpy
 
+from vexpsim.arch.config import cluster_config_dict
 from vexpsim.arch.system import (
+    SCHEMA,
     FluidNetwork,
     SysOp,
     SysTile,
+    describe_system,
     extrapolation_estimate,
     load_system_config,
     simulate_system,
 )
+from vexpsim.arch.tilecost import config_id
 from vexpsim.errors import UserError
 
 
@@ -24,28 +27,35 @@ def cfg(**kw):
 def test_default_config_has_a_source_for_every_value():
     c = load_system_config()
     assert (c.clusters, c.groups, c.clusters_per_group) == (24, 6, 4)  # snitch_cluster.md §1
-    assert set(c.sources) == set(c.as_dict())
-    assert all(s.strip() for s in c.sources.values())
+    d = describe_system(c)
+    assert set(d) == set(SCHEMA.fields)
+    assert all(e["source"].strip() for e in d.values())
     assert [c.group_of(i) for i in (0, 3, 4, 23)] == [0, 0, 1, 5]
+    # cluster-derived values come from the cluster config, not a second copy
+    cc = cluster_config_dict(preset=c.cluster)
+    assert (c.tcdm_bytes, c.compute_cores, c.harts) == (
+        cc["tcdm"]["size"], cc["cores"], cc["cores"] + cc["dma_cores"])
+    assert c.dma_bytes_per_cycle == cc["dma"]["width"]
     assert c.tile_budget_bytes == c.tcdm_bytes - c.tcdm_reserved_bytes
+    assert c.cluster_config_id == config_id(cc)
+    small = load_system_config("occamy", ["cluster=\"snitch_default\""])
+    assert small.cluster_config_id != c.cluster_config_id
 
 
 def test_bad_config_lists_every_problem_with_key(tmp_path):
-    text = resources.files("vexpsim.arch").joinpath("configs/occamy.toml").read_text()
-    bad = text.replace("clusters = 24", "clusters = -3").replace(
-        "dma_buffers = 2", 'dma_buffers = "two"').replace("groups = 6\n", "")
-    bad = "colour = 1\n" + bad
     f = tmp_path / "bad.toml"
-    f.write_text(bad)
+    f.write_text('name = "x"\nclusters = -3\ndma_buffers = "two"\ncolour = 1\n')
     with pytest.raises(UserError) as exc:
         load_system_config(f)
     msgs = "\n".join(exc.value.problems)
-    for needle in ("clusters: must be a positive integer", "dma_buffers: expected int",
-                   "groups: missing", "colour: unknown key"):
+    for needle in ("clusters: expected an integer in [1, 4096], got -3",
+                   "dma_buffers: expected an integer", "colour: unknown key"):
         assert needle in msgs
     assert all(p.startswith(str(f)) for p in exc.value.problems)
     with pytest.raises(UserError, match="groups: must be <= clusters"):
         load_system_config("occamy", {"clusters": 2})
+    with pytest.raises(UserError, match="tcdm_reserved_bytes: must be <"):
+        load_system_config("occamy", ["tcdm_reserved_bytes=200000"])
     with pytest.raises(UserError, match="unknown system config"):
         load_system_config("nope")
 

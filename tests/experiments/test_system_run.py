@@ -155,5 +155,5 @@ def test_cli_dry_run_is_labelled_and_writes_json(tiny, tmp_path, capsys):
         run_cli(["system", str(model)])
     with pytest.raises(UserError, match="--max-units 0"):
         run_cli(["system", str(model), "--dry-run", "--max-units", "0"])
-    with pytest.raises(UserError, match="override: groups"):
+    with pytest.raises(UserError, match="groups: expected an integer >= 1, got 0 .set by override"):
         run_cli(["system", str(model), "--dry-run", "--set", "groups=0"])

@@ -108,7 +108,7 @@ def test_bad_inputs_are_user_errors(tmp_path):
     with pytest.raises(UserError) as exc:
         load_model(f)
     msgs = "\n".join(exc.value.problems)
-    for needle in ("n_layers: must be a positive integer", "d_ff: expected int",
+    for needle in ("n_layers: expected an integer >= 1, got 0", "d_ff: expected an integer",
                    "wings: unknown key", "sources.n_heads: missing"):
         assert needle in msgs
     g = f.read_text().replace("n_layers = 0", "n_layers = 1").replace('"big"', "16")

@@ -21,69 +21,69 @@ bwcf = 1/ceil(active clusters / groups), no overlap, operators back to back.
 from __future__ import annotations
 
 import math
+import tomllib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import simpy
 
-from ..sourced_toml import Field, load_sourced, read_named
+from ..errors import UserError
+from ..schema import (
+    Section,
+    apply_overrides,
+    describe,
+    format_value,
+    override_notes,
+    read_toml,
+    schema_from_dict,
+    validate,
+)
+from .config import PRESETS, cluster_config_dict
+from .tilecost import config_id
 
-__all__ = ["SystemConfig", "load_system_config", "SysTile", "SysOp", "SystemResult",
-           "simulate_system", "extrapolation_estimate", "FluidNetwork", "SYSTEM_CONFIGS"]
+__all__ = ["SystemConfig", "load_system_config", "describe_system", "SCHEMA", "SysTile",
+           "SysOp", "SystemResult", "simulate_system", "extrapolation_estimate", "FluidNetwork",
+           "SYSTEM_CONFIGS"]
 
 SYSTEM_CONFIGS = ("occamy",)
+_SCHEMA_FILE = "system_schema.toml"
 
 
-def _pos(v: Any) -> bool:
-    return v > 0
+def _config_text(name: str) -> str:
+    return resources.files("vexpsim.arch").joinpath("configs", name).read_text(encoding="utf-8")
 
 
-def _nonneg(v: Any) -> bool:
-    return v >= 0
-
-
-_SPEC: dict[str, Field] = {
-    "name": Field((str,)),
-    "clusters": Field((int,), _pos, "a positive integer"),
-    "groups": Field((int,), _pos, "a positive integer"),
-    "frequency_hz": Field((float,), _pos, "> 0"),
-    "hbm_bytes_per_cycle": Field((float,), _pos, "> 0"),
-    "hbm_latency_cycles": Field((float,), _nonneg, ">= 0"),
-    "group_bytes_per_cycle": Field((float,), _pos, "> 0"),
-    "dma_bytes_per_cycle": Field((float,), _pos, "> 0"),
-    "dma_buffers": Field((int,), _pos, "a positive integer"),
-    "tcdm_bytes": Field((int,), _pos, "a positive integer"),
-    "tcdm_reserved_bytes": Field((int,), _nonneg, ">= 0"),
-    "compute_cores": Field((int,), _pos, "a positive integer"),
-    "energy_table": Field((str,)),
-    "main_memory_byte_event": Field((str,)),
-    "idle_event": Field((str,)),
-    "idle_events_per_cluster_cycle": Field((float,), _nonneg, ">= 0"),
-}
+SCHEMA: Section = schema_from_dict(tomllib.loads(_config_text(_SCHEMA_FILE)),
+                                   origin=f"vexpsim/arch/configs/{_SCHEMA_FILE}")
 
 
 @dataclass(frozen=True)
 class SystemConfig:
+    """A validated system configuration. The cluster-derived values (tcdm_bytes,
+    compute_cores, harts, dma_bytes_per_cycle, frequency_hz) come from the cluster config."""
+
     name: str
+    cluster: str
     clusters: int
     groups: int
-    frequency_hz: float
     hbm_bytes_per_cycle: float
     hbm_latency_cycles: float
     group_bytes_per_cycle: float
-    dma_bytes_per_cycle: float
     dma_buffers: int
-    tcdm_bytes: int
     tcdm_reserved_bytes: int
-    compute_cores: int
     energy_table: str
     main_memory_byte_event: str
     idle_event: str
-    idle_events_per_cluster_cycle: float
-    sources: dict[str, str] = field(default_factory=dict, compare=False)
+    tcdm_bytes: int
+    compute_cores: int
+    harts: int
+    dma_bytes_per_cycle: float
+    frequency_hz: float
+    cluster_config: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def clusters_per_group(self) -> int:
@@ -97,29 +97,61 @@ class SystemConfig:
     def tile_budget_bytes(self) -> int:
         return self.tcdm_bytes - self.tcdm_reserved_bytes
 
+    @property
+    def cluster_config_id(self) -> str:
+        """Hash of the effective cluster configuration (key of the tile-cost cache)."""
+        return config_id(self.cluster_config)
+
     def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in _SPEC}
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name != "cluster_config"}
+
+
+def describe_system(cfg: SystemConfig) -> dict[str, dict[str, Any]]:
+    """Each system field's value, default, unit, doc and source (for reports)."""
+    return describe({k: getattr(cfg, k) for k in SCHEMA.fields}, SCHEMA)
+
+
+def _check_system(c: dict) -> Iterable[tuple[str, str]]:
+    if c["groups"] > c["clusters"]:
+        yield "groups", f"must be <= clusters ({c['clusters']}), got {c['groups']}"
 
 
 def load_system_config(name_or_path: str | Path = "occamy",
-                       overrides: Mapping[str, Any] | None = None) -> SystemConfig:
-    """Load a shipped system config by name or a TOML file by path; `overrides` (key -> value)
-    replace file values. Every problem is reported at once with its key."""
-    text, origin = read_named(name_or_path, "vexpsim.arch", "configs", SYSTEM_CONFIGS,
-                              "system config")
-    values, sources = load_sourced(text, origin, _SPEC, overrides)
-    problems = []
-    if values["groups"] > values["clusters"]:
-        problems.append(f"{origin}: groups: must be <= clusters ({values['clusters']}), "
-                        f"got {values['groups']}")
-    if values["tcdm_reserved_bytes"] >= values["tcdm_bytes"]:
-        problems.append(f"{origin}: tcdm_reserved_bytes: must be < tcdm_bytes")
-    if problems:
-        from ..errors import UserError
-        raise UserError(problems)
-    floats = {k for k, f in _SPEC.items() if f.types == (float,)}
-    values = {k: float(v) if k in floats else v for k, v in values.items()}
-    return SystemConfig(**values, sources=sources)
+                       overrides: Iterable[str] | Mapping[str, Any] = ()) -> SystemConfig:
+    """Load a shipped system config by name (SYSTEM_CONFIGS) or a TOML file by path;
+    `overrides` are `key=VALUE` strings (TOML literals) or a mapping key -> value. Every
+    problem is reported at once with its key path (UserError)."""
+    if isinstance(overrides, Mapping):
+        overrides = [f"{k}={format_value(v)}" for k, v in overrides.items()]
+    overrides = list(overrides)
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists():
+        origin = str(p)
+        data = read_toml(p)
+    else:
+        if str(name_or_path) not in SYSTEM_CONFIGS:
+            raise UserError(f"unknown system config {name_or_path!r}; shipped: "
+                            f"{', '.join(SYSTEM_CONFIGS)}, or give a path to a .toml file")
+        origin = f"vexpsim/arch/configs/{name_or_path}.toml"
+        data = read_toml(origin, text=_config_text(f"{name_or_path}.toml"), origin=origin)
+    data = apply_overrides(data, overrides)
+    values = validate(data, SCHEMA, origin=origin, notes=override_notes(overrides),
+                      checks=(_check_system,))
+    cl = values["cluster"]
+    if cl in PRESETS:
+        cc = cluster_config_dict(preset=cl)
+    else:
+        cpath = Path(cl) if Path(cl).is_absolute() or p.suffix != ".toml" else p.parent / cl
+        cc = cluster_config_dict(cpath)
+    tcdm = cc["tcdm"]["size"]
+    if values["tcdm_reserved_bytes"] >= tcdm:
+        raise UserError(f"{origin}: tcdm_reserved_bytes: must be < the cluster's tcdm.size "
+                        f"({tcdm}), got {values['tcdm_reserved_bytes']}")
+    return SystemConfig(
+        **values, tcdm_bytes=tcdm, compute_cores=cc["cores"],
+        harts=cc["cores"] + cc["dma_cores"], dma_bytes_per_cycle=float(cc["dma"]["width"]),
+        frequency_hz=float(cc["frequency_hz"]), cluster_config=cc)
 
 
 # ---------------------------------------------------------------------------------------------

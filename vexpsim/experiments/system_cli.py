@@ -14,7 +14,6 @@ from typing import Any
 from ..arch.system import SYSTEM_CONFIGS, load_system_config
 from ..arch.tilecost import CachedProvider, config_id
 from ..errors import UserError
-from ..sourced_toml import parse_overrides
 from .system_run import run_model
 from .workloads.analytical import VARIANTS, AnalyticalCostProvider
 from .workloads.transformer import MODELS, load_model
@@ -29,7 +28,8 @@ def register(sub: Any) -> None:
     p.add_argument("--system", default="occamy",
                    help=f"system config ({', '.join(SYSTEM_CONFIGS)}) or a .toml path")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override a system config value (repeatable), e.g. clusters=8")
+                   help="override a system config value (repeatable, VALUE a TOML literal), "
+                   "e.g. clusters=8 or cluster=\"snitch_default\"")
     p.add_argument("--variant", choices=(*VARIANTS, "both"), default="both")
     p.add_argument("--attention-split", choices=("head", "rowblock"), default="head",
                    help="FA-2 placement: one head per cluster (predecessor) or row blocks "
@@ -62,10 +62,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.dry_run:
         raise UserError("instruction-level tile simulation is not available yet (the cluster "
                         "kernels come later); use --dry-run for an ANALYTICAL estimate")
-    cfg = load_system_config(args.system, parse_overrides(args.set))
+    cfg = load_system_config(args.system, args.set or [])
     model = load_model(args.model)
     provider: Any = AnalyticalCostProvider()
-    cid = "analytical-" + config_id(provider.params)
+    # the cache key covers the cluster and the analytical parameters
+    cid = "analytical-" + config_id({"cluster": cfg.cluster_config,
+                                     "analytical": provider.params})
     if args.cache:
         provider = CachedProvider(provider, args.cache)
     variants = VARIANTS if args.variant == "both" else (args.variant,)

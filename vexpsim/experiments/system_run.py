@@ -81,7 +81,7 @@ def run_model(model: ModelConfig, cfg: SystemConfig, provider: TileCostProvider,
         raise UserError(problems)
     energy = {"main_memory_pj_per_byte": table.events[cfg.main_memory_byte_event].pj,
               "idle_pj_per_cluster_cycle": (table.events[cfg.idle_event].pj
-                                            * cfg.idle_events_per_cluster_cycle)}
+                                            * cfg.harts)}
     result = simulate_system(ops, cfg, energy, max_units)
     analytical = set(stats["tile_cost_sources"]) != {"simulated"}
     return {

@@ -10,12 +10,14 @@ estimate, never a simulation result.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ...arch.tilecost import TileCost
-from ...sourced_toml import Field, load_sourced
+from ...schema import Field, read_toml
+from .sourced import load_sourced
 from .tiling import tile_bytes
 
 __all__ = ["AnalyticalCostProvider", "VARIANTS"]
@@ -23,19 +25,15 @@ __all__ = ["AnalyticalCostProvider", "VARIANTS"]
 VARIANTS = ("baseline", "vexp")
 
 
-def _pos(v: Any) -> bool:
-    return v > 0
-
-
-_F = Field((float,), _pos, "> 0")
-_SPEC = {"name": Field((str,)), "compute_cores": Field((int,), _pos, "a positive integer"),
+_F = Field("float", min=1e-9)
+_SPEC = {"name": Field("str"), "compute_cores": Field("int", min=1),
          **{k: _F for k in (
              "gemm_flops_per_cycle_per_core", "elementwise_flops_per_cycle_per_core",
              "softmax_cycles_per_element_baseline", "softmax_cycles_per_element_vexp",
              "gelu_cycles_per_element_baseline", "gelu_cycles_per_element_vexp",
              "dma_bytes_per_cycle", "pj_per_core_cycle_vector", "pj_per_core_cycle_scalar",
              "pj_per_dma_core_cycle")},
-         "scalar_regions_baseline": Field((list,)), "scalar_regions_vexp": Field((list,))}
+         "scalar_regions_baseline": Field("str[]"), "scalar_regions_vexp": Field("str[]")}
 
 _ELEMENTWISE_FLOPS = {"layernorm": 8, "residual": 1}
 
@@ -45,13 +43,14 @@ class AnalyticalCostProvider:
     shipped analytical.toml); `overrides`: key -> value."""
 
     def __init__(self, path: str | Path | None = None,
-                 overrides: dict[str, Any] | None = None) -> None:
+                 overrides: Iterable[str] | Mapping[str, Any] = ()) -> None:
         if path is None:
-            text = resources.files(__package__).joinpath("analytical.toml").read_text()
             origin = "vexpsim/experiments/workloads/analytical.toml"
+            text = resources.files(__package__).joinpath("analytical.toml").read_text()
+            data = read_toml(origin, text=text, origin=origin)
         else:
-            text, origin = Path(path).read_text(), str(path)
-        self.params, self.sources = load_sourced(text, origin, _SPEC, overrides)
+            data, origin = read_toml(path), str(path)
+        self.params, self.sources = load_sourced(data, origin, _SPEC, overrides)
 
     def cost(self, kernel: str, shape: tuple[int, ...], variant: str,
              cluster_config_id: str) -> TileCost:

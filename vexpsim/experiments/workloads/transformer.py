@@ -27,13 +27,14 @@ Counting conventions (per op, documented so tests can check them by hand):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ...errors import UserError
-from ...sourced_toml import Field, load_sourced, read_named
+from ...schema import Field
+from .sourced import load_sourced, read_named
 
 __all__ = ["ModelConfig", "Op", "load_model", "build_graph", "param_count", "MODELS",
            "DTYPE_BYTES"]
@@ -46,15 +47,13 @@ MODELS = ("gpt2-small", "gpt2-medium", "gpt2-large", "gpt2-xl",
 DTYPE_BYTES = {"bf16": 2, "fp16": 2, "fp32": 4, "fp8": 1}
 
 
-def _pos(v: Any) -> bool:
-    return v > 0
-
-
-_P = Field((int,), _pos, "a positive integer")
-_OPT = Field((int,), _pos, "a positive integer", required=False)
+_P = Field("int", min=1)
+_OPT = Field("int", default=None, min=1)
 _SPEC: dict[str, Field] = {
-    "name": Field((str,)),
-    "arch": Field((str,), lambda v: v in ("decoder", "encoder"), "'decoder' or 'encoder'"),
+    "name": Field("str", doc="model name"),
+    "arch": Field("str", choices=("decoder", "encoder"),
+                  doc="decoder: causal attention and an LM head; encoder (ViT): patch "
+                  "embedding, non-causal attention, classification head"),
     "n_layers": _P, "n_heads": _P, "d_model": _P, "d_head": _P, "d_ff": _P, "seq_len": _P,
     "vocab": _OPT, "max_seq": _OPT, "n_classes": _OPT, "patch_size": _OPT, "channels": _OPT,
     "fa2_br": _OPT, "fa2_bc": _OPT,
@@ -90,12 +89,13 @@ class ModelConfig:
         return self.arch == "decoder"
 
 
-def load_model(name_or_path: str | Path, overrides: Mapping[str, Any] | None = None
-               ) -> ModelConfig:
-    """Load a shipped model by name (see MODELS) or a model TOML by path."""
-    text, origin = read_named(name_or_path, "vexpsim.experiments.workloads", "models", MODELS,
+def load_model(name_or_path: str | Path,
+               overrides: Iterable[str] | Mapping[str, Any] = ()) -> ModelConfig:
+    """Load a shipped model by name (see MODELS) or a model TOML by path; overrides are
+    `key=VALUE` strings or a mapping."""
+    data, origin = read_named(name_or_path, "vexpsim.experiments.workloads", "models", MODELS,
                               "model")
-    values, sources = load_sourced(text, origin, _SPEC, overrides)
+    values, sources = load_sourced(data, origin, _SPEC, overrides)
     need = (("vocab", "max_seq") if values["arch"] == "decoder"
             else ("n_classes", "patch_size", "channels"))
     problems = [f"{origin}: {k}: missing (required for arch {values['arch']!r})"

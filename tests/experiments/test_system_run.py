@@ -153,6 +153,12 @@ def test_cli_dry_run_is_labelled_and_writes_json(tiny, tmp_path, capsys):
     assert any((tmp_path / "c").rglob("*.json"))
     with pytest.raises(UserError, match="not available yet"):
         run_cli(["system", str(model)])
+    assert run_cli(["system", str(model), "--dry-run", "--variant", "vexp", "--head-rows",
+                    "48", "--json", str(out)]) == 0
+    (rec,) = json.loads(out.read_text())
+    assert rec["head_rows"] == 48 and rec["variant"] == "vexp"
+    with pytest.raises(UserError, match="head_rows 49"):
+        run_cli(["system", str(model), "--dry-run", "--head-rows", "49"])
     with pytest.raises(UserError, match="--max-units 0"):
         run_cli(["system", str(model), "--dry-run", "--max-units", "0"])
     with pytest.raises(UserError, match="groups: expected an integer >= 1, got 0 .set by override"):

@@ -30,6 +30,9 @@ def register(sub: Any) -> None:
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a system config value (repeatable, VALUE a TOML literal), "
                    "e.g. clusters=8 or cluster=\"snitch_default\"")
+    p.add_argument("--head-rows", type=int, default=1, metavar="N",
+                   help="rows through the final head GEMM and softmax (default 1: the last "
+                   "token / the class token)")
     p.add_argument("--variant", choices=(*VARIANTS, "both"), default="both")
     p.add_argument("--attention-split", choices=("head", "rowblock"), default="head",
                    help="FA-2 placement: one head per cluster (predecessor) or row blocks "
@@ -74,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     if args.max_units is not None and args.max_units < 1:
         raise UserError(f"--max-units {args.max_units}: must be >= 1")
     records = [run_model(model, cfg, provider, v, cid, args.seq, args.attention_split,
-                         max_units=args.max_units) for v in variants]
+                         head_rows=args.head_rows, max_units=args.max_units)
+               for v in variants]
     r0 = records[0]
     print(f"{r0['cost_label']}: {model.name}, prefill {r0['seq_len']} tokens, system "
           f"{cfg.name} ({cfg.clusters} clusters in {cfg.groups} groups), "

@@ -91,6 +91,7 @@ def run_model(model: ModelConfig, cfg: SystemConfig, provider: TileCostProvider,
         "system": cfg.name,
         "cluster_config_id": cluster_config_id,
         "attention_split": attention_split,
+        "head_rows": head_rows,
         "max_units_per_cluster_op": max_units,
         "analytical": analytical,
         "cost_label": ("ANALYTICAL ESTIMATE (roofline tile costs, not simulated)"

@@ -163,3 +163,27 @@ def test_cli_dry_run_is_labelled_and_writes_json(tiny, tmp_path, capsys):
         run_cli(["system", str(model), "--dry-run", "--max-units", "0"])
     with pytest.raises(UserError, match="groups: expected an integer >= 1, got 0 .set by override"):
         run_cli(["system", str(model), "--dry-run", "--set", "groups=0"])
+
+
+def test_records_are_identical_across_processes_and_hash_seeds(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    model = tmp_path / "tiny.toml"
+    model.write_text(TINY)
+    outs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"r{seed}.json"
+        code = ("import argparse,sys; from vexpsim.experiments import system_cli as s; "
+                "p=argparse.ArgumentParser(); s.register(p.add_subparsers()); "
+                "a=p.parse_args(sys.argv[1:]); a.func(a)")
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        subprocess.run([sys.executable, "-c", code, "system", str(model), "--dry-run",
+                        "--set", "clusters=6", "--set", "groups=3", "--json", str(out)],
+                       check=True, env=env, capture_output=True)
+        recs = json.loads(out.read_text())
+        for r in recs:
+            r.pop("host_seconds")
+        outs.append(recs)
+    assert outs[0] == outs[1]

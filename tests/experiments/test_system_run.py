@@ -148,6 +148,7 @@ def test_cli_dry_run_is_labelled_and_writes_json(tiny, tmp_path, capsys):
                     "groups=2", "--json", str(out), "--cache", str(tmp_path / "c")]) == 0
     text = capsys.readouterr().out
     assert text.startswith("ANALYTICAL ESTIMATE") and "speed-up vexp/baseline" in text
+    assert "cluster compute by region: gemm" in text and "softmax/exp" in text
     recs = json.loads(out.read_text())
     assert [r["variant"] for r in recs] == ["baseline", "vexp"]
     assert any((tmp_path / "c").rglob("*.json"))

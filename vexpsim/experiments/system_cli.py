@@ -52,13 +52,19 @@ def _fmt_row(r: dict[str, Any]) -> str:
     kinds = r["wall_cycles_by_kind"]
     total = r["latency_cycles"] or 1.0
     split = ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in sorted(kinds.items()))
+    reg = r["compute_cycles_by_region"]
+    busy = sum(reg.values()) or 1.0
+    other = sum(v for k, v in reg.items() if k not in ("gemm", "softmax"))
+    regions = (f"gemm {100 * reg.get('gemm', 0) / busy:.0f}%, softmax/exp "
+               f"{100 * reg.get('softmax', 0) / busy:.0f}%, rest {100 * other / busy:.0f}%")
     e = r["energy_pj"]
     energy = f"{e['total'] * 1e-9:.3f} mJ" if e else "n/a"
     return (f"  {r['variant']:8s} latency {r['latency_cycles']:.4g} cycles = "
             f"{r['latency_s'] * 1e3:.4g} ms, energy {energy}, mean cluster utilisation "
             f"{100 * r['cluster_utilisation_mean']:.0f}%, predecessor extrapolation "
             f"{r['extrapolation_estimate_cycles']:.4g} cycles\n"
-            f"           wall time by op kind: {split}")
+            f"           wall time by op kind: {split}\n"
+            f"           cluster compute by region: {regions}")
 
 
 def run(args: argparse.Namespace) -> int:

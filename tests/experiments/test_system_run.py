@@ -188,3 +188,36 @@ def test_records_are_identical_across_processes_and_hash_seeds(tmp_path):
             r.pop("host_seconds")
         outs.append(recs)
     assert outs[0] == outs[1]
+
+
+class Transfer(Fake):
+    """Tiles that only move data: compute 1 cycle."""
+
+    def cost(self, kernel, shape, variant, cid):
+        b_in, b_out = tile_bytes(kernel, shape)
+        return TileCost(1.0, b_in, b_out)
+
+
+def test_bandwidth_bound_layernorm_is_limited_by_hbm():
+    from vexpsim.arch.system import simulate_system
+
+    m = load_model("gpt2-small")
+    cfg = load_system_config("occamy", {"hbm_latency_cycles": 0})
+    ops, _ = build_system_ops(m, cfg, Transfer(), "vexp", "c", seq_len=1024)
+    ln = next(op for op in ops if op.name == "L0.ln1")
+    moved = sum(t.bytes_in + t.bytes_out for t in ln.tiles)
+    r = simulate_system([ln], cfg)
+    # six groups could move 6 x (64 read + 64 write) = 768 B/cycle; HBM's 409.6 binds,
+    # except in the read-only start and write-only end of the pipeline (6 x 64 = 384 B/cycle)
+    # and the tail where 8 of the 24 clusters have no third tile (64 tiles on 24 clusters)
+    assert moved / 409.6 < r.cycles <= 1.15 * moved / 409.6
+    assert r.bytes_by_link["hbm"] == moved
+    wide = load_system_config("occamy", {"hbm_latency_cycles": 0,
+                                         "hbm_bytes_per_cycle": 10_000.0})
+    r2 = simulate_system([ln], wide)
+    # now group 0's read link binds (clusters 0-3 have 3 tiles each): all its reads at
+    # 64 B/cycle, then the 1-cycle compute and the 4 last writes at 64 B/cycle
+    t = ln.tiles[0]
+    assert len({(x.bytes_in, x.bytes_out) for x in ln.tiles}) == 1
+    assert [sum(1 for x in ln.tiles if x.cluster == c) for c in range(4)] == [3] * 4
+    assert r2.cycles == pytest.approx(12 * t.bytes_in / 64 + 1.0 + 4 * t.bytes_out / 64)

@@ -222,3 +222,21 @@ def test_fluid_network_terminates_late_in_long_runs():
             break
         env.step()
     assert len(done) == 7
+
+
+def test_dma_channels_from_the_cluster_config(tmp_path):
+    (tmp_path / "cl.toml").write_text('preset = "vexp_paper"\nname = "mchan"\n'
+                                      "[dma]\nchannels = 4\n")
+    (tmp_path / "sys.toml").write_text('name = "s"\ncluster = "cl.toml"\nclusters = 1\n'
+                                       "groups = 1\nhbm_latency_cycles = 0\n")
+    multi = load_system_config(tmp_path / "sys.toml")
+    single = cfg(clusters=1, groups=1)
+    assert (multi.dma_channels, single.dma_channels) == (4, 1)
+    assert multi.cluster_config_id != single.cluster_config_id
+    # bandwidth-bound tiles reading and writing equal amounts
+    n, b = 8, 6400
+    ops = [SysOp("a", "gemm", tiles(n, 1.0, b, b))]
+    # one channel: all reads and writes share 64 B/cycle, the 1-cycle computes hide under it
+    assert simulate_system(ops, single).cycles == pytest.approx(2 * n * b / 64)
+    # four channels: reads stream at 64 B/cycle while writes go alongside; last write at end
+    assert simulate_system(ops, multi).cycles == pytest.approx(n * b / 64 + 1.0 + b / 64)

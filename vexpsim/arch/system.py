@@ -6,7 +6,8 @@ Model (docs/system.md has the full statement):
   with `dma_buffers` TCDM buffers per direction (2 = double buffering), so the transfer of
   tile i+1 (in) and tile i-1 (out) overlap the compute of tile i.
 - A transfer waits `hbm_latency_cycles`, then flows through the links on its path: the
-  cluster's DMA (one channel, reads and writes share it), the group's read or write link,
+  cluster's DMA (with one channel reads and writes share it; with more, each direction has
+  the full width), the group's read or write link,
   and the HBM (reads and writes share it). Link bandwidth is shared by the flows crossing it
   with max-min fairness (a fluid "progressive filling" model): whenever a flow starts or
   ends, all rates are recomputed, so contention is modelled, not corrected by a factor.
@@ -82,6 +83,7 @@ class SystemConfig:
     compute_cores: int
     harts: int
     dma_bytes_per_cycle: float
+    dma_channels: int
     frequency_hz: float
     cluster_config: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -151,6 +153,7 @@ def load_system_config(name_or_path: str | Path = "occamy",
     return SystemConfig(
         **values, tcdm_bytes=tcdm, compute_cores=cc["cores"],
         harts=cc["cores"] + cc["dma_cores"], dma_bytes_per_cycle=float(cc["dma"]["width"]),
+        dma_channels=cc["dma"]["channels"],
         frequency_hz=float(cc["frequency_hz"]), cluster_config=cc)
 
 
@@ -321,7 +324,11 @@ class FluidNetwork:
 
 def _links(cfg: SystemConfig, cluster: int, write: bool) -> tuple[str, ...]:
     g = cfg.group_of(cluster)
-    return (f"dma{cluster}", f"group{g}_{'wr' if write else 'rd'}", "hbm")
+    rw = "wr" if write else "rd"
+    # one channel serves one transfer at a time: reads and writes share it; with two or more
+    # channels a read and a write proceed concurrently, each at the data-path width
+    dma = f"dma{cluster}" if cfg.dma_channels == 1 else f"dma{cluster}_{rw}"
+    return (dma, f"group{g}_{rw}", "hbm")
 
 
 def _merge(t: SysTile, m: int) -> SysTile:
@@ -385,7 +392,10 @@ def simulate_system(ops: Sequence[SysOp], cfg: SystemConfig,
     env = simpy.Environment()
     cap = {"hbm": cfg.hbm_bytes_per_cycle}
     for c in range(cfg.clusters):
-        cap[f"dma{c}"] = cfg.dma_bytes_per_cycle
+        if cfg.dma_channels == 1:
+            cap[f"dma{c}"] = cfg.dma_bytes_per_cycle
+        else:
+            cap[f"dma{c}_rd"] = cap[f"dma{c}_wr"] = cfg.dma_bytes_per_cycle
     for g in range(cfg.groups):
         cap[f"group{g}_rd"] = cfg.group_bytes_per_cycle
         cap[f"group{g}_wr"] = cfg.group_bytes_per_cycle

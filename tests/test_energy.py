@@ -37,8 +37,9 @@ def test_bad_table_lists_every_problem(tmp_path):
         load_energy_table(f)
     msgs = exc.value.problems
     assert any("meta.frequency_hz" in p for p in msgs)
-    assert any("events.a.pj: must be >= 0" in p for p in msgs)
-    assert any("events.b.pj: wrong type" in p for p in msgs)
+    assert any("meta.name: missing" in p for p in msgs)
+    assert any("events.a.pj: expected a number >= 0, got -2" in p for p in msgs)
+    assert any("events.b.pj: expected a number >= 0, got \"3\"" in p for p in msgs)
     assert any("events.b.colour: unknown key" in p for p in msgs)
     assert all(p.startswith(str(f)) for p in msgs)
 

@@ -17,6 +17,8 @@ from .errors import UserError
 # One entry per subcommand module; each module's register() adds its parser(s).
 COMMAND_MODULES: tuple[str, ...] = (
     "vexpsim.report.exp_accuracy",
+    "vexpsim.arch.config_cli",
+    "vexpsim.experiments.system_cli",
 )
 
 

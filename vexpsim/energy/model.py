@@ -9,18 +9,17 @@ the table does not price can never be silently free.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from ..errors import UserError
+from ..schema import Field, MapOf, Section, load_toml
 
 __all__ = ["EnergyEvent", "EnergyModel", "EnergyBreakdown", "load_energy_table", "TABLES"]
 
 TABLES = ("gf12lp_0p8v",)
-_REQUIRED = {"pj": (int, float), "component": str, "source": str}
 
 
 @dataclass(frozen=True)
@@ -83,16 +82,43 @@ class EnergyModel:
                                self.frequency_hz)
 
 
+ENERGY_TABLE_SCHEMA = Section(
+    {
+        "meta": Section(
+            {
+                "name": Field(str, doc="table name shown in reports"),
+                "technology": Field(str, "", doc="node, corner and supply"),
+                "frequency_hz": Field(float, doc="clock the per-cycle events assume", min=1,
+                                      unit="Hz"),
+                "source": Field(str, "", doc="where the numbers come from"),
+            },
+            required=True,
+        ),
+        "events": MapOf(
+            Section(
+                {
+                    "pj": Field(float, doc="energy per event", min=0, unit="pJ"),
+                    "component": Field(str, doc="component the energy is charged to"),
+                    "source": Field(str, doc="reference and section the number comes from"),
+                    "label": Field(str, "", doc="P published, D derived, S scaled, C CACTI, "
+                                   "X assumption"),
+                    "confidence": Field(str, "", doc="high, medium or low"),
+                }
+            ),
+            doc="one entry per event name",
+            min_items=1,
+            required=True,
+        ),
+    }
+)
+
+
 def load_energy_table(name_or_path: str | Path = "gf12lp_0p8v") -> EnergyModel:
     """Load a technology table by name (shipped in vexpsim/energy/tables) or by file path.
     Every problem in the file is reported at once, each with its key path."""
     p = Path(name_or_path)
     if p.suffix == ".toml" or p.exists():
-        origin = str(p)
-        try:
-            text = p.read_text()
-        except OSError as exc:
-            raise UserError(f"{origin}: cannot read energy table: {exc.strerror}") from None
+        data = load_toml(p, ENERGY_TABLE_SCHEMA)
     else:
         if str(name_or_path) not in TABLES:
             raise UserError(f"unknown energy table {name_or_path!r}; shipped tables: "
@@ -100,40 +126,8 @@ def load_energy_table(name_or_path: str | Path = "gf12lp_0p8v") -> EnergyModel:
         origin = f"vexpsim/energy/tables/{name_or_path}.toml"
         text = resources.files("vexpsim.energy").joinpath(
             f"tables/{name_or_path}.toml").read_text()
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{origin}: {exc}") from None
-    problems: list[str] = []
-    meta = data.get("meta", {})
-    freq = meta.get("frequency_hz")
-    if not isinstance(freq, (int, float)) or freq <= 0:
-        problems.append(f"{origin}: meta.frequency_hz: expected a positive number, got {freq!r}")
-    events: dict[str, EnergyEvent] = {}
-    raw = data.get("events")
-    if not isinstance(raw, dict) or not raw:
-        problems.append(f"{origin}: events: expected a table of [events.NAME] entries")
-        raw = {}
-    for name, entry in raw.items():
-        path = f"events.{name}"
-        if not isinstance(entry, dict):
-            problems.append(f"{origin}: {path}: expected a table")
-            continue
-        for key, typ in _REQUIRED.items():
-            if key not in entry:
-                problems.append(f"{origin}: {path}.{key}: missing")
-            elif not isinstance(entry[key], typ) or isinstance(entry[key], bool):
-                problems.append(f"{origin}: {path}.{key}: wrong type {type(entry[key]).__name__}")
-        extra = set(entry) - {"pj", "component", "source", "label", "confidence"}
-        for key in sorted(extra):
-            problems.append(f"{origin}: {path}.{key}: unknown key")
-        pj = entry.get("pj")
-        if isinstance(pj, (int, float)) and pj < 0:
-            problems.append(f"{origin}: {path}.pj: must be >= 0, got {pj}")
-        if not any(p.startswith(f"{origin}: {path}") for p in problems):
-            events[name] = EnergyEvent(name, float(entry["pj"]), entry["component"],
-                                       entry["source"], entry.get("label", ""),
-                                       entry.get("confidence", ""))
-    if problems:
-        raise UserError(problems)
-    return EnergyModel(meta.get("name", origin), events, float(freq))
+        data = load_toml(origin, ENERGY_TABLE_SCHEMA, text=text)
+    events = {name: EnergyEvent(name, float(e["pj"]), e["component"], e["source"],
+                                e["label"], e["confidence"])
+              for name, e in data["events"].items()}
+    return EnergyModel(data["meta"]["name"], events, float(data["meta"]["frequency_hz"]))

@@ -671,15 +671,6 @@ def fp_fma(a: int, b: int, c: int, fmt: str, rm: str, negate_product: bool = Fal
     return _pack_k(sp, ma * mb_, ea + eb, k, rm)  # product + zero addend: one rounding
 
 
-def _key(cls: int, s: int, m: int, e: int) -> tuple[int, int]:
-    """Total-order key for non-NaN values with -0 < +0 (only used for min/max)."""
-    if cls == _ZERO:
-        return (0, -1 if s else 1)
-    if cls == _INF:
-        return (-2 if s else 2, 0)
-    return (-1 if s else 1, 0)
-
-
 def _lt_mag(ma: int, ea: int, mb_: int, eb: int) -> int:
     """Compare magnitudes of two finite nonzero values: -1, 0, 1."""
     ta, tb = ea + ma.bit_length(), eb + mb_.bit_length()

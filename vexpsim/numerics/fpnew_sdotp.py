@@ -23,6 +23,8 @@ widths, and so the rare non-IEEE cases, depend on the lane.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 # (exponent bits, mantissa bits) of the formats the DOTP unit handles
 _FMT = {"fp32": (8, 23), "fp16": (5, 10), "bf16": (8, 7), "fp8": (5, 2), "fp8alt": (4, 3)}
 
@@ -39,6 +41,7 @@ def lane_cfg(lane: int) -> tuple[int, int]:
     return LANE_CFG_WIDE if lane < 2 else LANE_CFG_NARROW
 
 
+@lru_cache(maxsize=1 << 16)  # pure function of the bits; operands repeat a lot in kernels
 def _info(x: int, eb: int, mb: int) -> tuple[int, int, int, int, int, int, int, int]:
     """(sign, exponent field, mantissa field, normal, subnormal, zero, inf, nan, signalling)
     as fpnew_classifier.sv (operands are always NaN-boxed here)."""

@@ -1,0 +1,666 @@
+"""Functional instruction-set simulator (ISS) of the cluster's harts.
+
+No timing yet: every hart executes one instruction per step and `cycles` is the retired-
+instruction count of the longest-running hart (the timing model replaces it).
+
+Scheduling: the harts run in lock-step round-robin, `quantum` instructions each (default 1:
+one instruction each, so barriers and polling loops terminate deterministically). A hart that
+reads the barrier CSR (0x7c2) blocks until every hart has reached a barrier; a barrier that
+can never release (a hart has ended) is reported as a deadlock.
+
+Pre-decoding: a program is compiled once per hart into a list of closures (see
+vexpsim.isa.semantics); the hot loop is `i = code[i]()`. Memory is one bytearray per region
+(TCDM, main memory) with struct-based fast paths.
+
+Retired counts every executed instruction, FREP repetitions included; `mcycle`/`cycle` read the
+same count as `minstret` (no timing).
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..asm import Program, assemble
+from ..errors import UserError
+from ..isa.semantics import (
+    M32,
+    BarrierWait,
+    CounterRead,
+    HartExit,
+    SimError,
+)
+
+__all__ = ["Memory", "Hart", "HartResult", "ExecResult", "run_program", "run_source",
+           "StepLimitExceeded", "IssConfig", "iss_config"]
+
+M64 = (1 << 64) - 1
+
+
+class StepLimitExceeded(UserError):
+    """A hart did not end within the step limit; `.result` holds the state at the stop."""
+
+    def __init__(self, problems: str | list[str], result: ExecResult) -> None:
+        super().__init__(problems)
+        self.result = result
+
+
+# ---- configuration -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IssConfig:
+    """What the functional ISS needs from the cluster configuration."""
+
+    harts: int = 9
+    tcdm_base: int = 0x1000_0000
+    tcdm_size: int = 128 * 1024
+    main_base: int = 0x8000_0000
+    main_window: int = 64 * 1024 * 1024  # simulated part of main memory (bytes from the base)
+    has_divsqrt: bool = True
+    has_exp: bool = True
+    ssr_count: int = 3
+    frep_buffer: int = 32
+    frep_max_iterations: int = 65536
+
+
+def iss_config(cluster: Any = None) -> IssConfig:
+    """IssConfig from a ClusterConfig (vexpsim.arch.config); None: the default preset."""
+    if cluster is None:
+        from .config import load_cluster_config
+        cluster = load_cluster_config()
+    return IssConfig(
+        harts=cluster.harts, tcdm_base=cluster.tcdm.base, tcdm_size=cluster.tcdm.size,
+        main_base=cluster.main_memory.base,
+        main_window=min(cluster.main_memory.size, IssConfig.main_window),
+        has_divsqrt=cluster.fpu.divsqrt.enabled, has_exp=cluster.fpu.exp.enabled,
+        ssr_count=cluster.ssr.count, frep_buffer=cluster.frep.buffer,
+        frep_max_iterations=cluster.frep.max_iterations)
+
+
+# ---- memory ------------------------------------------------------------------------------------
+
+_FMT = {1: "<B", 2: "<H", 4: "<I", 8: "<Q"}
+
+
+class Memory:
+    """TCDM and (a window of) main memory, little-endian, byte-addressed."""
+
+    def __init__(self, cfg: IssConfig) -> None:
+        self.regions: list[tuple[str, int, int, bytearray]] = [
+            ("TCDM", cfg.tcdm_base, cfg.tcdm_size, bytearray(cfg.tcdm_size)),
+            ("main memory", cfg.main_base, cfg.main_window, bytearray(cfg.main_window)),
+        ]
+
+    def _locate(self, addr: int, n: int) -> tuple[bytearray, int]:
+        for _, base, size, buf in self.regions:
+            off = addr - base
+            if 0 <= off and off + n <= size:
+                return buf, off
+        names = ", ".join(f"{nm} {b:#010x}-{b + s - 1:#010x}" for nm, b, s, _ in self.regions)
+        raise SimError(f"access of {n} byte{'s' if n > 1 else ''} at {addr:#010x} outside "
+                       f"simulated memory ({names})")
+
+    def read(self, addr: int, n: int) -> bytes:
+        buf, off = self._locate(addr, n)
+        return bytes(buf[off:off + n])
+
+    def write(self, addr: int, data: bytes) -> None:
+        buf, off = self._locate(addr, len(data))
+        buf[off:off + len(data)] = data
+
+    def loader(self, size: int) -> Callable[[int], int]:
+        """Fast unsigned load of `size` bytes: two region checks inline, then struct."""
+        unpack = struct.Struct(_FMT[size]).unpack_from
+        (_, b0, s0, m0), (_, b1, s1, m1) = self.regions
+        e0, e1 = s0 - size, s1 - size
+        locate = self._locate
+
+        def ld(addr: int) -> int:
+            off = addr - b0
+            if 0 <= off <= e0:
+                return unpack(m0, off)[0]
+            off = addr - b1
+            if 0 <= off <= e1:
+                return unpack(m1, off)[0]
+            buf, off = locate(addr, size)
+            return unpack(buf, off)[0]
+        return ld
+
+    def storer(self, size: int) -> Callable[[int, int], None]:
+        pack = struct.Struct(_FMT[size]).pack_into
+        (_, b0, s0, m0), (_, b1, s1, m1) = self.regions
+        e0, e1, mask = s0 - size, s1 - size, (1 << (8 * size)) - 1
+        locate = self._locate
+
+        def st(addr: int, v: int) -> None:
+            off = addr - b0
+            if 0 <= off <= e0:
+                pack(m0, off, v & mask)
+                return
+            off = addr - b1
+            if 0 <= off <= e1:
+                pack(m1, off, v & mask)
+                return
+            buf, off = locate(addr, size)
+            pack(buf, off, v & mask)
+        return st
+
+
+# ---- SSR, DMA ----------------------------------------------------------------------------------
+
+class Ssr:
+    """One stream semantic register data mover (snitch_cluster.md §4.1), functional: each
+    pop reads and each push writes one 64-bit word at the next generated address."""
+
+    def __init__(self, index: int, mem: Memory) -> None:
+        self.index = index
+        self.mem = mem
+        self.repeat = 0
+        self.bounds = [0, 0, 0, 0]
+        self.strides = [0, 0, 0, 0]
+        self.regs: dict[int, int] = {}
+        self.addrs: Any = None
+        self.write = False
+        self.done = True
+        self.ptr = 0
+        self.dims = 0
+        self._rep_left = 0
+        self._cur = 0
+
+    def configure(self, reg: int, value: int) -> None:
+        if reg == 1:
+            self.repeat = value
+        elif 2 <= reg <= 5:
+            self.bounds[reg - 2] = value
+        elif 6 <= reg <= 9:
+            self.strides[reg - 6] = value
+        elif 24 <= reg <= 31:
+            self.start(value, (reg - 24) % 4 + 1, reg >= 28)
+        elif reg in (0, 10, 11, 16):
+            self.regs[reg] = value  # status / indirection: stored, not modelled
+        else:
+            raise SimError(f"SSR{self.index}: no configuration register {reg}")
+
+    def read_reg(self, reg: int) -> int:
+        if reg == 0:
+            return (int(self.done) << 31) | (int(self.write) << 30) | \
+                ((self.dims - 1) % 4) << 28 | (self.ptr & 0x0FFFFFFF)
+        if reg == 1:
+            return self.repeat
+        if 2 <= reg <= 5:
+            return self.bounds[reg - 2]
+        if 6 <= reg <= 9:
+            return self.strides[reg - 6]
+        return self.regs.get(reg, 0)
+
+    def start(self, ptr: int, dims: int, write: bool) -> None:
+        self.ptr, self.dims, self.write, self.done = ptr, dims, write, False
+        self.addrs = self._gen(ptr, dims, list(self.bounds), list(self.strides))
+        self._rep_left = 0
+
+    @staticmethod
+    def _gen(ptr: int, dims: int, bounds: list[int], strides: list[int]):
+        # Relative strides: on each step add the stride of the outermost dimension that
+        # increments (snitch_ssr_addr_gen.sv); addresses are 8-byte word aligned (WordAddrMask).
+        idx = [0] * dims
+        addr = ptr
+        while True:
+            yield addr & 0xFFFFFFF8
+            for d in range(dims):
+                if idx[d] < bounds[d]:
+                    idx[d] += 1
+                    addr = (addr + strides[d]) & M32
+                    break
+                idx[d] = 0
+            else:
+                return
+
+    def _next_addr(self, what: str) -> int:
+        if self.addrs is None:
+            raise SimError(f"SSR{self.index}: {what} but no stream was started")
+        try:
+            return next(self.addrs)
+        except StopIteration:
+            self.done = True
+            raise SimError(f"SSR{self.index}: {what} after the stream ended (the program "
+                           "consumes more elements than the stream was configured for)") from None
+
+    def pop(self) -> int:
+        if self.write:
+            raise SimError(f"SSR{self.index} is a write stream but an instruction reads "
+                           f"ft{self.index}")
+        if self._rep_left == 0:
+            self._cur = int.from_bytes(self.mem.read(self._next_addr("read"), 8), "little")
+            self._rep_left = self.repeat + 1
+        self._rep_left -= 1
+        if self._rep_left == 0:
+            self._peek_done()
+        return self._cur
+
+    def push(self, value: int) -> None:
+        if not self.write:
+            raise SimError(f"SSR{self.index} is a read stream but an instruction writes "
+                           f"ft{self.index}")
+        self.mem.write(self._next_addr("write"), (value & M64).to_bytes(8, "little"))
+
+    def _peek_done(self) -> None:
+        pass
+
+
+class Dma:
+    """Xdma functional model: a transfer copies immediately and completes at once."""
+
+    def __init__(self) -> None:
+        self.src = self.dst = self.src_stride = self.dst_stride = 0
+        self.reps = 0
+        self.next_id = 1
+        self.completed = 0
+
+    def copy(self, mem: Memory, size: int, cfg: int) -> int:
+        reps = self.reps if cfg & 2 else 1  # config[1]: 2-D transfer
+        for r in range(max(reps, 0)):
+            s = (self.src + r * self.src_stride) & M32 if cfg & 2 else self.src
+            d = (self.dst + r * self.dst_stride) & M32 if cfg & 2 else self.dst
+            mem.write(d, mem.read(s, size))
+        tid = self.next_id
+        self.next_id += 1
+        self.completed = tid
+        return tid
+
+    def status(self, which: int) -> int:
+        # dmstat: 0 completed id, 1 next id, 2 busy, 3 would block (snitch_cluster.md §4.3)
+        return {0: self.completed, 1: self.next_id, 2: 0, 3: 0}.get(which & 3, 0)
+
+
+# ---- harts -------------------------------------------------------------------------------------
+
+@dataclass
+class HartResult:
+    hart: int
+    exit_code: int | None
+    retired: int
+    x: list[int]
+    f: list[int]
+    fflags: int
+    frm: int
+    fmode: int
+
+    def to_json(self) -> dict:
+        return {"hart": self.hart, "exit_code": self.exit_code, "retired": self.retired,
+                "x": list(self.x), "f": list(self.f), "fflags": self.fflags, "frm": self.frm,
+                "fmode": self.fmode}
+
+
+@dataclass
+class ExecResult:
+    harts: list[HartResult]
+    memory: Memory
+    program: Program
+    host_seconds: float = 0.0
+    symbols: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def instructions(self) -> int:
+        return sum(h.retired for h in self.harts)
+
+    @property
+    def cycles(self) -> int:
+        """Retired instructions of the longest hart (no timing model yet)."""
+        return max((h.retired for h in self.harts), default=0)
+
+    def to_json(self) -> dict:
+        secs = self.host_seconds
+        return {"cycles": self.cycles, "cycles_note": "retired instructions of the longest "
+                "hart (functional simulation, no timing model)",
+                "harts": [h.to_json() for h in self.harts],
+                "sim": {"instructions": self.instructions, "host_seconds": secs,
+                        "instructions_per_second": self.instructions / secs if secs else 0.0}}
+
+
+class Hart:
+    """Architectural state of one hart plus its pre-decoded code."""
+
+    COUNTER_CSRS = frozenset({0xC00, 0xC01, 0xC02, 0xC80, 0xC81, 0xC82, 0xB00, 0xB02, 0xB80,
+                              0xB82})
+    BARRIER_CSR = 0x7C2
+
+    def __init__(self, hartid: int, program: Program, mem: Memory, cfg: IssConfig,
+                 nharts: int) -> None:
+        self.hartid = hartid
+        self.x = [0] * 32
+        self.f = [0] * 32
+        self.mem = mem
+        self.cfg = cfg
+        self.fflags = 0
+        self.frm = 0
+        self.fmode = 0
+        self.csrs = {0x300: 0, 0x340: 0, 0x7C1: 0, 0x7C3: 0}
+        self.has_divsqrt = cfg.has_divsqrt
+        self.has_exp = cfg.has_exp
+        self.retired = 0
+        self.exit_code: int | None = None
+        self.waiting = False
+        self.program = program
+        self.base = program.text_base
+        self.ssr_enabled = False
+        self.ssrs = [Ssr(i, mem) for i in range(cfg.ssr_count)]
+        self.dma = Dma()
+        self.nharts = nharts
+        n = (program.text_size + 3) // 4
+        self.n = n
+        by_index: list[Any] = [None] * n
+        for ins in program.instructions:
+            by_index[(ins.pc - self.base) >> 2] = ins
+        self.by_index = by_index
+        self.code: list[Callable[[], int]] = [self._trap_data(i) for i in range(n)]
+        self.code.append(self._trap_end())
+        self._frep_skip: set[int] = set()
+        for i, ins in enumerate(by_index):
+            if ins is not None:
+                self.code[i] = ins.defn.builder(ins, self, i + 1)
+        self.idx = self.target(program.entry)
+
+    # -- control flow helpers
+    def _trap_data(self, i: int) -> Callable[[], int]:
+        pc = self.base + 4 * i
+
+        def f() -> int:
+            raise SimError(f"no instruction at pc {pc:#010x} (data in the text section?)")
+        return f
+
+    def _trap_end(self) -> Callable[[], int]:
+        end = self.base + 4 * self.n
+
+        def f() -> int:
+            raise SimError(f"execution ran past the end of the text section ({end:#010x}); "
+                           "end each hart with ecall")
+        return f
+
+    def target(self, addr: int) -> int:
+        """Code index of a jump target (raises on targets outside the text)."""
+        i = (addr - self.base) >> 2
+        if addr & 3 or not 0 <= i < self.n:
+            raise SimError(f"jump to {addr:#010x}, outside the program text or misaligned")
+        return i
+
+    def static_target(self, ins: Any, addr: int) -> int:
+        i = (addr - self.base) >> 2
+        if addr & 3 or not 0 <= i <= self.n:
+            pc = addr
+
+            def bad() -> int:
+                raise SimError(f"jump to {pc:#010x}, outside the program text")
+            self.code.append(bad)
+            return len(self.code) - 1
+        return i
+
+    # -- FP
+    def dyn_rm(self) -> str:
+        if self.frm > 4:
+            raise SimError(f"illegal instruction: dynamic rounding mode with invalid frm = "
+                           f"{self.frm}")
+        return ("rne", "rtz", "rdn", "rup", "rmm")[self.frm]
+
+    def freader(self, r: int) -> Callable[[], int]:
+        f = self.f
+        if r < len(self.ssrs):
+            ssr = self.ssrs[r]
+            return lambda: ssr.pop() if self.ssr_enabled else f[r]
+        return lambda: f[r]
+
+    def fwriter(self, r: int) -> Callable[[int], None]:
+        f = self.f
+        if r < len(self.ssrs):
+            ssr = self.ssrs[r]
+
+            def w_ssr(v: int) -> None:
+                if self.ssr_enabled:
+                    ssr.push(v)
+                else:
+                    f[r] = v
+            return w_ssr
+
+        def w(v: int) -> None:
+            f[r] = v
+        return w
+
+    # -- CSRs
+    def csr_access(self, csr: int, writes: bool) -> Callable[[int | None], int]:
+        """A function reading (arg None) or writing a CSR; raises for unknown CSRs."""
+        if csr == 0x001:
+            return lambda v: self.fflags if v is None else setattr(self, "fflags", v & 0x1F)
+        if csr == 0x002:
+            return lambda v: self.frm if v is None else setattr(self, "frm", v & 7)
+        if csr == 0x800:
+            return lambda v: self.fmode if v is None else setattr(self, "fmode", v & 3)
+        if csr == 0x003:
+            def fcsr(v: int | None) -> int:
+                if v is None:
+                    return self.fmode << 8 | self.frm << 5 | self.fflags
+                self.fflags, self.frm, self.fmode = v & 0x1F, (v >> 5) & 7, (v >> 8) & 3
+                return 0
+            return fcsr
+        if csr == 0x7C0:
+            def ssr(v: int | None) -> int:
+                if v is None:
+                    return int(self.ssr_enabled)
+                self.ssr_enabled = bool(v & 1)
+                return 0
+            return ssr
+        if csr in (0xF14, 0x301):
+            value = self.hartid if csr == 0xF14 else (1 << 30) | 0x1129  # RV32 IMAFD (+X)
+            name = "mhartid" if csr == 0xF14 else "misa"
+
+            def ro(v: int | None) -> int:
+                if v is None:
+                    return value
+                raise SimError(f"illegal instruction: write to read-only CSR {name}")
+            return ro
+        if csr in self.csrs:
+            def rw(v: int | None) -> int:
+                if v is None:
+                    return self.csrs[csr]
+                self.csrs[csr] = v
+                return 0
+            return rw
+
+        def unknown(v: int | None) -> int:
+            raise SimError(f"illegal instruction: CSR {csr:#05x} is not implemented")
+        return unknown
+
+    # -- SSR
+    def _ssr_targets(self, addr: int) -> list[Ssr]:
+        dm = addr & 31
+        if dm == 31:
+            return self.ssrs
+        if dm >= len(self.ssrs):
+            raise SimError(f"SSR configuration of data mover {dm}: this core has "
+                           f"{len(self.ssrs)} SSRs")
+        return [self.ssrs[dm]]
+
+    def ssr_write(self, addr: int, value: int) -> None:
+        for s in self._ssr_targets(addr):
+            s.configure(addr >> 5, value & M32)
+
+    def ssr_read(self, addr: int) -> int:
+        return self._ssr_targets(addr)[0].read_reg(addr >> 5)
+
+    # -- FREP
+    def build_frep(self, ins: Any, nxt: int) -> Callable[[], int]:
+        n_inst = ins.imm
+        smax, smask = ins.extra if len(ins.extra) == 2 else (0, 0)
+        start = nxt
+        end = start + n_inst
+        problems = []
+        if n_inst < 1:
+            problems.append("the body must have at least 1 instruction")
+        if n_inst > self.cfg.frep_buffer:
+            problems.append(f"body of {n_inst} instructions exceeds the sequencer buffer "
+                            f"({self.cfg.frep_buffer}, frep.buffer)")
+        body = self.by_index[start:end]
+        if len(body) < n_inst or any(b is None for b in body):
+            problems.append(f"the {n_inst} instructions after it are not all in the program")
+        else:
+            for b in body:
+                if not b.defn.is_fp or "xd" in b.defn.operands or b.defn.unit == "csr":
+                    problems.append(
+                        f"body instruction {b.mnemonic} at {b.loc} is not an FP instruction "
+                        "the sequencer can repeat (integer, FP->int and CSR instructions "
+                        "are not allowed; snitch_cluster.md §4.2)")
+        if problems:
+            msg = f"{ins.mnemonic}: " + "; ".join(problems)
+
+            def bad() -> int:
+                raise SimError(msg)
+            return bad
+        # One closure list per stagger step: the register fields selected by the mask are
+        # incremented by the stagger counter (0..smax), which advances every iteration.
+        variants = []
+        for k in range(smax + 1):
+            codes = []
+            for j, b in enumerate(body):
+                bb = b
+                if k and smask:
+                    bb = _stagger(b, k, smask)
+                codes.append(bb.defn.builder(bb, self, start + j + 1))
+            variants.append(codes)
+        x, rs1, maxit = self.x, ins.rs1, self.cfg.frep_max_iterations
+        nvar = smax + 1
+
+        def f() -> int:
+            iters = x[rs1] + 1
+            if iters > maxit:
+                raise SimError(f"{ins.mnemonic}: {iters} iterations exceed the sequencer "
+                               f"limit ({maxit})")
+            for it in range(iters):
+                codes = variants[it % nvar]
+                j = start
+                while j < end:
+                    j = codes[j - start]()
+            self.retired += iters * n_inst
+            return end
+        return f
+
+
+def _stagger(ins: Any, k: int, mask: int) -> Any:
+    import copy
+    b = copy.copy(ins)
+    for bit, name in enumerate(("rd", "rs1", "rs2", "rs3")):
+        if mask >> bit & 1 and getattr(b, name) is not None:
+            setattr(b, name, (getattr(b, name) + k) % 32)
+    return b
+
+
+# ---- running -----------------------------------------------------------------------------------
+
+def _where(h: Hart, i: int) -> str:
+    ins = h.by_index[i] if 0 <= i < len(h.by_index) else None
+    if ins is None:
+        return f"hart {h.hartid}: pc {h.base + 4 * i:#010x}"
+    return ins.loc.render(f"hart {h.hartid}")
+
+
+def _counter_value(h: Hart, ev: CounterRead) -> int:
+    v = h.retired
+    return (v >> 32) & M32 if ev.csr in (0xC80, 0xC81, 0xC82, 0xB80, 0xB82) else v & M32
+
+
+def run_program(program: Program, *, harts: int | None = None, max_steps: int = 10**7,
+                config: IssConfig | Any = None, quantum: int | None = None) -> ExecResult:
+    """Run `program` on `harts` harts (default: the cluster's) until every hart executes
+    ecall. Raises StepLimitExceeded when a hart retires `max_steps` instructions without
+    ending, UserError for run-time errors (illegal instruction, bad access, deadlock)."""
+    cfg = config if isinstance(config, IssConfig) else iss_config(config) if config is not None \
+        else IssConfig()
+    nh = harts if harts is not None else cfg.harts
+    if nh < 1:
+        raise UserError(f"--harts must be at least 1, got {nh}")
+    mem = Memory(cfg)
+    for addr, data in program.segments.items():
+        try:
+            mem.write(addr, data)
+        except SimError as e:
+            raise UserError(f"{program.filename}: section at {addr:#010x}: {e}") from None
+    hs = [Hart(i, program, mem, cfg, nh) for i in range(nh)]
+    for h in hs:
+        h.x[2] = 0  # sp: no stack is set up; programs that need one set it themselves
+    q = quantum if quantum is not None else (1 if nh > 1 else 4096)
+    t0 = time.perf_counter()
+    live = list(hs)
+    try:
+        while live:
+            progressed = False
+            for h in live:
+                if h.waiting:
+                    continue
+                progressed = True
+                code = h.code
+                i = h.idx
+                budget = min(q, max_steps - h.retired)
+                if budget <= 0:
+                    raise StepLimitExceeded(
+                        f"hart {h.hartid} did not end within {max_steps} instructions "
+                        f"(--max-cycles); stopped at {_where(h, i)}",
+                        _result(hs, mem, program, time.perf_counter() - t0))
+                k = -1
+                try:
+                    for k in range(budget):  # noqa: B007 - k is read in the handlers
+                        i = code[i]()
+                    h.retired += budget
+                except CounterRead as ev:
+                    h.retired += k
+                    val = _counter_value(h, ev)
+                    if ev.op != "r":
+                        raise SimError("illegal instruction: the cycle/instret counters are "
+                                       "read-only in vexpsim") from None
+                    if ev.rd:
+                        h.x[ev.rd] = val
+                    h.retired += 1
+                    i = ev.nxt
+                except BarrierWait as ev:
+                    h.retired += k + 1
+                    i = ev.nxt
+                    h.waiting = True
+                except HartExit:
+                    h.retired += k + 1
+                    h.exit_code = h.x[10] - ((h.x[10] & 0x80000000) << 1)
+                except SimError as e:
+                    h.retired += k
+                    raise UserError(f"{_where(h, i)}\n  {e}") from None
+                h.idx = i
+            if any(h.exit_code is not None for h in live):
+                live = [h for h in live if h.exit_code is None]
+            if live and all(h.waiting for h in live):
+                if len(live) == nh:
+                    for h in live:
+                        h.waiting = False
+                else:
+                    done = [h.hartid for h in hs if h.exit_code is not None]
+                    raise UserError(
+                        f"deadlock: harts {[h.hartid for h in live]} wait at the barrier but "
+                        f"harts {done} have ended and will never arrive")
+            elif not progressed and live:
+                raise UserError("deadlock: no hart can make progress")
+    except RecursionError:  # pragma: no cover - defensive
+        raise UserError("internal recursion limit reached") from None
+    return _result(hs, mem, program, time.perf_counter() - t0)
+
+
+def _result(hs: list[Hart], mem: Memory, program: Program, secs: float) -> ExecResult:
+    return ExecResult([HartResult(h.hartid, h.exit_code, h.retired, list(h.x), list(h.f),
+                                  h.fflags, h.frm, h.fmode) for h in hs],
+                      mem, program, secs, dict(program.symbols))
+
+
+def run_source(source: str, *, filename: str = "<string>", harts: int = 1,
+               defines: dict[str, int] | None = None, max_steps: int = 10**7,
+               config: IssConfig | Any = None, quantum: int | None = None) -> ExecResult:
+    """Assemble and run `source` (see run_program)."""
+    cfg = config if isinstance(config, IssConfig) else iss_config(config) if config is not None \
+        else IssConfig()
+    program = assemble(source, filename=filename, defines=defines,
+                       tcdm_base=cfg.tcdm_base, text_base=cfg.main_base)
+    return run_program(program, harts=harts, max_steps=max_steps, config=cfg, quantum=quantum)

@@ -18,6 +18,7 @@ same count as `minstret` (no timing).
 
 from __future__ import annotations
 
+import mmap
 import struct
 import time
 from collections.abc import Callable
@@ -89,9 +90,11 @@ class Memory:
     """TCDM and (a window of) main memory, little-endian, byte-addressed."""
 
     def __init__(self, cfg: IssConfig) -> None:
-        self.regions: list[tuple[str, int, int, bytearray]] = [
-            ("TCDM", cfg.tcdm_base, cfg.tcdm_size, bytearray(cfg.tcdm_size)),
-            ("main memory", cfg.main_base, cfg.main_window, bytearray(cfg.main_window)),
+        # Anonymous mmaps: zero pages are allocated lazily, so a large window costs nothing
+        # until it is touched.
+        self.regions: list[tuple[str, int, int, Any]] = [
+            ("TCDM", cfg.tcdm_base, cfg.tcdm_size, mmap.mmap(-1, cfg.tcdm_size)),
+            ("main memory", cfg.main_base, cfg.main_window, mmap.mmap(-1, cfg.main_window)),
         ]
 
     def _locate(self, addr: int, n: int) -> tuple[bytearray, int]:
@@ -559,7 +562,7 @@ def _stagger(ins: Any, k: int, mask: int) -> Any:
 def _where(h: Hart, i: int) -> str:
     ins = h.by_index[i] if 0 <= i < len(h.by_index) else None
     if ins is None:
-        return f"hart {h.hartid}: pc {h.base + 4 * i:#010x}"
+        return f"{h.program.filename}: hart {h.hartid}: pc {h.base + 4 * i:#010x}"
     return ins.loc.render(f"hart {h.hartid}")
 
 
@@ -614,8 +617,8 @@ def run_program(program: Program, *, harts: int | None = None, max_steps: int = 
                     h.retired += k
                     val = _counter_value(h, ev)
                     if ev.op != "r":
-                        raise SimError("illegal instruction: the cycle/instret counters are "
-                                       "read-only in vexpsim") from None
+                        raise UserError(f"{_where(h, i)}\n  illegal instruction: the cycle/"
+                                        "instret counters are read-only in vexpsim") from None
                     if ev.rd:
                         h.x[ev.rd] = val
                     h.retired += 1

@@ -82,6 +82,7 @@ class _State:
     bases: dict[str, int] = field(default_factory=dict)
     macro_counter: int = 0
     pcrel: dict[int, int] = field(default_factory=dict)
+    final_equs: dict = field(default_factory=dict)
 
     def error(self, loc: SourceLoc, msg: str, col: int | None = None) -> None:
         if col is not None:
@@ -200,6 +201,12 @@ def _eval_tokens(st: _State, toks: list[Token], end_col: int, equs: dict, *, pc:
                 return _eval_tokens(st, v[0], end_col, v[1], pc=pc, stmt_index=stmt_index,
                                     allow_labels=allow_labels)
             return v
+        if name in st.final_equs and name not in st.labels:  # defined later in the file
+            v = st.final_equs[name]
+            if isinstance(v, tuple):
+                return _eval_tokens(st, v[0], end_col, v[1], pc=pc, stmt_index=stmt_index,
+                                    allow_labels=allow_labels)
+            return v
         if name in st.labels and allow_labels and st.bases:
             sec, off = st.labels[name]
             return st.bases[sec] + off
@@ -260,6 +267,8 @@ def _pass1(st: _State, lines: list[tuple[str, SourceLoc]]) -> None:
         for text, c0 in _split_statements(raw):
             active = all(c[0] for c in cond)
             i = _statement(st, text, c0, loc, lines, i, cond, active)
+    for c in cond:
+        st.error(c[2], ".if without .endif")
 
 
 def _collect_block(st: _State, lines: list, i: int, opener: str, loc: SourceLoc,
@@ -393,7 +402,8 @@ def _conditional(st: _State, word: str, rest: str, col: int, loc: SourceLoc, con
 
     if word in (".if", ".ifdef", ".ifndef", ".ifeq", ".ifne"):
         v = value() if active else False
-        cond.append([v, v])
+        cond.append([v, v, SourceLoc(loc.file, loc.line, col - len(word) + 1, loc.text,
+                                     loc.context)])
     elif not cond:
         st.error(loc, f"{word} without .if", col - len(word) + 1)
     elif word == ".else":
@@ -875,6 +885,7 @@ def assemble(source: str, *, filename: str = "<string>", defines: dict[str, int]
         orig = source.split("\n")[n - 1] if n - 1 < len(source.split("\n")) else raw
         lines.append((_strip_comment(raw), SourceLoc(filename, n, 1, orig)))
     _pass1(st, lines)
+    st.final_equs = st.equs
     # Layout: text, then data/rodata/bss in main memory; tcdm at the TCDM base.
     st.bases = {"text": text_base}
     addr = text_base + st.sizes["text"]

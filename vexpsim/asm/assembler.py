@@ -827,8 +827,10 @@ def _build(st: _State, s: _Stmt, mn: str, ops: list, pc: int, source_mn: str) ->
                 raise _Error(f"unknown rounding mode {text!r} (rne rtz rdn rup rmm dyn)", col)
             ins.rm = None if r == 7 else r
         elif k == "fence":
-            if not re.fullmatch(r"[iorw]+", text.strip().lower()):
+            t = text.strip().lower()
+            if not re.fullmatch(r"[iorw]+", t):
                 raise _Error(f"bad fence set {text!r}", col)
+            extra.append(sum(8 >> "iorw".index(c) for c in set(t)))
     ins.extra = tuple(extra)
     return ins
 

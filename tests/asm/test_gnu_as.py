@@ -69,11 +69,12 @@ def test_every_standard_row_encodes_like_gnu_as(tmp_path):
             lines.append(f"  {d.mnemonic} {', '.join(ops)}")
     lines.append("L1: nop")
     src = "\n".join(lines) + "\n"
-    ours = [encode(i) for i in assemble(src).instructions]
+    prog = assemble(src)
+    ours = [encode(i) for i in prog.instructions]
     theirs = gnu_words(src, tmp_path)
     assert len(ours) == len(theirs)
-    bad = [(lines[k + 1], hex(a), hex(b)) for k, (a, b) in enumerate(zip(ours, theirs))
-           if a != b]
+    bad = [(i.loc.text.strip(), hex(a), hex(b))
+           for i, a, b in zip(prog.instructions, ours, theirs, strict=True) if a != b]
     assert not bad
 
 

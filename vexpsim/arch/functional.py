@@ -440,10 +440,12 @@ class Hart:
         if csr == 0x800:
             return lambda v: self.fmode if v is None else setattr(self, "fmode", v & 3)
         if csr == 0x003:
+            # The standard 8-bit fcsr (frm, fflags). Snitch's RTL also maps fmode to fcsr[9:8];
+            # vexpsim keeps fmode in its own CSR only, so RV32IMAFD programs behave as on QEMU.
             def fcsr(v: int | None) -> int:
                 if v is None:
-                    return self.fmode << 8 | self.frm << 5 | self.fflags
-                self.fflags, self.frm, self.fmode = v & 0x1F, (v >> 5) & 7, (v >> 8) & 3
+                    return self.frm << 5 | self.fflags
+                self.fflags, self.frm = v & 0x1F, (v >> 5) & 7
                 return 0
             return fcsr
         if csr == 0x7C0:

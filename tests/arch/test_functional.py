@@ -6,10 +6,10 @@ import struct
 
 import pytest
 
-from vexpsim.arch.functional import IssConfig, StepLimitExceeded, run_source
+from vexpsim.arch.functional import StepLimitExceeded, iss_config, run_source
 from vexpsim.errors import UserError
 
-CFG = IssConfig(harts=1)
+CFG = iss_config(harts=1)
 
 
 def run(src: str, **kw):
@@ -176,7 +176,7 @@ def test_step_limit_reports_partial_state():
 
 def test_harts_start_at_start_and_read_their_id():
     r = run("_start:\n csrr a0, mhartid\n addi a0, a0, 10\n ecall", harts=4,
-            config=IssConfig(harts=4))
+            config=iss_config(harts=4))
     assert [h.exit_code for h in r.harts] == [10, 11, 12, 13]
     assert r.cycles == 3 and r.instructions == 12
 
@@ -213,21 +213,21 @@ BARRIER_SRC = """
 def test_barrier_blocks_until_all_harts_arrive():
     n = 5
     src = BARRIER_SRC.replace("_start:\n", f"_start:\n        li a1, {n}\n", 1)
-    r = run(src, harts=n, config=IssConfig(harts=n))
+    r = run(src, harts=n, config=iss_config(harts=n))
     assert [h.exit_code for h in r.harts] == [n] * n
 
 
 def test_barrier_deadlock_when_a_hart_has_ended():
     src = "_start:\n csrr a0, mhartid\n beqz a0, 1f\n csrr x0, barrier\n1: ecall"
     with pytest.raises(UserError, match="deadlock"):
-        run(src, harts=2, config=IssConfig(harts=2))
+        run(src, harts=2, config=iss_config(harts=2))
 
 
 def test_deterministic_and_quantum_independent_for_race_free_program():
     src = BARRIER_SRC.replace("_start:\n", "_start:\n        li a1, 3\n", 1)
-    a = run(src, harts=3, config=IssConfig(harts=3))
-    b = run(src, harts=3, config=IssConfig(harts=3))
-    c = run(src, harts=3, config=IssConfig(harts=3), quantum=7)
+    a = run(src, harts=3, config=iss_config(harts=3))
+    b = run(src, harts=3, config=iss_config(harts=3))
+    c = run(src, harts=3, config=iss_config(harts=3), quantum=7)
     assert [h.x for h in a.harts] == [h.x for h in b.harts] == [h.x for h in c.harts]
 
 

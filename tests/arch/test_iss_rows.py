@@ -15,13 +15,13 @@ import random
 import numpy as np
 import pytest
 
-from vexpsim.arch.functional import IssConfig, run_source
+from vexpsim.arch.functional import iss_config, run_source
 from vexpsim.isa import default_isa
 from vexpsim.numerics import fparith as fpa
 from vexpsim.numerics.exp import vexp_bf16_bits
 
 ISA = default_isa()
-CFG = IssConfig(harts=1)
+CFG = iss_config(harts=1)
 M32 = 0xFFFFFFFF
 M64 = (1 << 64) - 1
 WIDTH = {"fp64": 64, "fp32": 32, "fp16": 16, "bf16": 16, "fp8": 8, "fp8alt": 8}
@@ -423,14 +423,14 @@ def test_vexp_h_in_fp16_mode_is_illegal():
 
 def test_vexp_absent_is_illegal():
     from vexpsim.errors import UserError
-    cfg = IssConfig(harts=1, has_exp=False)
+    cfg = iss_config(harts=1, has_exp=False)
     with pytest.raises(UserError, match="no EXP op group"):
         run_source("_start:\n vfexp.ah ft3, ft3\n ecall", config=cfg)
 
 
 def test_divsqrt_absent_is_illegal():
     from vexpsim.errors import UserError
-    cfg = IssConfig(harts=1, has_divsqrt=False)
+    cfg = iss_config(harts=1, has_divsqrt=False)
     for ins in ("fdiv.s ft0, ft1, ft2", "fsqrt.d ft0, ft1", "vfdiv.s ft0, ft1, ft2"):
         with pytest.raises(UserError, match=r"(?s)prog.S:2:2.*no DIVSQRT unit"):
             run_source(f"_start:\n {ins}\n ecall", config=cfg, filename="prog.S")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vexpsim.arch.functional import IssConfig, run_source
+from vexpsim.arch.functional import iss_config, run_source
 from vexpsim.errors import UserError
 
-CFG = IssConfig(harts=1)
+CFG = iss_config(harts=1)
 
 
 def run(src: str, **kw):

@@ -22,7 +22,8 @@ import mmap
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from ..asm import Program, assemble
@@ -51,34 +52,47 @@ class StepLimitExceeded(UserError):
 
 # ---- configuration -----------------------------------------------------------------------------
 
+# Simulated part of main memory, from its base: a simulator limit, not a hardware constant
+# (the memory is a lazily zeroed mmap, so only touched pages cost anything).
+MAIN_WINDOW = 64 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class IssConfig:
-    """What the functional ISS needs from the cluster configuration."""
+    """What the functional ISS needs from the cluster configuration. Build it with
+    `iss_config()`: every value comes from the cluster config (vexpsim/arch/configs)."""
 
-    harts: int = 9
-    tcdm_base: int = 0x1000_0000
-    tcdm_size: int = 128 * 1024
-    main_base: int = 0x8000_0000
-    main_window: int = 64 * 1024 * 1024  # simulated part of main memory (bytes from the base)
-    has_divsqrt: bool = True
-    has_exp: bool = True
-    ssr_count: int = 3
-    frep_buffer: int = 32
-    frep_max_iterations: int = 65536
+    harts: int
+    tcdm_base: int
+    tcdm_size: int
+    main_base: int
+    main_window: int
+    has_divsqrt: bool
+    has_exp: bool
+    ssr_count: int
+    frep_buffer: int
+    frep_max_iterations: int
 
 
-def iss_config(cluster: Any = None) -> IssConfig:
-    """IssConfig from a ClusterConfig (vexpsim.arch.config); None: the default preset."""
+def iss_config(cluster: Any = None, **overrides: Any) -> IssConfig:
+    """IssConfig from a ClusterConfig (vexpsim.arch.config; None: the default preset),
+    with optional field overrides (e.g. harts=1, has_exp=False)."""
     if cluster is None:
-        from .config import load_cluster_config
-        cluster = load_cluster_config()
-    return IssConfig(
+        cluster = _default_cluster()
+    cfg = IssConfig(
         harts=cluster.harts, tcdm_base=cluster.tcdm.base, tcdm_size=cluster.tcdm.size,
         main_base=cluster.main_memory.base,
-        main_window=min(cluster.main_memory.size, IssConfig.main_window),
+        main_window=min(cluster.main_memory.size, MAIN_WINDOW),
         has_divsqrt=cluster.fpu.divsqrt.enabled, has_exp=cluster.fpu.exp.enabled,
         ssr_count=cluster.ssr.count, frep_buffer=cluster.frep.buffer,
         frep_max_iterations=cluster.frep.max_iterations)
+    return replace(cfg, **overrides) if overrides else cfg
+
+
+@lru_cache(maxsize=1)
+def _default_cluster() -> Any:
+    from .config import load_cluster_config
+    return load_cluster_config()
 
 
 # ---- memory ------------------------------------------------------------------------------------
@@ -578,8 +592,7 @@ def run_program(program: Program, *, harts: int | None = None, max_steps: int = 
     """Run `program` on `harts` harts (default: the cluster's) until every hart executes
     ecall. Raises StepLimitExceeded when a hart retires `max_steps` instructions without
     ending, UserError for run-time errors (illegal instruction, bad access, deadlock)."""
-    cfg = config if isinstance(config, IssConfig) else iss_config(config) if config is not None \
-        else IssConfig()
+    cfg = config if isinstance(config, IssConfig) else iss_config(config)
     nh = harts if harts is not None else cfg.harts
     if nh < 1:
         raise UserError(f"--harts must be at least 1, got {nh}")
@@ -664,8 +677,7 @@ def run_source(source: str, *, filename: str = "<string>", harts: int = 1,
                defines: dict[str, int] | None = None, max_steps: int = 10**7,
                config: IssConfig | Any = None, quantum: int | None = None) -> ExecResult:
     """Assemble and run `source` (see run_program)."""
-    cfg = config if isinstance(config, IssConfig) else iss_config(config) if config is not None \
-        else IssConfig()
+    cfg = config if isinstance(config, IssConfig) else iss_config(config)
     program = assemble(source, filename=filename, defines=defines,
                        tcdm_base=cfg.tcdm_base, text_base=cfg.main_base)
     return run_program(program, harts=harts, max_steps=max_steps, config=cfg, quantum=quantum)

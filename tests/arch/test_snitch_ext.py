@@ -129,7 +129,7 @@ def test_ssr_overrun_is_an_error():
     .tcdm
     xs: .double 1.0
     """
-    with pytest.raises(UserError, match=r"(?s)s\.S:9.*SSR0.*after the stream ended"):
+    with pytest.raises(UserError, match=r"(?s)s\.S:10.*SSR0.*after the stream ended"):
         run(src)
 
 
@@ -245,3 +245,29 @@ def test_dma_1d_and_2d_copies_and_status():
     assert np.array_equal(got, src_vals[:16])
     got2 = np.frombuffer(r.memory.read(r.symbols["dst2"], 32), "<u4")
     assert np.array_equal(got2, np.concatenate([src_vals[k * 8:k * 8 + 2] for k in range(4)]))
+
+
+def test_ssr_lane_read_twice_in_one_instruction_pops_once():
+    # fadd.d fa0, ft0, ft0 reads the same lane on two ports: one element, used twice
+    xs = [1.0, 2.0, 3.0, 4.0]
+    r = run(f"""
+    _start:
+        li t0, 3
+        scfgwi t0, 2<<5 | 0
+        li t0, 8
+        scfgwi t0, 6<<5 | 0
+        la t0, xs
+        scfgwi t0, 24<<5 | 0
+        csrsi ssr, 1
+        fcvt.d.w fa1, zero
+        li t1, 3
+        frep.o t1, 2, 0, 0
+        fadd.d fa0, ft0, ft0
+        fadd.d fa1, fa1, fa0
+        csrci ssr, 1
+        fcvt.w.d a0, fa1
+        ecall
+    .tcdm
+    {data("xs", xs)}
+    """)
+    assert r.harts[0].exit_code == 2 * sum(xs)

@@ -428,6 +428,32 @@ class Hart:
             return lambda: ssr.pop() if self.ssr_enabled else f[r]
         return lambda: f[r]
 
+    def freaders(self, regs: list[int]) -> Callable[[], list[int]]:
+        """Read several FP operands of one instruction. With streaming on, each SSR lane pops
+        once per instruction even when several operands name it: every port reading a lane
+        gets the same element (snitch_ssr_switch.sv: one lane_ready per lane)."""
+        f = self.f
+        regs = list(regs)
+        n = len(self.ssrs)
+        if not any(r < n for r in regs):
+            return lambda: [f[r] for r in regs]
+        ssrs = self.ssrs
+
+        def read() -> list[int]:
+            if not self.ssr_enabled:
+                return [f[r] for r in regs]
+            popped: dict[int, int] = {}
+            out = []
+            for r in regs:
+                if r < n:
+                    if r not in popped:
+                        popped[r] = ssrs[r].pop()
+                    out.append(popped[r])
+                else:
+                    out.append(f[r])
+            return out
+        return read
+
     def fwriter(self, r: int) -> Callable[[int], None]:
         f = self.f
         if r < len(self.ssrs):

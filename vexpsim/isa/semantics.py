@@ -327,14 +327,14 @@ def _fp_unary_or_binary(ins, h, nxt, compute, spec: str, nsrc: int, side: str = 
     compute(fmt, rm, *operands) -> (bits, flags), write the boxed result (or x[rd])."""
     fmt_of = _fmt_getter(h, spec, side)
     rm_of = _rm_getter(h, ins)
-    readers = [h.freader(r) for r in (ins.rs1, ins.rs2, ins.rs3)[:nsrc]]
+    read = h.freaders([ins.rs1, ins.rs2, ins.rs3][:nsrc])
     rd = ins.rd
     x = h.x
     write = None if int_dst else h.fwriter(rd)
 
     def f():
         fmt = fmt_of()
-        ops = [_unbox(r(), fmt) for r in readers]
+        ops = [_unbox(v, fmt) for v in read()]
         v, fl = compute(fmt, rm_of(), *ops)
         h.fflags |= fl
         if int_dst:
@@ -504,16 +504,12 @@ def s_fmv_x2f(ins, h, nxt):
 def _simd(ins, h, nxt, compute, nsrc: int, read_dst: bool = False, int_dst: bool = False):
     """Packed-SIMD builder: operands are whole 64-bit registers (no NaN-box check), the rounding
     mode is always frm (snitch_fp_ss.sv: set_dyn_rm for vectors)."""
-    readers = [h.freader(r) for r in (ins.rs1, ins.rs2)[:nsrc]]
-    rd_read = h.freader(ins.rd) if read_dst else None
+    read = h.freaders([ins.rs1, ins.rs2][:nsrc] + ([ins.rd] if read_dst else []))
     write = None if int_dst else h.fwriter(ins.rd)
     x, rd, rm_of = h.x, ins.rd, h.dyn_rm
 
     def f():
-        ops = [r() for r in readers]
-        if rd_read is not None:
-            ops.append(rd_read())
-        v, fl = compute(rm_of(), *ops)
+        v, fl = compute(rm_of(), *read())
         h.fflags |= fl
         if int_dst:
             if rd:

@@ -252,3 +252,44 @@ def test_fcvt_and_fmv_round_trip_through_int_registers():
     x = r.harts[0].x
     assert x[12] == struct.unpack("<I", struct.pack("<f", -7.0))[0]
     assert x[13] == (-7) & 0xFFFFFFFF
+
+
+def test_step_limit_with_several_harts_in_lockstep():
+    with pytest.raises(StepLimitExceeded) as e:
+        run("_start:\n csrr a0, mhartid\n1: addi a1, a1, 1\n j 1b\n", harts=3,
+            config=iss_config(harts=3), max_steps=1001)
+    assert [h.retired for h in e.value.result.harts] == [1001] * 3
+
+
+def test_lockstep_interleaving_is_one_instruction_each():
+    # hart 1 stores a flag that hart 0 polls; with one instruction each per round, hart 0
+    # sees it after a fixed, deterministic number of polls
+    src = """
+    _start:
+        csrr t0, mhartid
+        la t1, flag
+        bnez t0, writer
+        li a0, 0
+    1:  lw t2, 0(t1)
+        addi a0, a0, 1
+        beqz t2, 1b
+        ecall
+    writer:
+        li t3, 10
+    2:  addi t3, t3, -1
+        bnez t3, 2b
+        li t2, 1
+        sw t2, 0(t1)
+        li a0, 0
+        ecall
+    .tcdm
+    flag: .word 0
+    """
+    a = run(src, harts=2, config=iss_config(harts=2))
+    b = run(src, harts=2, config=iss_config(harts=2), quantum=1)
+    assert a.harts[0].exit_code == b.harts[0].exit_code
+    # Round r runs instruction r of hart 0, then of hart 1. The writer's sw is its 27th
+    # instruction (csrr, la = 2, bnez, li, 10 x 2 loop, li, sw). The poller's loads are its
+    # instructions 6, 9, ..., 27, 30 (5 set-up instructions, 3 per poll): the load of round 27
+    # runs before the store of round 27, so the 9th poll (round 30) is the first to see 1.
+    assert a.harts[0].exit_code == 9

@@ -634,63 +634,107 @@ def run_program(program: Program, *, harts: int | None = None, max_steps: int = 
     q = quantum if quantum is not None else (1 if nh > 1 else 4096)
     t0 = time.perf_counter()
     live = list(hs)
-    try:
-        while live:
-            progressed = False
-            for h in live:
-                if h.waiting:
-                    continue
-                progressed = True
-                code = h.code
-                i = h.idx
-                budget = min(q, max_steps - h.retired)
-                if budget <= 0:
-                    raise StepLimitExceeded(
-                        f"hart {h.hartid} did not end within {max_steps} instructions "
-                        f"(--max-cycles); stopped at {_where(h, i)}",
-                        _result(hs, mem, program, time.perf_counter() - t0))
-                k = -1
-                try:
-                    for k in range(budget):  # noqa: B007 - k is read in the handlers
-                        i = code[i]()
-                    h.retired += budget
-                except CounterRead as ev:
-                    h.retired += k
-                    val = _counter_value(h, ev)
-                    if ev.op != "r":
-                        raise UserError(f"{_where(h, i)}\n  illegal instruction: the cycle/"
-                                        "instret counters are read-only in vexpsim") from None
-                    if ev.rd:
-                        h.x[ev.rd] = val
-                    h.retired += 1
-                    i = ev.nxt
-                except BarrierWait as ev:
-                    h.retired += k + 1
-                    i = ev.nxt
-                    h.waiting = True
-                except HartExit:
-                    h.retired += k + 1
-                    h.exit_code = h.x[10] - ((h.x[10] & 0x80000000) << 1)
-                except SimError as e:
-                    h.retired += k
-                    raise UserError(f"{_where(h, i)}\n  {e}") from None
-                h.idx = i
-            if any(h.exit_code is not None for h in live):
-                live = [h for h in live if h.exit_code is None]
-            if live and all(h.waiting for h in live):
-                if len(live) == nh:
-                    for h in live:
-                        h.waiting = False
-                else:
-                    done = [h.hartid for h in hs if h.exit_code is not None]
-                    raise UserError(
-                        f"deadlock: harts {[h.hartid for h in live]} wait at the barrier but "
-                        f"harts {done} have ended and will never arrive")
-            elif not progressed and live:
-                raise UserError("deadlock: no hart can make progress")
-    except RecursionError:  # pragma: no cover - defensive
-        raise UserError("internal recursion limit reached") from None
+
+    def limit(h: Hart) -> StepLimitExceeded:
+        return StepLimitExceeded(
+            f"hart {h.hartid} did not end within {max_steps} instructions (--max-cycles); "
+            f"stopped at {_where(h, h.idx)}", _result(hs, mem, program, time.perf_counter() - t0))
+
+    while live:
+        runnable = [h for h in live if not h.waiting]
+        for h in runnable:
+            if h.retired >= max_steps:
+                raise limit(h)
+        if q == 1 and len(runnable) > 1:
+            _lockstep(runnable, min(max_steps - h.retired for h in runnable))
+        else:
+            for h in runnable:
+                _run_hart(h, min(q, max_steps - h.retired))
+        if any(h.exit_code is not None for h in live):
+            live = [h for h in live if h.exit_code is None]
+        if live and all(h.waiting for h in live):
+            if len(live) == nh:
+                for h in live:
+                    h.waiting = False
+            else:
+                done = [h.hartid for h in hs if h.exit_code is not None]
+                raise UserError(
+                    f"deadlock: harts {[h.hartid for h in live]} wait at the barrier but "
+                    f"harts {done} have ended and will never arrive")
     return _result(hs, mem, program, time.perf_counter() - t0)
+
+
+def _handle(h: Hart, ev: Exception) -> None:
+    """A rare event raised by the instruction at h.idx; h.retired counts the instructions
+    before it."""
+    i = h.idx
+    if isinstance(ev, CounterRead):
+        if ev.op != "r":
+            raise UserError(f"{_where(h, i)}\n  illegal instruction: the cycle/instret "
+                            "counters are read-only in vexpsim") from None
+        if ev.rd:
+            h.x[ev.rd] = _counter_value(h, ev)
+        h.retired += 1
+        h.idx = ev.nxt
+    elif isinstance(ev, BarrierWait):
+        h.retired += 1
+        h.idx = ev.nxt
+        h.waiting = True
+    elif isinstance(ev, HartExit):
+        h.retired += 1
+        h.exit_code = h.x[10] - ((h.x[10] & 0x80000000) << 1)
+    elif isinstance(ev, SimError):
+        raise UserError(f"{_where(h, i)}\n  {ev}") from None
+    else:  # pragma: no cover - a bug in a semantics function
+        raise ev
+
+
+_EVENTS = (CounterRead, BarrierWait, HartExit, SimError)
+
+
+def _run_hart(h: Hart, budget: int) -> None:
+    """Run one hart for up to `budget` instructions, stopping early at an event."""
+    code = h.code
+    i = h.idx
+    k = -1
+    try:
+        for k in range(budget):  # noqa: B007 - k is read in the handler
+            i = code[i]()
+    except _EVENTS as ev:
+        h.retired += k
+        h.idx = i
+        _handle(h, ev)
+        return
+    h.retired += budget
+    h.idx = i
+
+
+def _lockstep(runnable: list[Hart], max_rounds: int) -> None:
+    """Lock-step round-robin, one instruction per hart per round, until an event (or
+    `max_rounds`, at most 2^16 per call). The harts after the one that raised an event then
+    finish their round, so the interleaving is exactly one instruction each."""
+    codes = [h.code for h in runnable]
+    idxs = [h.idx for h in runnable]
+    n = len(runnable)
+    rounds = 0
+    j = n
+    event: Exception | None = None
+    cap = min(max_rounds, 1 << 16)
+    try:
+        while rounds < cap:
+            for j in range(n):  # noqa: B007 - j is read after the handler
+                idxs[j] = codes[j][idxs[j]]()
+            rounds += 1
+    except _EVENTS as ev:
+        event = ev
+    for m, h in enumerate(runnable):
+        h.idx = idxs[m]
+        h.retired += rounds + (1 if event is not None and m < j else 0)
+    if event is None:
+        return
+    _handle(runnable[j], event)
+    for h in runnable[j + 1:]:
+        _run_hart(h, 1)
 
 
 def _result(hs: list[Hart], mem: Memory, program: Program, secs: float) -> ExecResult:

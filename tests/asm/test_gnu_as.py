@@ -153,3 +153,46 @@ def test_pseudo_instructions_expand_like_gnu_as(tmp_path):
     ours = [encode(i) for i in assemble(src).instructions]
     theirs = gnu_words(src, tmp_path)
     assert [hex(w) for w in ours] == [hex(w) for w in theirs]
+
+
+def test_macros_repetition_and_symbols_like_gnu_as(tmp_path):
+    src = """
+    .option norvc
+    .equ STRIDE, 8
+    .set OFF, 0
+    .macro load_add dst src off
+        lw \\dst, \\off(\\src)
+        add a0, a0, \\dst
+    .endm
+    .macro step reg, n=3
+        addi \\reg, \\reg, \\n
+    .endm
+    .globl _start
+    _start:
+    .rept 3
+        load_add t0, sp, OFF
+        .set OFF, OFF + STRIDE
+    .endr
+    .irp r, t1, t2, t3
+        step \\r
+        step \\r, -7
+    .endr
+    .Lloop:
+        addi a1, a1, -1
+        bnez a1, .Lloop
+    1:  lui a2, %hi(BIG)
+        lw a3, %lo(BIG)(a2)
+        sw a3, %lo(BIG)(a2)
+        beq a0, a1, 1b
+        bne a0, a1, 1f
+    1:  addi a4, zero, (1 << 11) - 1
+    .if STRIDE > 4
+        xori a5, a5, 0x7ff & ~0x0f0
+    .else
+        nop
+    .endif
+    .equ BIG, 0x12345ABC
+    """
+    ours = [encode(i) for i in assemble(src).instructions]
+    theirs = gnu_words(src, tmp_path)
+    assert [hex(w) for w in ours] == [hex(w) for w in theirs]

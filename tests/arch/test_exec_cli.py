@@ -98,3 +98,22 @@ def test_exec_bad_options(tmp_path, capsys, args, msg):
 def test_exec_missing_file(tmp_path, capsys):
     assert cli.main(["exec", str(tmp_path / "nope.S")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_exec_trace_lists_every_executed_instruction(tmp_path):
+    prog = write(tmp_path, "_start:\n li t0, 2\n1: addi t0, t0, -1\n bnez t0, 1b\n ecall\n")
+    tr = tmp_path / "t.txt"
+    assert cli.main(["exec", prog, "--harts", "2", "--trace", str(tr)]) == 0
+    lines = tr.read_text().splitlines()
+    assert len(lines) == 2 * 6
+    first = lines[0].split()
+    assert first[:3] == ["0", "0x80000000", "00200293"]  # addi t0, zero, 2 (li)
+    assert lines[1].startswith(" 1 0x80000000")  # lock-step: hart 1 runs next
+    assert "ecall" in lines[-1] and lines[-1].endswith("# " + prog + ":5:2")
+
+
+def test_exec_trace_is_written_on_runtime_error(tmp_path):
+    prog = write(tmp_path, "_start:\n li a0, 4\n lw a0, 0(zero)\n ecall\n")
+    tr = tmp_path / "t.txt"
+    assert cli.main(["exec", prog, "--harts", "1", "--trace", str(tr)]) == 1
+    assert len(tr.read_text().splitlines()) == 2

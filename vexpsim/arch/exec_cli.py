@@ -40,7 +40,7 @@ def parse_defines(items: list[str] | None) -> dict[str, int]:
 def _run(args: argparse.Namespace) -> int:
     from ..asm import assemble
     from .config import load_cluster_config
-    from .functional import StepLimitExceeded, iss_config, run_program
+    from .functional import StepLimitExceeded, format_trace, iss_config, run_program
 
     path = Path(args.program)
     try:
@@ -54,13 +54,19 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError(f"--max-cycles must be at least 1, got {args.max_cycles}")
     program = assemble(source, filename=str(path), defines=defines, tcdm_base=cfg.tcdm_base,
                        text_base=cfg.main_base)
+    trace: list | None = [] if args.trace else None
     try:
-        result = run_program(program, harts=args.harts, max_steps=args.max_cycles, config=cfg)
-        status = 0
-    except StepLimitExceeded as e:
-        result = e.result
-        status = 1
-        message = e.render()
+        try:
+            result = run_program(program, harts=args.harts, max_steps=args.max_cycles,
+                                 config=cfg, trace=trace)
+            status = 0
+        except StepLimitExceeded as e:
+            result = e.result
+            status = 1
+            message = e.render()
+    finally:
+        if trace is not None:  # also after a run-time error: the trace shows how it came
+            Path(args.trace).write_text(format_trace(trace), encoding="utf-8")
     data = result.to_json()
     if args.json:
         Path(args.json).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
@@ -92,6 +98,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="define an assembler symbol (repeatable)")
     p.add_argument("--config", metavar="FILE", help="cluster configuration TOML")
     p.add_argument("--json", metavar="OUT", help="write the final state as JSON")
+    p.add_argument("--trace", metavar="OUT",
+                   help="write an instruction trace (hart, pc, word, source line) to OUT")
     p.add_argument("--max-cycles", type=int, default=10**7,
                    help="stop a hart after this many instructions (default 10M)")
     p.set_defaults(func=_run)

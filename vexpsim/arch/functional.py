@@ -37,6 +37,7 @@ from ..isa.semantics import (
 )
 
 __all__ = ["Memory", "Hart", "HartResult", "ExecResult", "run_program", "run_source",
+           "format_trace",
            "StepLimitExceeded", "IssConfig", "iss_config"]
 
 M64 = (1 << 64) - 1
@@ -345,8 +346,9 @@ class Hart:
     BARRIER_CSR = 0x7C2
 
     def __init__(self, hartid: int, program: Program, mem: Memory, cfg: IssConfig,
-                 nharts: int) -> None:
+                 nharts: int, trace: list | None = None) -> None:
         self.hartid = hartid
+        self.trace = trace
         self.x = [0] * 32
         self.f = [0] * 32
         self.mem = mem
@@ -374,11 +376,21 @@ class Hart:
         self.by_index = by_index
         self.code: list[Callable[[], int]] = [self._trap_data(i) for i in range(n)]
         self.code.append(self._trap_end())
-        self._frep_skip: set[int] = set()
         for i, ins in enumerate(by_index):
             if ins is not None:
-                self.code[i] = ins.defn.builder(ins, self, i + 1)
+                self.code[i] = self._traced(ins, ins.defn.builder(ins, self, i + 1))
         self.idx = self.target(program.entry)
+
+    def _traced(self, ins: Any, fn: Callable[[], int]) -> Callable[[], int]:
+        """Tracing is a second closure set: a wrapper that logs (hart, instruction) first."""
+        if self.trace is None:
+            return fn
+        log, hid = self.trace.append, self.hartid
+
+        def traced() -> int:
+            log((hid, ins))
+            return fn()
+        return traced
 
     # -- control flow helpers
     def _trap_data(self, i: int) -> Callable[[], int]:
@@ -570,7 +582,7 @@ class Hart:
                 bb = b
                 if k and smask:
                     bb = _stagger(b, k, smask)
-                codes.append(bb.defn.builder(bb, self, start + j + 1))
+                codes.append(self._traced(bb, bb.defn.builder(bb, self, start + j + 1)))
             variants.append(codes)
         x, rs1, maxit = self.x, ins.rs1, self.cfg.frep_max_iterations
         nvar = smax + 1
@@ -614,10 +626,13 @@ def _counter_value(h: Hart, ev: CounterRead) -> int:
 
 
 def run_program(program: Program, *, harts: int | None = None, max_steps: int = 10**7,
-                config: IssConfig | Any = None, quantum: int | None = None) -> ExecResult:
+                config: IssConfig | Any = None, quantum: int | None = None,
+                trace: list | None = None) -> ExecResult:
     """Run `program` on `harts` harts (default: the cluster's) until every hart executes
     ecall. Raises StepLimitExceeded when a hart retires `max_steps` instructions without
-    ending, UserError for run-time errors (illegal instruction, bad access, deadlock)."""
+    ending, UserError for run-time errors (illegal instruction, bad access, deadlock).
+    `trace`: a list that receives (hartid, Instruction) for every executed instruction, in
+    execution order (see format_trace)."""
     cfg = config if isinstance(config, IssConfig) else iss_config(config)
     nh = harts if harts is not None else cfg.harts
     if nh < 1:
@@ -628,7 +643,7 @@ def run_program(program: Program, *, harts: int | None = None, max_steps: int = 
             mem.write(addr, data)
         except SimError as e:
             raise UserError(f"{program.filename}: section at {addr:#010x}: {e}") from None
-    hs = [Hart(i, program, mem, cfg, nh) for i in range(nh)]
+    hs = [Hart(i, program, mem, cfg, nh, trace) for i in range(nh)]
     for h in hs:
         h.x[2] = 0  # sp: no stack is set up; programs that need one set it themselves
     q = quantum if quantum is not None else (1 if nh > 1 else 4096)
@@ -735,6 +750,16 @@ def _lockstep(runnable: list[Hart], max_rounds: int) -> None:
     _handle(runnable[j], event)
     for h in runnable[j + 1:]:
         _run_hart(h, 1)
+
+
+def format_trace(trace: list) -> str:
+    """One line per executed instruction: hart, pc, machine word, source text, location."""
+    from ..isa.encoding import encode
+    lines = []
+    for hid, ins in trace:
+        lines.append(f"{hid:2d} {ins.pc:#010x} {encode(ins):08x}  {ins.loc.text.strip():40s} "
+                     f"# {ins.loc}")
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 def _result(hs: list[Hart], mem: Memory, program: Program, secs: float) -> ExecResult:

@@ -34,6 +34,7 @@ def test_ssr_read_stream_with_frep_sums_an_array():
         scfgwi t0, 6<<5 | 0      # strides[0]
         la t0, xs
         scfgwi t0, 24<<5 | 0     # rptr[0]: start a 1-D read stream
+        scfgri a2, 0<<5 | 0      # status right after the start: not done
         csrsi ssr, 1
         fcvt.d.w fa0, zero
         li t1, N-1
@@ -50,7 +51,8 @@ def test_ssr_read_stream_with_frep_sums_an_array():
     out: .zero 8
     """)
     assert doubles(r, "out", 1)[0] == xs.sum()
-    assert r.harts[0].x[11] >> 31 == 0 or r.harts[0].x[11] >> 31 == 1  # status readable
+    assert r.harts[0].x[11] >> 31 == 1  # status: the stream is done
+    assert r.harts[0].x[12] >> 31 == 0
     # every repetition counts as an executed instruction: frep + 16 body executions
     assert r.harts[0].retired >= 16 + 1
 

@@ -187,6 +187,7 @@ class Ssr:
         self.dims = 0
         self._rep_left = 0
         self._cur = 0
+        self._ahead: int | None = None
 
     def configure(self, reg: int, value: int) -> None:
         if reg == 1:
@@ -215,8 +216,10 @@ class Ssr:
         return self.regs.get(reg, 0)
 
     def start(self, ptr: int, dims: int, write: bool) -> None:
-        self.ptr, self.dims, self.write, self.done = ptr, dims, write, False
+        self.ptr, self.dims, self.write = ptr, dims, write
         self.addrs = self._gen(ptr, dims, list(self.bounds), list(self.strides))
+        self._ahead = next(self.addrs)  # one address of look-ahead, so `done` is exact
+        self.done = False
         self._rep_left = 0
 
     @staticmethod
@@ -239,12 +242,12 @@ class Ssr:
     def _next_addr(self, what: str) -> int:
         if self.addrs is None:
             raise SimError(f"SSR{self.index}: {what} but no stream was started")
-        try:
-            return next(self.addrs)
-        except StopIteration:
-            self.done = True
+        if self._ahead is None:
             raise SimError(f"SSR{self.index}: {what} after the stream ended (the program "
-                           "consumes more elements than the stream was configured for)") from None
+                           "consumes more elements than the stream was configured for)")
+        addr = self._ahead
+        self._ahead = next(self.addrs, None)
+        return addr
 
     def pop(self) -> int:
         if self.write:
@@ -254,8 +257,7 @@ class Ssr:
             self._cur = int.from_bytes(self.mem.read(self._next_addr("read"), 8), "little")
             self._rep_left = self.repeat + 1
         self._rep_left -= 1
-        if self._rep_left == 0:
-            self._peek_done()
+        self.done = self._ahead is None and self._rep_left == 0
         return self._cur
 
     def push(self, value: int) -> None:
@@ -263,9 +265,7 @@ class Ssr:
             raise SimError(f"SSR{self.index} is a read stream but an instruction writes "
                            f"ft{self.index}")
         self.mem.write(self._next_addr("write"), (value & M64).to_bytes(8, "little"))
-
-    def _peek_done(self) -> None:
-        pass
+        self.done = self._ahead is None
 
 
 class Dma:

@@ -36,40 +36,49 @@ vfeq/ne/lt/le         mask bit i = a[i] cmp b[i]; eq/ne quiet, lt/le signaling  
 vfgt/vfge             NOT(a <= b) / NOT(a < b) on ordered operands (op_mod inverts);    noncomp
                       any NaN -> 0 and NV; sNaN -> 0 and NV for every predicate
                       (so vfne with an sNaN gives 0, with a qNaN gives 1)
+vfclass               8-bit block per lane in an integer (see simd_class)              fmt_slice
 vfcpk{a,b,c,d}        d[2k] = cvt(rs1), d[2k+1] = cvt(rs2), k = 0..3 for a..d; other    multifmt
                       lanes of the destination kept (rd pre-load)                       slice
 vfcvt (same width)    d[i] = cvt(a[i]); int lanes have the lane width (INT8/16/32)      fp_ss.sv
-vfcvt(u).wide.narrow  widening: source lanes from the lower (vfcvt) or upper (vfcvtu)   multifmt
-                      half; narrowing: results in the lower (vfcvt) or upper (vfcvtu)   slice
-                      half, other half kept from the destination                       (assumed)
+vfcvt(u) wide/narrow  widening: source lanes from the lower (vfcvt) or upper (vfcvtu)   multifmt
+                      half; narrowing: results in the lower half, upper 32 bits ones    slice
+                      (vfcvtu = vfcvt for down-casts: op_mod unused there)
 vfsum (src = dst)     d[i] = acc[i] + a[2i] + a[2i+1] for i < lanes/2, one rounding;    sdotp
                       upper 32 bits of the result set to ones                           wrapper
 vfsumex.D.S           d[i] = acc[i] + a[2i] + a[2i+1] (exact, one rounding in D)        sdotp
 vfdotpex.D.S          d[i] = acc[i] + a[2i]*b[2i] + a[2i+1]*b[2i+1] (one rounding in D) sdotp
+vfn{sum,sumex,dotpex} the a-terms / products negated (op_mod): acc - ...                  sdotp
+vfdotpex.D.r.S        RTL: the ACCUMULATOR is rs2 lane 0 replicated; b unchanged        fp_ss.sv
+fmulex / fmacex       scalar a*b (+c) with a, b in S and c, d in D, one rounding        fma_multi
 ====================  ==============================================================  ==========
 
-The expanding ops (vfsumex/vfdotpex) and vfsum are modelled as the exact three-term sum with a
-single final rounding, which is what ``fpnew_sdotp_multi.sv`` implements ("two steps with only a
-final normalization and round step", products exact). Assumption: the RTL's finite-width sticky
-handling and its sign rule for an all-zero sum are taken to match IEEE exact semantics; rare
-corner cases of the RTL (e.g. -0 + -0 + +0) may differ. For vfsum the hardware also computes
-"ghost" upper lanes whose flags are OR-ed in; they are modelled as acc[i] + 0 + 0.
+The DOTP ops (vfsum, vfsumex, vfdotpex and negated forms) follow ``fpnew_sdotp_multi.sv`` bit
+by bit through :mod:`vexpsim.numerics.fpnew_sdotp` (checked against the RTL in Verilator): the
+products are exact and there is one final rounding, but the three-term addition runs on a
+finite datapath with sticky bits and is NOT always correctly rounded (terms far below the
+largest one). ``model="exact"`` selects the correctly rounded sum instead. For vfsum the
+hardware also computes "ghost" upper lanes (up to the 4 DOTP lanes) whose flags are OR-ed in;
+they compute acc[i] + 0 + 0.
 """
 
 from __future__ import annotations
 
+import struct
+from math import inf as _INF64
 from math import isqrt
+from math import sqrt as _sqrt
 
+from vexpsim.numerics import fpnew_sdotp as _sdotp
 from vexpsim.numerics.formats import get_format
 
 __all__ = [
     "NV", "DZ", "OF", "UF", "NX",
-    "RM_FROM_FRM", "ROUNDING_MODES",
+    "RM_FROM_FRM", "ROUNDING_MODES", "set_conformance", "get_conformance",
     "canonical_nan", "round_pack",
     "fp_add", "fp_sub", "fp_mul", "fp_div", "fp_sqrt", "fp_fma",
     "fp_min", "fp_max", "fp_sgnj", "fp_cmp", "fp_class", "fp_cvt",
-    "fp_to_int", "int_to_fp",
-    "simd_binop", "simd_mac", "simd_unop", "simd_cmp", "simd_cpk", "simd_cvt",
+    "fp_to_int", "int_to_fp", "fp_mulex", "fp_macex", "fp_vcmp",
+    "simd_binop", "simd_mac", "simd_unop", "simd_cmp", "simd_class", "simd_cpk", "simd_cvt",
     "simd_sum", "simd_sumex", "simd_dotpex",
 ]
 
@@ -147,9 +156,202 @@ def _check_rm(rm: str) -> None:
 
 _RM_SET = frozenset(ROUNDING_MODES)
 
+# Conformance rules. "ieee" (default): RISC-V / IEEE 754 as softfloat (QEMU) implements it;
+# tininess is detected after rounding with an UNBOUNDED exponent range. "fpnew": the Snitch
+# FPU's own behaviour, which differs in these corner cases (cvfpu e5aa6a0):
+# - UF = NX and the result rounded TO THE FORMAT has a zero exponent field (uf_after_round in
+#   fpnew_fma_multi.sv, fpnew_cast_multi.sv, fpnew_sdotp_multi.sv). Differs only when a value
+#   just below 2^emin rounds up to the smallest normal in the format but not with an unbounded
+#   exponent (e.g. fp32 2^-126 - 2^-150 in RNE): "ieee" raises UF, FPnew does not.
+# - int -> float overflow (e.g. fcvt.h.w of 70000) raises NV|NX instead of OF|NX
+#   (fpnew_cast_multi.sv: "overflow is invalid for I2F casts"); the value is the same.
+# - float -> signed int of a negative value with |x| >= 2^(width-1) raises NV even when it is
+#   exactly -2^(width-1) or rounds to it (of_before_round tests the exponent only); the value
+#   is the same (the minimum integer).
+# - conversion of +-inf between float formats goes through the overflow rounding path: NX is
+#   raised (OF masked) and in the modes that round an overflow to the largest finite value
+#   (RTZ; RDN for +inf; RUP for -inf) the result is that finite value, not the infinity.
+# - zeros: the cast unit's leading-zero count of a zero significand is 0 (lzc of an empty
+#   53-bit vector), so a zero gets a large fake exponent 52 - man_bits - bias:
+#   float -> int of +-0 from fp16 (into int8/int16), fp8 and fp8alt (any width) is treated as
+#   an overflow: NV and the saturated value (+0 -> max, -0 -> min, 0 for unsigned);
+#   int -> float of 0 into fp16, fp8 or fp8alt raises NV|NX (value +0).
+# All verified against a Verilator build of the FPnew units (tools/fpnew_rtl).
+_FPNEW_FLAGS = False
+
+
+def set_conformance(rule: str) -> None:
+    """Select, for the whole process, 'ieee' (default: RISC-V / IEEE 754 as in softfloat and
+    QEMU) or 'fpnew' (the Snitch FPU's own corner cases listed above, found by running the RTL
+    in Verilator). The DOTP ops always follow FPnew unless called with model="exact"."""
+    global _FPNEW_FLAGS
+    if rule not in ("ieee", "fpnew"):
+        raise ValueError(f"unknown conformance {rule!r}; expected 'ieee' or 'fpnew'")
+    _FPNEW_FLAGS = rule == "fpnew"
+
+
+def get_conformance() -> str:
+    """The current conformance rule, see :func:`set_conformance`."""
+    return "fpnew" if _FPNEW_FLAGS else "ieee"
+
+
+# ---------------------------------------------------------------------------------------------
+# fp64 round-to-nearest-even fast paths through the host's IEEE binary64 arithmetic.
+# CPython float +, *, / and math.sqrt are correctly rounded RNE on IEEE hosts; flags are
+# recovered exactly (TwoSum for sums, integer significand checks for the others). Every
+# case outside the proven domain (specials, subnormal operands, results that may overflow or be
+# tiny) falls through to the exact integer path. tests/numerics/test_fparith.py checks
+# fast == exact on random inputs.
+# ---------------------------------------------------------------------------------------------
+
+_Q = struct.Struct("<Q")
+_D = struct.Struct("<d")
+_f64 = _D.unpack
+_b64 = _Q.unpack
+_packq = _Q.pack
+_packd = _D.pack
+_EXP64 = 0x7FF0000000000000
+_MAN64 = 0x000FFFFFFFFFFFFF
+_HID64 = 0x0010000000000000
+_MINNORM64 = 2.2250738585072014e-308  # 2^-1022
+_MAX_OK64 = 1.7976931348623157e308  # results equal to +-max finite could be rounded overflow
+
+
+# fp32 RNE through binary64: one fp32 operation computed in binary64 and rounded again to fp32
+# equals the directly rounded result because 53 >= 2*24 + 2 (double rounding is innocuous for
+# +, -, *, /, sqrt: Figueroa, "When is double rounding innocuous?", SIGNUM 1995). Products,
+# the remainders r*b and r*r are exact in binary64 (24x24 bits). Results must be normal and
+# finite in fp32 (else the exact path runs), so UF/OF never arise here.
+_I = struct.Struct("<I")
+_F = struct.Struct("<f")
+_f32 = _F.unpack
+_b32 = _I.unpack
+_packi = _I.pack
+_packf = _F.pack
+_EXP32 = 0x7F800000
+_MINNORM32 = 1.1754943508222875e-38  # 2^-126
+_MAX32 = 3.4028234663852886e38
+
+
+def _fast32_round(r: float) -> int | None:
+    """fp32 bits of binary64 r (RNE), or None outside the normal non-boundary range."""
+    ar = abs(r)
+    if not _MINNORM32 < ar < _MAX32:
+        return None
+    return _b32(_packf(r))[0]
+
+
+def _fast32_add(a: int, b: int) -> tuple[int, int] | None:
+    if a & _EXP32 == _EXP32 or b & _EXP32 == _EXP32:
+        return None
+    x = _f32(_packi(a))[0]
+    y = _f32(_packi(b))[0]
+    r = x + y
+    rb = _fast32_round(r)
+    if rb is None:
+        return None
+    bb = r - x
+    err = (x - (r - bb)) + (y - bb)  # TwoSum in binary64
+    return rb, (NX if err != 0.0 or _f32(_packi(rb))[0] != r else 0)
+
+
+def _fast32_mul(a: int, b: int) -> tuple[int, int] | None:
+    if a & _EXP32 == _EXP32 or b & _EXP32 == _EXP32:
+        return None
+    r = _f32(_packi(a))[0] * _f32(_packi(b))[0]  # exact in binary64
+    rb = _fast32_round(r)
+    if rb is None:
+        return None
+    return rb, (NX if _f32(_packi(rb))[0] != r else 0)
+
+
+def _fast32_div(a: int, b: int) -> tuple[int, int] | None:
+    if a & _EXP32 == _EXP32 or b & _EXP32 == _EXP32 or not b & 0x7FFFFFFF:
+        return None
+    x = _f32(_packi(a))[0]
+    y = _f32(_packi(b))[0]
+    rb = _fast32_round(x / y)
+    if rb is None:
+        return None
+    return rb, (NX if _f32(_packi(rb))[0] * y != x else 0)  # product exact in binary64
+
+
+def _fast32_sqrt(a: int) -> tuple[int, int] | None:
+    if a & _EXP32 == _EXP32 or a >> 31 or a == 0:
+        return None
+    x = _f32(_packi(a))[0]
+    rb = _fast32_round(_sqrt(x))
+    if rb is None:
+        return None
+    r = _f32(_packi(rb))[0]
+    return rb, (NX if r * r != x else 0)
+
+
+def _fast64_add(a: int, b: int) -> tuple[int, int] | None:
+    ea = a & _EXP64
+    eb = b & _EXP64
+    if ea == _EXP64 or eb == _EXP64:
+        return None
+    x = _f64(_packq(a))[0]
+    y = _f64(_packq(b))[0]
+    r = x + y
+    if r == _INF64 or r == -_INF64:
+        return None
+    # TwoSum (Knuth): exact rounding error of an RNE sum, valid without overflow and with
+    # gradual underflow; sums landing in the subnormal range are exact, so no UF case.
+    bb = r - x
+    err = (x - (r - bb)) + (y - bb)
+    return _b64(_packd(r))[0], (NX if err != 0.0 else 0)
+
+
+def _fast64_mul(a: int, b: int) -> tuple[int, int] | None:
+    ea = a & _EXP64
+    eb = b & _EXP64
+    if ea == _EXP64 or eb == _EXP64 or ea == 0 or eb == 0:
+        return None
+    r = _f64(_packq(a))[0] * _f64(_packq(b))[0]
+    ar = abs(r)
+    if not _MINNORM64 < ar < _MAX_OK64:
+        return None  # possible underflow (tininess) or overflow: exact path
+    p = ((a & _MAN64) | _HID64) * ((b & _MAN64) | _HID64)  # exact 105/106-bit product
+    return _b64(_packd(r))[0], (NX if p & ((1 << (p.bit_length() - 53)) - 1) else 0)
+
+
+def _fast64_div(a: int, b: int) -> tuple[int, int] | None:
+    ea = a & _EXP64
+    eb = b & _EXP64
+    if ea == _EXP64 or eb == _EXP64 or ea == 0 or eb == 0:
+        return None
+    r = _f64(_packq(a))[0] / _f64(_packq(b))[0]
+    ar = abs(r)
+    if not _MINNORM64 < ar < _MAX_OK64:
+        return None
+    rb = _b64(_packd(r))[0]
+    # Exact iff mr * mb == ma * 2^k for the significands (values scaled by powers of two).
+    mr = (rb & _MAN64) | _HID64
+    prod = mr * ((b & _MAN64) | _HID64)
+    ma = (a & _MAN64) | _HID64
+    sh = prod.bit_length() - ma.bit_length()
+    exact = sh >= 0 and prod == ma << sh
+    return rb, (0 if exact else NX)
+
+
+def _fast64_sqrt(a: int) -> tuple[int, int] | None:
+    ea = a & _EXP64
+    if ea == _EXP64 or ea == 0 or a >> 63:
+        return None
+    r = _sqrt(_f64(_packq(a))[0])
+    rb = _b64(_packd(r))[0]
+    mr = (rb & _MAN64) | _HID64
+    sq = mr * mr
+    ma = (a & _MAN64) | _HID64
+    sh = sq.bit_length() - ma.bit_length()
+    exact = sh >= 0 and sq == ma << sh
+    return rb, (0 if exact else NX)
+
 
 def _round_int(sign: int, q: int, rem: int, half: int, rm: str) -> int:
-    """Round the magnitude q + rem/(2*half) to an integer per rm (rem != 0 means inexact)."""
+    """Round the magnitude q + rem/(2*half) to an integer per rm. Callers ensure rem != 0."""
     if rm == "rne":
         if rem > half or (rem == half and q & 1):
             return q + 1
@@ -171,38 +373,45 @@ def _pack_k(sign: int, sig: int, exp: int, k: tuple, rm: str) -> tuple[int, int]
     """round_pack with the constants tuple already looked up. sig > 0."""
     if rm not in _RM_SET:
         raise ValueError(f"unknown rounding mode {rm!r}; expected one of {ROUNDING_MODES}")
-    mb = k[_MB]
-    n = sig.bit_length()
-    top = exp + n - 1  # exponent of the leading bit
-    emin_q = k[_EMIN]  # quantum of subnormals = quantum of the smallest binade
+    mb = k[1]  # _MB
+    emin_q = k[3]  # _EMIN: quantum of subnormals = quantum of the smallest binade
+    top = exp + sig.bit_length() - 1  # exponent of the leading bit
     qexp = top - mb
     if qexp < emin_q:
         qexp = emin_q
     shift = qexp - exp
-    flags = 0
     if shift <= 0:
         mant = sig << -shift
+        flags = 0
     else:
         mant = sig >> shift
         rem = sig & ((1 << shift) - 1)
         if rem:
             flags = NX
             half = 1 << (shift - 1)
-            rounded = _round_int(sign, mant, rem, half, rm)
+            if rm == "rne":  # inlined common case
+                rounded = mant + 1 if rem > half or (rem == half and mant & 1) else mant
+            else:
+                rounded = _round_int(sign, mant, rem, half, rm)
             # Tininess after rounding: the result rounded with an unbounded exponent range
             # lies below the smallest normal magnitude 2^(emin_q + mb).
             if top < emin_q + mb:
                 tiny = True
-                if top == emin_q + mb - 1:
+                if _FPNEW_FLAGS:
+                    # FPnew: UF when the ROUNDED (bounded) result is subnormal or zero.
+                    tiny = rounded >> mb == 0
+                elif top == emin_q + mb - 1:
                     # Unbounded-range rounding keeps p bits: carry into 2^emin means not tiny.
                     s2 = top - mb - exp
-                    if s2 > 0:
-                        m2 = _round_int(sign, sig >> s2, sig & ((1 << s2) - 1), 1 << (s2 - 1),
-                                        rm)
+                    r2 = sig & ((1 << s2) - 1) if s2 > 0 else 0
+                    if r2:
+                        m2 = _round_int(sign, sig >> s2, r2, 1 << (s2 - 1), rm)
                         tiny = m2 >> (mb + 1) == 0
                 if tiny:
                     flags |= UF
             mant = rounded
+        else:
+            flags = 0
     if mant >> (mb + 1):  # carry out of the significand
         mant >>= 1
         qexp += 1
@@ -266,6 +475,14 @@ def _add_fin(sa: int, ma: int, ea: int, sb: int, mb_: int, eb: int, k: tuple,
 
 def fp_add(a: int, b: int, fmt: str, rm: str) -> tuple[int, int]:
     """a + b (fadd)."""
+    if fmt == "fp64" and rm == "rne":
+        r = _fast64_add(a, b)
+        if r is not None:
+            return r
+    elif fmt == "fp32" and rm == "rne":
+        r = _fast32_add(a, b)
+        if r is not None:
+            return r
     k = _c(fmt)
     ca, sa, ma, ea = _decode(a, k)
     cb, sb, mb_, eb = _decode(b, k)
@@ -295,6 +512,14 @@ def _add_dec(ca, sa, ma, ea, cb, sb, mb_, eb, k, rm) -> tuple[int, int]:
 
 def fp_sub(a: int, b: int, fmt: str, rm: str) -> tuple[int, int]:
     """a - b (fsub): a + (-b); the sign flip of a NaN is irrelevant (canonical result)."""
+    if fmt == "fp64" and rm == "rne":
+        r = _fast64_add(a, b ^ (1 << 63))
+        if r is not None:
+            return r
+    elif fmt == "fp32" and rm == "rne":
+        r = _fast32_add(a, b ^ 0x80000000)
+        if r is not None:
+            return r
     k = _c(fmt)
     ca, sa, ma, ea = _decode(a, k)
     cb, sb, mb_, eb = _decode(b, k)
@@ -303,6 +528,14 @@ def fp_sub(a: int, b: int, fmt: str, rm: str) -> tuple[int, int]:
 
 def fp_mul(a: int, b: int, fmt: str, rm: str) -> tuple[int, int]:
     """a * b (fmul)."""
+    if fmt == "fp64" and rm == "rne":
+        r = _fast64_mul(a, b)
+        if r is not None:
+            return r
+    elif fmt == "fp32" and rm == "rne":
+        r = _fast32_mul(a, b)
+        if r is not None:
+            return r
     k = _c(fmt)
     ca, sa, ma, ea = _decode(a, k)
     cb, sb, mb_, eb = _decode(b, k)
@@ -321,6 +554,14 @@ def fp_mul(a: int, b: int, fmt: str, rm: str) -> tuple[int, int]:
 
 def fp_div(a: int, b: int, fmt: str, rm: str) -> tuple[int, int]:
     """a / b (fdiv): quotient with p+3 bits plus a sticky bit, one rounding."""
+    if fmt == "fp64" and rm == "rne":
+        r = _fast64_div(a, b)
+        if r is not None:
+            return r
+    elif fmt == "fp32" and rm == "rne":
+        r = _fast32_div(a, b)
+        if r is not None:
+            return r
     k = _c(fmt)
     ca, sa, ma, ea = _decode(a, k)
     cb, sb, mb_, eb = _decode(b, k)
@@ -349,6 +590,14 @@ def fp_div(a: int, b: int, fmt: str, rm: str) -> tuple[int, int]:
 
 def fp_sqrt(a: int, fmt: str, rm: str) -> tuple[int, int]:
     """sqrt(a) (fsqrt): -0 -> -0, negative -> canonical NaN with NV."""
+    if fmt == "fp64" and rm == "rne":
+        r = _fast64_sqrt(a)
+        if r is not None:
+            return r
+    elif fmt == "fp32" and rm == "rne":
+        r = _fast32_sqrt(a)
+        if r is not None:
+            return r
     k = _c(fmt)
     ca, sa, ma, ea = _decode(a, k)
     if ca == _FIN and not sa:
@@ -543,8 +792,16 @@ def fp_cvt(a: int, src_fmt: str, dst_fmt: str, rm: str) -> tuple[int, int]:
     if cls >= _QNAN:
         return kd[_QNAN_BITS], (NV if cls == _SNAN else 0)
     if cls == _INF:
+        if _FPNEW_FLAGS:  # FPnew rounds an infinity like an overflow (see the conformance rules)
+            to_max = rm == "rtz" or (rm == "rdn" and not s) or (rm == "rup" and s)
+            mag = kd[_MAXF] if to_max else kd[_INF_BITS]
+            return (kd[_SIGN] if s else 0) | mag, NX
         return (kd[_SIGN] if s else 0) | kd[_INF_BITS], 0
     return (kd[_SIGN] if s else 0), 0
+
+
+# Cast unit width in Snitch's FPU: max(53-bit FP64 significand, 32-bit int) (fpnew_cast_multi).
+_CAST_MAN_WIDTH = 53
 
 
 def fp_to_int(a: int, fmt: str, signed: bool, rm: str, width: int = 32) -> tuple[int, int]:
@@ -564,7 +821,12 @@ def fp_to_int(a: int, fmt: str, signed: bool, rm: str, width: int = 32) -> tuple
     if cls == _INF:
         return (lo if s else hi) & mask, NV
     if cls == _ZERO:
+        if _FPNEW_FLAGS and (_CAST_MAN_WIDTH - 1 - k[_MB] - k[_BIAS]
+                             >= width - (0 if not signed else 1)):
+            return (lo if s else hi) & mask, NV
         return 0, 0
+    if _FPNEW_FLAGS and signed and s and e + m.bit_length() - 1 >= width - 1:
+        return lo & mask, NV
     if e >= 0:
         mag, flags = m << e, 0
     else:
@@ -591,10 +853,13 @@ def int_to_fp(value: int, signed: bool, fmt: str, rm: str, width: int = 32) -> t
     if signed and v >> (width - 1):
         v -= 1 << width
     if v == 0:
+        if _FPNEW_FLAGS and _CAST_MAN_WIDTH - 1 + k[_BIAS] >= k[_EXPALL]:
+            return 0, NV | NX
         return 0, 0
-    if v < 0:
-        return _pack_k(1, -v, 0, k, rm)
-    return _pack_k(0, v, 0, k, rm)
+    r, flags = _pack_k(1, -v, 0, k, rm) if v < 0 else _pack_k(0, v, 0, k, rm)
+    if flags & OF and _FPNEW_FLAGS:
+        flags = (flags & ~OF) | NV
+    return r, flags
 
 
 # ---------------------------------------------------------------------------------------------
@@ -662,6 +927,28 @@ def _sum3(terms: list, pre_flags: int, k: tuple, rm: str) -> tuple[int, int]:
         nv = NV if (pre_flags & NV or any(t[0] == _SNAN for t in terms)) else 0
         return k[_QNAN_BITS], nv
     return _sum_terms(terms, k, rm)
+
+
+def fp_mulex(a: int, b: int, src_fmt: str, dst_fmt: str, rm: str) -> tuple[int, int]:
+    """fmulex.s.h / fmulex.s.b (Snitch XFAUX): a*b of src_fmt operands, exact product rounded
+    once into dst_fmt (FPnew ADDMUL MUL with src_fmt != dst_fmt)."""
+    ks, kd = _c(src_fmt), _c(dst_fmt)
+    p, fl = _dec_product(a, b, ks)
+    return _sum3([p], fl, kd, rm)
+
+
+def fp_macex(a: int, b: int, c: int, src_fmt: str, dst_fmt: str, rm: str,
+             negate_product: bool = False, negate_addend: bool = False) -> tuple[int, int]:
+    """fmacex.s.h / fmacex.s.b: c + a*b, a and b in src_fmt, c and the result in dst_fmt, fused
+    (one rounding; fpnew_fma_multi.sv reads operand c in dst_fmt)."""
+    ks, kd = _c(src_fmt), _c(dst_fmt)
+    p, fl = _dec_product(a, b, ks)
+    if negate_product:
+        p = (p[0], p[1] ^ 1, p[2], p[3])
+    dc = _decode(c, kd)
+    if negate_addend:
+        dc = (dc[0], dc[1] ^ 1, dc[2], dc[3])
+    return _sum3([p, dc], fl, kd, rm)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -750,37 +1037,78 @@ def simd_unop(op: str, a64: int, fmt: str, rm: str) -> tuple[int, int]:
     return out, flags
 
 
+_VCMP_OPS = ("eq", "ne", "lt", "le", "gt", "ge")
+
+
+def fp_vcmp(op: str, a: int, b: int, fmt: str) -> tuple[int, int]:
+    """One lane of vfeq/vfne/vflt/vfle/vfgt/vfge (FPnew noncomp): gt = NOT le, ge = NOT lt,
+    ne = NOT eq on ordered operands; a signaling NaN gives 0 and NV for every predicate (even
+    ne); a quiet NaN gives 0 (1 for ne), with NV for the ordered predicates lt/le/gt/ge."""
+    if op not in _VCMP_OPS:
+        raise ValueError(f"unknown comparison {op!r}; expected one of {_VCMP_OPS}")
+    k = _c(fmt)
+    da = _decode(a, k)
+    db = _decode(b, k)
+    if da[0] == _SNAN or db[0] == _SNAN:
+        return 0, NV
+    if da[0] == _QNAN or db[0] == _QNAN:
+        if op == "ne":
+            return 1, 0
+        return 0, (0 if op == "eq" else NV)
+    c = _cmp_dec(*da, *db)
+    if op == "eq":
+        return int(c == 0), 0
+    if op == "ne":
+        return int(c != 0), 0
+    if op == "lt":
+        return int(c < 0), 0
+    if op == "le":
+        return int(c <= 0), 0
+    if op == "gt":
+        return int(c > 0), 0
+    return int(c >= 0), 0
+
+
 def simd_cmp(op: str, a64: int, b64: int, fmt: str,
              replicate: bool = False) -> tuple[int, int]:
-    """vfeq/vfne/vflt/vfle/vfgt/vfge: mask with bit i = result of lane i (FPnew noncomp:
-    gt = NOT le, ge = NOT lt, ne = NOT eq on non-NaN operands; a signaling NaN gives 0 and NV
-    for every predicate, a quiet NaN gives 0 (1 for ne) and NV for the ordered predicates)."""
-    if op not in ("eq", "ne", "lt", "le", "gt", "ge"):
+    """vfeq/vfne/vflt/vfle/vfgt/vfge: mask with bit i = :func:`fp_vcmp` of lane i (Snitch
+    builds FPnew with CompressedVecCmpResult = 1, snitch_fpu.sv)."""
+    if op not in _VCMP_OPS:
         raise ValueError(f"unknown SIMD comparison {op!r}")
     n, w, k = _lanes(fmt)
     m = k[_FULL]
+    f = k[_NAME]
     mask = 0
     flags = 0
     b0 = b64 & m
     for i in range(n):
         sh = i * w
-        da = _decode((a64 >> sh) & m, k)
-        db = _decode(b0 if replicate else (b64 >> sh) & m, k)
-        if da[0] == _SNAN or db[0] == _SNAN:
-            flags |= NV
-            continue
-        if da[0] == _QNAN or db[0] == _QNAN:
-            if op == "ne":
-                mask |= 1 << i
-            elif op != "eq":
-                flags |= NV
-            continue
-        c = _cmp_dec(*da, *db)
-        res = {"eq": c == 0, "ne": c != 0, "lt": c < 0, "le": c <= 0, "gt": c > 0,
-               "ge": c >= 0}[op]
-        if res:
-            mask |= 1 << i
+        r, fl = fp_vcmp(op, (a64 >> sh) & m, b0 if replicate else (b64 >> sh) & m, f)
+        mask |= r << i
+        flags |= fl
     return mask, flags
+
+
+def simd_class(a64: int, fmt: str) -> tuple[int, int]:
+    """vfclass: one 8-bit block per lane, lane i in bits [8i+7:8i] (fpnew_opgroup_fmt_slice.sv
+    with TrueSIMDClass = 0, Snitch's setting). Block bits: 7 negative (not NaN), 6 NOT
+    negative (set for NaNs and positives), 5 qNaN, 4 sNaN, 3 zero, 2 subnormal, 1 normal,
+    0 infinity. The result goes to an integer register: on RV32 the caller keeps the low 32
+    bits (lanes 0..3)."""
+    n, w, k = _lanes(fmt)
+    m = k[_FULL]
+    out = 0
+    for i in range(n):
+        cls, _ = fp_class((a64 >> (i * w)) & m, k[_NAME])
+        neg = 1 if cls & 0b1111 else 0  # -inf, -normal, -subnormal, -0
+        block = (neg << 7) | ((1 - neg) << 6)
+        block |= (cls >> 9 & 1) << 5 | (cls >> 8 & 1) << 4
+        block |= (1 if cls & 0b11000 else 0) << 3  # zero
+        block |= (1 if cls & 0b100100 else 0) << 2  # subnormal
+        block |= (1 if cls & 0b1000010 else 0) << 1  # normal
+        block |= 1 if cls & 0b10000001 else 0  # infinity
+        out |= block << (8 * i)
+    return out, 0
 
 
 def simd_cpk(which: str, a: int, b: int, dst64: int, src_fmt: str, dst_fmt: str,
@@ -804,18 +1132,19 @@ def simd_cpk(which: str, a: int, b: int, dst64: int, src_fmt: str, dst_fmt: str,
 _INT_KINDS = ("int", "uint")
 
 
-def simd_cvt(a64: int, src_fmt: str, dst_fmt: str, rm: str, upper: bool = False,
-             dst64: int = 0) -> tuple[int, int]:
-    """vfcvt between lane formats.
+def simd_cvt(a64: int, src_fmt: str, dst_fmt: str, rm: str,
+             upper: bool = False) -> tuple[int, int]:
+    """vfcvt between lane formats (fpnew_opgroup_multifmt_slice.sv, CONV op group).
 
     - same width float<->float (vfcvt.h.ah, vfcvt.b.ab, ...): every lane;
     - float -> 'int'/'uint' (vfcvt.x.h, vfcvt.xu.s, ...): integer lanes of the float's width,
       saturating like fcvt.w;
     - 'int'/'uint' -> float (vfcvt.h.x, ...): the integer lanes have the float's width;
-    - widening float (vfcvt.s.h / vfcvtu.s.h): the source lanes come from the lower half of
-      a64 (upper=True: upper half);
-    - narrowing float (vfcvt.h.s / vfcvtu.h.s): results go to the lower half (upper=True:
-      upper half) and the other half is kept from dst64 (assumption, see module docstring).
+    - widening float (vfcvt.s.h / vfcvtu.s.h with upper=True): the source lanes come from the
+      lower / upper half of a64 (op_mod selects the upper half for up-casts);
+    - narrowing float (vfcvt.h.s): the results fill the lower half and the upper 32 bits are
+      all ones (the unused lanes output the NaN-boxing extension bit). op_mod is not used for
+      down-casts in the RTL, so vfcvtu.h.s (upper=True) gives the same result.
     """
     if src_fmt in _INT_KINDS and dst_fmt in _INT_KINDS:
         raise ValueError("simd_cvt needs at least one floating-point format")
@@ -851,37 +1180,58 @@ def simd_cvt(a64: int, src_fmt: str, dst_fmt: str, rm: str, upper: bool = False,
             out |= r << (i * wd)
             flags |= fl
         return out, flags
-    # narrowing: ns results into one half of the destination
-    base = 32 if upper else 0
+    # narrowing: ns results in the lower half, upper half all ones
     for i in range(ns):
         r, fl = fp_cvt((a64 >> (i * ws)) & ks[_FULL], ks[_NAME], kd[_NAME], rm)
-        out |= r << (base + i * wd)
+        out |= r << (i * wd)
         flags |= fl
-    keep = (0xFFFFFFFF << 32) if not upper else 0xFFFFFFFF
-    return (dst64 & keep) | out, flags
+    return out | (0xFFFFFFFF << 32), flags
 
 
-def simd_sum(a64: int, acc64: int, fmt: str, rm: str, negate: bool = False) -> tuple[int, int]:
+# DOTP op-group lanes in a 64-bit FPnew with FP8 enabled: num_dotp_lanes() in fpnew_pkg.sv.
+_NUM_DOTP_LANES = 4
+
+
+def _check_model(model: str) -> bool:
+    if model not in ("fpnew", "exact"):
+        raise ValueError(f"unknown DOTP model {model!r}; expected 'fpnew' or 'exact'")
+    return model == "fpnew"
+
+
+def simd_sum(a64: int, acc64: int, fmt: str, rm: str, negate: bool = False,
+             model: str = "fpnew") -> tuple[int, int]:
     """vfsum (vfnsum with negate=True: acc - a[2i] - a[2i+1]), non-expanding: for each result
-    lane i < lanes/2, d[i] = acc[i] + a[2i] + a[2i+1] with one rounding; the upper 32 bits of
+    lane i < lanes/2, d[i] = acc[i] + a[2i] + a[2i+1], one final rounding; the upper 32 bits of
     the result are all ones (fpnew_opgroup_multifmt_slice.sv, result_is_vsum). Flags include
-    the hardware's upper "ghost" lanes i >= lanes/2, which compute acc[i] + 0 + 0."""
+    the hardware's upper "ghost" lanes lanes/2 <= i < 4, which compute acc[i] + 0 + 0: the
+    DOTP op group has num_dotp_lanes = 64 / (2 * 8) = 4 lanes (fpnew_pkg.sv), so vfsum.b has
+    no ghost lane.
+
+    model="fpnew" (default) follows the RTL datapath bit by bit (:mod:`fpnew_sdotp`);
+    model="exact" gives the correctly rounded three-term sum instead."""
+    rtl = _check_model(model)
     n, w, k = _lanes(fmt)
     m = k[_FULL]
+    f = k[_NAME]
     out = 0
     flags = 0
-    for i in range(n):
-        acc = _decode((acc64 >> (i * w)) & m, k)
+    for i in range(min(n, _NUM_DOTP_LANES)):
+        acc_bits = (acc64 >> (i * w)) & m
         if i < n // 2:
-            x = list(_decode((a64 >> (2 * i * w)) & m, k))
-            y = list(_decode((a64 >> ((2 * i + 1) * w)) & m, k))
-            if negate:
+            xa = (a64 >> (2 * i * w)) & m
+            xc = (a64 >> ((2 * i + 1) * w)) & m
+        else:
+            xa = xc = 0
+        if rtl:
+            r, fl = _sdotp.sdotp_lane(_sdotp.VSUM, negate, rm, f, f, xa, 0, xc, 0, acc_bits,
+                                      _sdotp.lane_cfg(i))
+        else:
+            x = list(_decode(xa, k))
+            y = list(_decode(xc, k))
+            if negate and i < n // 2:
                 x[1] ^= 1
                 y[1] ^= 1
-            terms = [tuple(x), tuple(y), acc]
-        else:
-            terms = [(_ZERO, 0, 0, 0), (_ZERO, 0, 0, 0), acc]
-        r, fl = _sum3(terms, 0, k, rm)
+            r, fl = _sum3([tuple(x), tuple(y), _decode(acc_bits, k)], 0, k, rm)
         flags |= fl
         if i < n // 2:
             out |= r << (i * w)
@@ -898,35 +1248,46 @@ def _check_expanding(src_fmt: str, dst_fmt: str) -> tuple[tuple, tuple]:
 
 
 def simd_sumex(a64: int, acc64: int, src_fmt: str, dst_fmt: str, rm: str,
-               negate: bool = False) -> tuple[int, int]:
+               negate: bool = False, model: str = "fpnew") -> tuple[int, int]:
     """vfsumex.s.h / vfsumex.h.b (vfnsumex with negate=True): d[i] = acc[i] + a[2i] + a[2i+1]
-    (the sum negated for vfnsumex), exact then ONE rounding into dst_fmt."""
+    (the a-terms negated for vfnsumex), one final rounding into dst_fmt. model as in
+    :func:`simd_sum`."""
+    rtl = _check_model(model)
     ks, kd = _check_expanding(src_fmt, dst_fmt)
     ws, wd = ks[_W], kd[_W]
+    ms = ks[_FULL]
     out = flags = 0
     for i in range(64 // wd):
-        x = list(_decode((a64 >> (2 * i * ws)) & ks[_FULL], ks))
-        y = list(_decode((a64 >> ((2 * i + 1) * ws)) & ks[_FULL], ks))
-        if negate:
-            x[1] ^= 1
-            y[1] ^= 1
-        acc = _decode((acc64 >> (i * wd)) & kd[_FULL], kd)
-        r, fl = _sum3([tuple(x), tuple(y), acc], 0, kd, rm)
+        xa = (a64 >> (2 * i * ws)) & ms
+        xc = (a64 >> ((2 * i + 1) * ws)) & ms
+        acc_bits = (acc64 >> (i * wd)) & kd[_FULL]
+        if rtl:
+            r, fl = _sdotp.sdotp_lane(_sdotp.EXVSUM, negate, rm, ks[_NAME], kd[_NAME], xa, 0, xc,
+                                      0, acc_bits, _sdotp.lane_cfg(i))
+        else:
+            x = list(_decode(xa, ks))
+            y = list(_decode(xc, ks))
+            if negate:
+                x[1] ^= 1
+                y[1] ^= 1
+            r, fl = _sum3([tuple(x), tuple(y), _decode(acc_bits, kd)], 0, kd, rm)
         out |= r << (i * wd)
         flags |= fl
     return out, flags
 
 
 def simd_dotpex(a64: int, b64: int, acc64: int, src_fmt: str, dst_fmt: str, rm: str,
-                negate: bool = False, replicate: bool = False) -> tuple[int, int]:
+                negate: bool = False, replicate: bool = False,
+                model: str = "fpnew") -> tuple[int, int]:
     """vfdotpex.s.h / vfdotpex.h.b (vfndotpex with negate=True: acc - dot):
-    d[i] = acc[i] + a[2i]*b[2i] + a[2i+1]*b[2i+1], products exact, ONE rounding into dst_fmt
-    (fpnew_sdotp_multi.sv).
+    d[i] = acc[i] + a[2i]*b[2i] + a[2i+1]*b[2i+1], exact products, one final rounding into
+    dst_fmt (fpnew_sdotp_multi.sv). model as in :func:`simd_sum`.
 
     replicate=True (vfdotpex.s.r.h) follows the RTL decoder, not the intuitive meaning:
     snitch_fp_ss.sv sets ``op_select[2] = RegBRep`` for the `.r` forms, so the ACCUMULATOR
     operand becomes rs2's lane 0 replicated at the source width, while b is used unchanged
     (the destination's old value is not read). This looks like an RTL bug; modelled as is."""
+    rtl = _check_model(model)
     ks, kd = _check_expanding(src_fmt, dst_fmt)
     ws, wd = ks[_W], kd[_W]
     ms = ks[_FULL]
@@ -937,13 +1298,19 @@ def simd_dotpex(a64: int, b64: int, acc64: int, src_fmt: str, dst_fmt: str, rm: 
             acc64 |= (b64 & ms) << (i * ws)
     for i in range(64 // wd):
         ja, jb = 2 * i * ws, (2 * i + 1) * ws
-        p1, f1 = _dec_product((a64 >> ja) & ms, (b64 >> ja) & ms, ks)
-        p2, f2 = _dec_product((a64 >> jb) & ms, (b64 >> jb) & ms, ks)
-        if negate:
-            p1 = (p1[0], p1[1] ^ 1, p1[2], p1[3])
-            p2 = (p2[0], p2[1] ^ 1, p2[2], p2[3])
-        acc = _decode((acc64 >> (i * wd)) & kd[_FULL], kd)
-        r, fl = _sum3([p1, p2, acc], f1 | f2, kd, rm)
+        xa, xb = (a64 >> ja) & ms, (b64 >> ja) & ms
+        xc, xd = (a64 >> jb) & ms, (b64 >> jb) & ms
+        acc_bits = (acc64 >> (i * wd)) & kd[_FULL]
+        if rtl:
+            r, fl = _sdotp.sdotp_lane(_sdotp.SDOTP, negate, rm, ks[_NAME], kd[_NAME], xa, xb, xc,
+                                      xd, acc_bits, _sdotp.lane_cfg(i))
+        else:
+            p1, f1 = _dec_product(xa, xb, ks)
+            p2, f2 = _dec_product(xc, xd, ks)
+            if negate:
+                p1 = (p1[0], p1[1] ^ 1, p1[2], p1[3])
+                p2 = (p2[0], p2[1] ^ 1, p2[2], p2[3])
+            r, fl = _sum3([p1, p2, _decode(acc_bits, kd)], f1 | f2, kd, rm)
         out |= r << (i * wd)
         flags |= fl
     return out, flags

@@ -267,6 +267,15 @@ def test_fp_to_int_dst(d):
                  fmodes=fmodes_for(d.args["fmt"]))
 
 
+@pytest.mark.parametrize("d", rows("fp_mulex"))
+def test_fp_mulex(d):
+    def ref(c, rm, fmode):
+        s = resolve(d.args["src"], fmode, "src")
+        v, fl = fpa.fp_mulex(unbox(c["f11"], s), unbox(c["f12"], s), s, "fp32", rm)
+        return box(v, 32), fl
+    check_fp_row(d, scalar_cases(d, 2, "src", "src"), ref, fmodes=fmodes_for(d.args["src"]))
+
+
 @pytest.mark.parametrize("d", rows("fp_cvt"))
 def test_fp_cvt(d):
     def ref(c, rm, fmode):
@@ -357,7 +366,10 @@ def simd_ref(d):
                                 resolve(a["dst"], fmode), rm)
         if s == "simd_cvt":
             return fpa.simd_cvt(x, resolve(a["src"], fmode, "src"), resolve(a["dst"], fmode),
-                                rm, a["upper"], acc)
+                                rm, a["upper"])
+        if s == "simd_class":
+            v, fl = fpa.simd_class(x, resolve(a["fmt"], fmode, "src"))
+            return v & M32, fl
         if s == "simd_sum":
             return fpa.simd_sum(x, acc, resolve(a["fmt"], fmode), rm, a["negate"])
         if s == "simd_sumex":
@@ -371,14 +383,14 @@ def simd_ref(d):
 
 
 SIMD_SEMS = ("simd_binop", "simd_mac", "simd_sqrt", "simd_cmp", "simd_cpk", "simd_cvt",
-             "simd_sum", "simd_sumex", "simd_dotpex")
+             "simd_sum", "simd_sumex", "simd_dotpex", "simd_class")
 
 
 @pytest.mark.parametrize("d", rows(*SIMD_SEMS))
 def test_simd(d):
     a = d.args
     nsrc = 2 if "fs2" in d.operands else 1
-    read_dst = d.semantics in ("simd_mac", "simd_cpk", "simd_cvt", "simd_sum", "simd_sumex",
+    read_dst = d.semantics in ("simd_mac", "simd_cpk", "simd_sum", "simd_sumex",
                                "simd_dotpex")
     spec = a.get("fmt") or a.get("src")
     if d.semantics == "simd_cpk":
@@ -387,7 +399,8 @@ def test_simd(d):
     make = simd_cases(d, nregs, spec if spec not in ("int", "uint") else None,
                       side="src" if "src" in a else "dst")
     specs = [v for k, v in a.items() if k in ("fmt", "src", "dst")]
-    check_fp_row(d, make, simd_ref(d), int_dst=d.semantics == "simd_cmp", read_dst=read_dst,
+    check_fp_row(d, make, simd_ref(d), int_dst=d.semantics in ("simd_cmp", "simd_class"),
+                 read_dst=read_dst,
                  fmodes=fmodes_for(*specs))
 
 
@@ -440,6 +453,7 @@ def test_divsqrt_absent_is_illegal():
 
 def test_every_row_is_covered():
     tested_here = {"alu_reg", "alu_imm", *SCALAR, "fp_cmp", "fp_class", "fp_to_int", "fp_cvt",
+                   "fp_mulex",
                    "int_to_fp", "fmv_f2x", "fmv_x2f", *SIMD_SEMS, "vexp"}
     missing = {d.mnemonic for d in ISA.instructions.values()
                if d.semantics not in tested_here | COVERED_ELSEWHERE}

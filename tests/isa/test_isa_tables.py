@@ -18,7 +18,7 @@ ISA = default_isa()
 def test_tables_load_with_every_extension():
     assert set(ISA.extensions()) == {
         "rv32i", "rv32m", "rv32f", "rv32d", "zicsr", "xf16", "xf16alt", "xf8", "xf8alt",
-        "xfvec", "xssr", "xfrep", "xdma", "xvexp"}
+        "xfvec", "xfaux", "xssr", "xfrep", "xdma", "xvexp"}
     for mn in ("add", "fmadd.d", "csrrw", "frep.o", "frep.i", "scfgwi", "scfgri", "dmsrc",
                "dmdst", "dmstr", "dmrep", "dmcpyi", "dmcpy", "dmstati", "dmstat", "vfadd.h",
                "vfmac.ah", "vfsum.s", "vfsumex.s.h", "vfdotpex.h.b", "vfcpka.s.s",

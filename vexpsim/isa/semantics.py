@@ -569,9 +569,30 @@ def s_simd_cvt(ins, h, nxt):
     a = ins.defn.args
     src_of, dst_of, up = _fmt_getter(h, a["src"], "src"), _fmt_getter(h, a["dst"], "dst"), \
         a["upper"]
-    return _simd(ins, h, nxt,
-                 lambda rm, x, d: fpa.simd_cvt(x, src_of(), dst_of(), rm, up, d), 1,
-                 read_dst=True)
+    return _simd(ins, h, nxt, lambda rm, x: fpa.simd_cvt(x, src_of(), dst_of(), rm, up), 1)
+
+
+@semantics
+def s_simd_class(ins, h, nxt):
+    fmt_of = _fmt_getter(h, ins.defn.args["fmt"], "src")
+    return _simd(ins, h, nxt, lambda rm, x: fpa.simd_class(x, fmt_of()), 1, int_dst=True)
+
+
+@semantics
+def s_fp_mulex(ins, h, nxt):
+    """fmulex.s.h: narrow (NaN-boxed) operands, exact product rounded once to FP32."""
+    a = ins.defn.args
+    src_of, dst_of = _fmt_getter(h, a["src"], "src"), _fmt_getter(h, a["dst"], "dst")
+    rm_of, read, write = _rm_getter(h, ins), h.freaders([ins.rs1, ins.rs2]), h.fwriter(ins.rd)
+
+    def f():
+        s, d = src_of(), dst_of()
+        x, y = read()
+        v, fl = fpa.fp_mulex(_unbox(x, s), _unbox(y, s), s, d, rm_of())
+        h.fflags |= fl
+        write(_box(v, FMT_WIDTH[d]))
+        return nxt
+    return f
 
 
 @semantics

@@ -385,11 +385,41 @@ def s_fp_store(ins, h, nxt):
 _ARITH = {"add": fpa.fp_add, "sub": fpa.fp_sub, "mul": fpa.fp_mul, "div": fpa.fp_div}
 
 
+def _fast_fixed(ins, h, nxt, fn, nsrc: int, spec: str, extra: tuple = ()):
+    """Specialised closure for the hot scalar FP32/FP64 ops (add/sub/mul/div/fma) whose
+    registers are not stream registers: unboxing inlined, no per-call format lookups.
+    None when not applicable (the generic builder then handles it)."""
+    if spec not in ("fp32", "fp64"):
+        return None
+    regs = [ins.rs1, ins.rs2, ins.rs3][:nsrc]
+    if any(r < len(h.ssrs) for r in [*regs, ins.rd]):
+        return None
+    key = ("fast", nsrc, spec, bool(extra))
+    if key not in _FACTORIES:
+        names = ["a", "b", "c"][:nsrc]
+        if spec == "fp64":
+            loads = "".join(f"        {n} = F[r{k}]\n" for k, n in enumerate(names))
+            store = "F[rd] = v"
+        else:  # NaN-boxed fp32: a badly boxed operand reads as the canonical NaN
+            loads = "".join(f"        {n} = F[r{k}]\n        {n} = {n} & 0xFFFFFFFF if {n} >> 32 "
+                            f"== 0xFFFFFFFF else 0x7FC00000\n" for k, n in enumerate(names))
+            store = "F[rd] = v | 0xFFFFFFFF00000000"
+        args = ", ".join(names)
+        tail = ", *extra" if extra else ""
+        src = (f"def make(F, h, fn, r0, r1, r2, rd, rm_of, extra, nxt):\n    def f():\n{loads}"
+               f"        v, fl = fn({args}, '{spec}', rm_of(){tail})\n        {store}\n"
+               f"        if fl:\n            h.fflags |= fl\n        return nxt\n    return f\n")
+        _FACTORIES[key] = _compile(src, "make")
+    r = [*regs, 0, 0, 0]
+    return _FACTORIES[key](h.f, h, fn, r[0], r[1], r[2], ins.rd, _rm_getter(h, ins), extra, nxt)
+
+
 @semantics
 def s_fp_arith(ins, h, nxt):
     a = ins.defn.args
     fn = _ARITH[a["op"]]
-    f = _fp_unary_or_binary(ins, h, nxt, lambda fmt, rm, x, y: fn(x, y, fmt, rm), a["fmt"], 2)
+    f = _fast_fixed(ins, h, nxt, fn, 2, a["fmt"]) or _fp_unary_or_binary(
+        ins, h, nxt, lambda fmt, rm, x, y: fn(x, y, fmt, rm), a["fmt"], 2)
     return _needs_divsqrt(ins, h, f) if a["op"] == "div" else f
 
 
@@ -404,7 +434,7 @@ def s_fp_sqrt(ins, h, nxt):
 def s_fp_fma(ins, h, nxt):
     a = ins.defn.args
     np_, na = a["negate_product"], a["negate_addend"]
-    return _fp_unary_or_binary(
+    return _fast_fixed(ins, h, nxt, fpa.fp_fma, 3, a["fmt"], (np_, na)) or _fp_unary_or_binary(
         ins, h, nxt, lambda fmt, rm, x, y, z: fpa.fp_fma(x, y, z, fmt, rm, np_, na), a["fmt"], 3)
 
 

@@ -388,3 +388,8 @@ def test_error_messages(src, msg):
 def test_invalid_define_name():
     with pytest.raises(UserError, match="not a valid symbol name"):
         asm("_start: nop", defines={"1x": 3})
+
+
+def test_text_segment_holds_machine_words():
+    p = asm("_start: add a0, a1, a2\n .word 0x12345678\n ecall")
+    assert p.segments[TEXT_BASE] == struct.pack("<III", 0x00C58533, 0x12345678, 0x73)

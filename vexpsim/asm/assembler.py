@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..isa import ISA, default_isa
+from ..isa.encoding import encode
 from ..numerics.formats import convert, to_bits
 from .expr import ExprError, Token, Unresolved, evaluate, hi20, lo12, tokenize
 from .program import SECTION_ALIGN, TCDM_BASE, TEXT_BASE, Instruction, Program, SourceLoc
@@ -928,6 +929,9 @@ def assemble(source: str, *, filename: str = "<string>", defines: dict[str, int]
             st.errors.append((0, 0, f"{filename}: the program has no instructions"))
     if st.errors:
         raise UserError([e[2] for e in sorted(st.errors, key=lambda e: (e[0], e[1]))])
+    for ins in instrs:  # the text holds the real machine words (programs may read them)
+        off = ins.pc - text_base
+        bufs["text"][off:off + 4] = encode(ins).to_bytes(4, "little")
     segments = {st.bases[sec]: bytes(bufs[sec]) for sec in _SECTION_KINDS if st.sizes[sec]}
     return Program(instrs, segments, symbols, entry if entry is not None else text_base,
                    text_base, st.sizes["text"], filename,

@@ -59,7 +59,8 @@ class Instruction:
 @dataclass
 class Program:
     """An assembled program. `instructions` is in address order; `segments` maps a start
-    address to its bytes (text words are zero: the ISS executes the decoded instructions)."""
+    address to its bytes (the text holds the machine words; the ISS executes the decoded
+    instructions, so stores into the text do not change the program)."""
 
     instructions: list[Instruction]
     segments: dict[int, bytes]

@@ -613,11 +613,12 @@ def _stagger(ins: Any, k: int, mask: int) -> Any:
 
 # ---- running -----------------------------------------------------------------------------------
 
-def _where(h: Hart, i: int) -> str:
+def _where(h: Hart, i: int, msg: str) -> str:
+    """`file:line:col: hart N: msg` with the source line, or the pc when there is none."""
     ins = h.by_index[i] if 0 <= i < len(h.by_index) else None
     if ins is None:
-        return f"{h.program.filename}: hart {h.hartid}: pc {h.base + 4 * i:#010x}"
-    return ins.loc.render(f"hart {h.hartid}")
+        return f"{h.program.filename}: hart {h.hartid}: pc {h.base + 4 * i:#010x}: {msg}"
+    return ins.loc.render(f"hart {h.hartid}: {msg}")
 
 
 def _counter_value(h: Hart, ev: CounterRead) -> int:
@@ -652,8 +653,8 @@ def run_program(program: Program, *, harts: int | None = None, max_steps: int = 
 
     def limit(h: Hart) -> StepLimitExceeded:
         return StepLimitExceeded(
-            f"hart {h.hartid} did not end within {max_steps} instructions (--max-cycles); "
-            f"stopped at {_where(h, h.idx)}", _result(hs, mem, program, time.perf_counter() - t0))
+            _where(h, h.idx, f"did not end within {max_steps} instructions (--max-cycles); "
+                   "stopped here"), _result(hs, mem, program, time.perf_counter() - t0))
 
     while live:
         runnable = [h for h in live if not h.waiting]
@@ -685,8 +686,8 @@ def _handle(h: Hart, ev: Exception) -> None:
     i = h.idx
     if isinstance(ev, CounterRead):
         if ev.op != "r":
-            raise UserError(f"{_where(h, i)}\n  illegal instruction: the cycle/instret "
-                            "counters are read-only in vexpsim") from None
+            raise UserError(_where(h, i, "illegal instruction: the cycle/instret counters are "
+                                   "read-only in vexpsim")) from None
         if ev.rd:
             h.x[ev.rd] = _counter_value(h, ev)
         h.retired += 1
@@ -699,7 +700,7 @@ def _handle(h: Hart, ev: Exception) -> None:
         h.retired += 1
         h.exit_code = h.x[10] - ((h.x[10] & 0x80000000) << 1)
     elif isinstance(ev, SimError):
-        raise UserError(f"{_where(h, i)}\n  {ev}") from None
+        raise UserError(_where(h, i, str(ev))) from None
     else:  # pragma: no cover - a bug in a semantics function
         raise ev
 

@@ -293,3 +293,17 @@ def test_lockstep_interleaving_is_one_instruction_each():
     # instructions 6, 9, ..., 27, 30 (5 set-up instructions, 3 per poll): the load of round 27
     # runs before the store of round 27, so the 9th poll (round 30) is the first to see 1.
     assert a.harts[0].exit_code == 9
+
+
+@pytest.mark.parametrize("name", ["bench_int.S", "bench_fp.S"])
+def test_benchmark_programs_run(name):
+    """The scalar loops used to measure simulation speed (numbers in the ISS report)."""
+    from pathlib import Path
+    src = (Path(__file__).parent / "programs" / name).read_text()
+    r = run_source(src, filename=name, config=CFG, defines={"ITERS": 100})
+    per_iter = 7 if name == "bench_int.S" else 5
+    assert r.harts[0].retired == 100 * per_iter + 6  # loop + set-up and exit
+    if name == "bench_int.S":
+        assert r.harts[0].exit_code == 100
+    else:  # fa2 accumulates 1.5 * 1.5 a hundred times, exactly
+        assert r.harts[0].f[12] == struct.unpack("<Q", struct.pack("<d", 225.0))[0]

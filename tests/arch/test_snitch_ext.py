@@ -273,3 +273,39 @@ def test_ssr_lane_read_twice_in_one_instruction_pops_once():
     {data("xs", xs)}
     """)
     assert r.harts[0].exit_code == 2 * sum(xs)
+
+
+def test_vexp_stream_loop_in_bf16_mode():
+    """The paper's EXP loop shape (vexp_paper.md Fig. 4): stream packed BF16 words in with
+    SSR0, `vfexp.h` in BF16 mode under FREP, stream the results out with SSR1."""
+    from vexpsim.numerics.exp import vexp_bf16_bits
+    rng = np.random.default_rng(7)
+    xs = rng.integers(0, 1 << 16, size=32, dtype=np.uint16)
+    words = xs.view("<u8")
+    lines = "\n".join(f"  .dword {int(w):#x}" for w in words)
+    r = run(f"""
+    .equ W, 8                    # 8 words of 4 BF16 lanes
+    _start:
+        csrwi fmode, 3           # BF16 source and destination
+        li t0, W-1
+        scfgwi t0, 2<<5 | 31     # bounds[0] of all SSRs
+        li t0, 8
+        scfgwi t0, 6<<5 | 31     # strides[0]
+        la t0, xs
+        scfgwi t0, 24<<5 | 0     # SSR0 reads x
+        la t0, ys
+        scfgwi t0, 28<<5 | 1     # SSR1 writes y
+        csrsi ssr, 1
+        li t1, W-1
+        frep.o t1, 1, 0, 0
+        vfexp.h ft1, ft0
+        csrci ssr, 1
+        li a0, 0
+        ecall
+    .tcdm
+    xs:
+    {lines}
+    ys: .zero 64
+    """)
+    got = np.frombuffer(r.memory.read(r.symbols["ys"], 64), "<u2")
+    assert np.array_equal(got, vexp_bf16_bits(xs))

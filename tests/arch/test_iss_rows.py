@@ -44,8 +44,7 @@ INT_VALUES = [0, 1, 2, 3, 7, 31, 32, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xFFFFF
 def int_ref(op: str, a: int, b: int) -> int:
     sa, sb = sx(a), sx(b)
     if op in ("div", "rem") and b != 0 and not (sa == -2**31 and sb == -1):
-        q = int(sa / sb)  # floats are exact enough here? no: use integer truncation
-        q = abs(sa) // abs(sb) * (1 if (sa < 0) == (sb < 0) else -1)
+        q = abs(sa) // abs(sb) * (1 if (sa < 0) == (sb < 0) else -1)  # truncating division
         return (q if op == "div" else sa - q * sb) & M32
     table = {
         "add": a + b, "sub": a - b, "sll": a << (b & 31), "slt": int(sa < sb),
@@ -115,8 +114,6 @@ def test_x0_is_never_written():
 
 def fp_values(fmt: str, rng: random.Random) -> list[int]:
     w = WIDTH[fmt]
-    k = fpa._c(fmt)  # noqa: SLF001 - bit layout only
-    del k
     e = {"fp64": 11, "fp32": 8, "fp16": 5, "bf16": 8, "fp8": 5, "fp8alt": 4}[fmt]
     m = w - 1 - e
     one = ((1 << (e - 1)) - 1) << m
@@ -159,7 +156,7 @@ def fp_program(d, cases, frm=0, fmode=0, int_dst=False, read_dst=False):
     """cases: list of dicts reg-> 64-bit value for f11 f12 f13 (and f10 when read_dst), x11."""
     data = []
     bodies = []
-    for k, c in enumerate(cases):
+    for c in cases:
         lines = []
         for reg, v in c.items():
             if reg.startswith("_"):
@@ -181,7 +178,6 @@ def fp_program(d, cases, frm=0, fmode=0, int_dst=False, read_dst=False):
         lines.append("  sw a0, @OUT(s0)" if int_dst else "  fsd f10, @OUT(s0)")
         lines.append("  csrr t0, fflags\n  sw t0, @OUT+8(s0)")
         bodies.append("\n".join(lines))
-        del k
     for c in cases:
         c.pop("_rm", None)
     return run_cases(bodies, "\n".join(data), fmode=fmode, frm=frm, nout=2)

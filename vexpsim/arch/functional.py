@@ -18,6 +18,7 @@ same count as `minstret` (no timing).
 
 from __future__ import annotations
 
+import copy
 import mmap
 import struct
 import time
@@ -603,7 +604,6 @@ class Hart:
 
 
 def _stagger(ins: Any, k: int, mask: int) -> Any:
-    import copy
     b = copy.copy(ins)
     for bit, name in enumerate(("rd", "rs1", "rs2", "rs3")):
         if mask >> bit & 1 and getattr(b, name) is not None:

@@ -117,3 +117,13 @@ def test_exec_trace_is_written_on_runtime_error(tmp_path):
     tr = tmp_path / "t.txt"
     assert cli.main(["exec", prog, "--harts", "1", "--trace", str(tr)]) == 1
     assert len(tr.read_text().splitlines()) == 2
+
+
+def test_exec_include_dir_option(tmp_path):
+    inc = tmp_path / "inc"
+    inc.mkdir()
+    (inc / "n.S").write_text(".equ N, 7\n")
+    prog = write(tmp_path, '.include "n.S"\n' + PROG)
+    out = tmp_path / "o.json"
+    assert cli.main(["exec", prog, "-I", str(inc), "--harts", "1", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["harts"][0]["exit_code"] == 7

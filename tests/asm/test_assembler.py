@@ -393,3 +393,25 @@ def test_invalid_define_name():
 def test_text_segment_holds_machine_words():
     p = asm("_start: add a0, a1, a2\n .word 0x12345678\n ecall")
     assert p.segments[TEXT_BASE] == struct.pack("<III", 0x00C58533, 0x12345678, 0x73)
+
+
+def test_include_next_to_the_file_and_in_include_dirs(tmp_path):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "macros.S").write_text(".macro twice r\n  add \\r, \\r, \\r\n.endm\n")
+    (tmp_path / "lib" / "consts.S").write_text(".equ K, 5\n")
+    src = '.include "macros.S"\n.include "consts.S"\n_start: li a0, K\n twice a0\n'
+    p = assemble(src, filename=str(tmp_path / "main.S"), include_dirs=(tmp_path / "lib",))
+    assert [i.mnemonic for i in p.instructions] == ["addi", "add"]
+    assert p.instructions[0].imm == 5
+
+
+def test_include_errors_name_the_included_file(tmp_path):
+    (tmp_path / "bad.S").write_text("nop\n  addi a0, a0, 9999\n")
+    (tmp_path / "self.S").write_text('.include "self.S"\n')
+    with pytest.raises(UserError) as e:
+        assemble('.include "bad.S"\n.include "missing.S"\n.include "self.S"\n',
+                 filename=str(tmp_path / "m.S"))
+    text = str(e.value)
+    assert "bad.S:2:16: immediate 9999 out of range" in text
+    assert "cannot find include file 'missing.S'" in text
+    assert "recursive .include of 'self.S'" in text

@@ -53,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.max_cycles < 1:
         raise UserError(f"--max-cycles must be at least 1, got {args.max_cycles}")
     program = assemble(source, filename=str(path), defines=defines, tcdm_base=cfg.tcdm_base,
-                       text_base=cfg.main_base)
+                       text_base=cfg.main_base, include_dirs=tuple(args.include or ()))
     trace: list | None = [] if args.trace else None
     try:
         try:
@@ -96,6 +96,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="number of harts (default: the cluster's, 9)")
     p.add_argument("-D", "--define", action="append", metavar="NAME=VALUE",
                    help="define an assembler symbol (repeatable)")
+    p.add_argument("-I", "--include", action="append", metavar="DIR",
+                   help="search DIR for .include files (after the program's own directory)")
     p.add_argument("--config", metavar="FILE", help="cluster configuration TOML")
     p.add_argument("--json", metavar="OUT", help="write the final state as JSON")
     p.add_argument("--trace", metavar="OUT",

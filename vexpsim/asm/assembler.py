@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -84,11 +85,15 @@ class _State:
     macro_counter: int = 0
     pcrel: dict[int, int] = field(default_factory=dict)
     final_equs: dict = field(default_factory=dict)
+    include_dirs: list[str] = field(default_factory=list)
+    include_stack: list[str] = field(default_factory=list)
+    files: dict[str, int] = field(default_factory=dict)
 
     def error(self, loc: SourceLoc, msg: str, col: int | None = None) -> None:
         if col is not None:
             loc = SourceLoc(loc.file, loc.line, col, loc.text, loc.context)
-        self.errors.append((loc.line, loc.col, loc.render(msg)))
+        order = self.files.setdefault(loc.file, len(self.files))
+        self.errors.append(((order, loc.line), loc.col, loc.render(msg)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -562,7 +567,39 @@ def _directive(st: _State, d: str, rest: str, rcol: int, loc: SourceLoc, col: in
         return i
     if d == ".end":
         return len(lines)
+    if d == ".include":
+        _include(st, ops, rcol, loc)
+        return i
     raise _Error(f"unknown directive {d!r}", col)
+
+
+def _include(st: _State, ops: list, rcol: int, loc: SourceLoc) -> None:
+    """`.include "file"`: searched next to the including file, then in the include dirs."""
+    if len(ops) != 1 or not (ops[0][0].startswith('"') and ops[0][0].endswith('"')):
+        raise _Error('.include needs one quoted file name', rcol + 1)
+    name = ops[0][0][1:-1]
+    here = Path(loc.file).parent if loc.file not in ("<string>", "") else Path.cwd()
+    for cand in [here / name, *(Path(d) / name for d in st.include_dirs)]:
+        if cand.is_file():
+            break
+    else:
+        raise _Error(f"cannot find include file {name!r} (searched {here} and "
+                     f"{len(st.include_dirs)} include dirs)", ops[0][1])
+    if len(st.include_stack) >= 16 or str(cand) in st.include_stack:
+        raise _Error(f"recursive .include of {name!r}", ops[0][1])
+    st.include_stack.append(str(cand))
+    try:
+        _pass1(st, _source_lines(cand.read_text(encoding="utf-8"), str(cand)))
+    finally:
+        st.include_stack.pop()
+
+
+def _source_lines(source: str, filename: str) -> list[tuple[str, SourceLoc]]:
+    text = _remove_block_comments(source)
+    orig = source.split("\n")
+    return [(_strip_comment(raw), SourceLoc(filename, n, 1, orig[n - 1] if n <= len(orig)
+                                            else raw))
+            for n, raw in enumerate(text.split("\n"), start=1)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -875,19 +912,16 @@ def _emit_data(st: _State, s: _Stmt, buf: bytearray, base: int) -> None:
 
 def assemble(source: str, *, filename: str = "<string>", defines: dict[str, int] | None = None,
              isa: ISA | None = None, text_base: int = TEXT_BASE,
-             tcdm_base: int = TCDM_BASE) -> Program:
-    """Assemble DSL source into a Program. Raises UserError listing every error."""
+             tcdm_base: int = TCDM_BASE, include_dirs: tuple[str | Path, ...] = ()) -> Program:
+    """Assemble DSL source into a Program. Raises UserError listing every error.
+    `.include "f"` looks next to `filename`, then in `include_dirs`."""
     st = _State(isa or default_isa(), filename)
     for k, v in (defines or {}).items():
         if not re.fullmatch(r"[A-Za-z_.$][A-Za-z0-9_.$]*", k):
             raise UserError(f"-D {k}: not a valid symbol name")
         st.equs[k] = int(v)
-    text = _remove_block_comments(source)
-    lines = []
-    for n, raw in enumerate(text.split("\n"), start=1):
-        orig = source.split("\n")[n - 1] if n - 1 < len(source.split("\n")) else raw
-        lines.append((_strip_comment(raw), SourceLoc(filename, n, 1, orig)))
-    _pass1(st, lines)
+    st.include_dirs = [str(d) for d in include_dirs]
+    _pass1(st, _source_lines(source, filename))
     st.final_equs = st.equs
     # Layout: text, then data/rodata/bss in main memory; tcdm at the TCDM base.
     st.bases = {"text": text_base}
@@ -926,7 +960,7 @@ def assemble(source: str, *, filename: str = "<string>", defines: dict[str, int]
         if instrs:
             entry = text_base
         else:
-            st.errors.append((0, 0, f"{filename}: the program has no instructions"))
+            st.errors.append(((0, 0), 0, f"{filename}: the program has no instructions"))
     if st.errors:
         raise UserError([e[2] for e in sorted(st.errors, key=lambda e: (e[0], e[1]))])
     for ins in instrs:  # the text holds the real machine words (programs may read them)

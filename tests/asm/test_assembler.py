@@ -385,6 +385,11 @@ def test_error_messages(src, msg):
     assert any(msg in p for p in probs), probs
 
 
+def test_unknown_mnemonic_suggests_near_names():
+    probs = errors("_start: vfaddd.h ft0, ft1, ft2")
+    assert "unknown mnemonic 'vfaddd.h' (did you mean vfadd.h" in probs[0]
+
+
 def test_invalid_define_name():
     with pytest.raises(UserError, match="not a valid symbol name"):
         asm("_start: nop", defines={"1x": 3})

@@ -803,7 +803,10 @@ def _build(st: _State, s: _Stmt, mn: str, ops: list, pc: int, source_mn: str) ->
     try:
         d = st.isa[mn]
     except KeyError:
-        raise _Error(f"unknown mnemonic {mn!r}", s.loc.col) from None
+        import difflib
+        near = difflib.get_close_matches(mn, [*st.isa.instructions, *_PSEUDO_NAMES], n=3)
+        hint = f" (did you mean {', '.join(near)}?)" if near else ""
+        raise _Error(f"unknown mnemonic {mn!r}{hint}", s.loc.col) from None
     ins = Instruction(mn, d, pc, s.loc, source_mnemonic=source_mn)
     kinds = list(d.operands)
     optional = [k for k in kinds if k in ("rm", "fence")]

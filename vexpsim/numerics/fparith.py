@@ -63,7 +63,8 @@ they compute acc[i] + 0 + 0.
 Conformance (:func:`set_conformance`): "ieee" (default) follows RISC-V / IEEE 754 exactly, as
 softfloat/QEMU do; "fpnew" reproduces the Snitch FPU's own corner cases (underflow flag on the
 rounded result, conversion quirks), listed at ``_FPNEW_FLAGS``. Verification against the RTL
-(cvfpu e5aa6a0 in Verilator, tools/fpnew_rtl): with "fpnew", 0 mismatches on 30,000 random
+(cvfpu e5aa6a0 simulated with Verilator; that harness is not in the repository): with "fpnew",
+0 mismatches on 30,000 random
 ADDMUL ops (all formats, fmulex/fmacex), 60,000 CONV ops (float<->float, float<->int8/16/32),
 the recorded NONCOMP vectors; the DOTP lane model on 84,000 lane ops; ~16,000 SIMD operations
 through whole ADDMUL, CONV and DOTP multi-format slices (lane split, lane configurations,
@@ -191,7 +192,7 @@ _RM_SET = frozenset(ROUNDING_MODES)
 #   float -> int of +-0 from fp16 (into int8/int16), fp8 and fp8alt (any width) is treated as
 #   an overflow: NV and the saturated value (+0 -> max, -0 -> min, 0 for unsigned);
 #   int -> float of 0 into fp16, fp8 or fp8alt raises NV|NX (value +0).
-# All verified against a Verilator build of the FPnew units (tools/fpnew_rtl).
+# All verified against a Verilator build of the FPnew units (vectors in tests/numerics/data).
 _FPNEW_FLAGS = False
 
 

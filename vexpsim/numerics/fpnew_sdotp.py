@@ -9,7 +9,8 @@ flag can be set for an exact result. To be bit-exact with Snitch this module fol
 step by step (cvfpu commit e5aa6a0, the revision pinned by snitch_cluster's Bender.lock). It
 matched a Verilator build of that RTL on 44,000 random lane operations (both lane
 configurations, all ops, formats and rounding modes); 3,000 recorded vectors are kept in
-tests/numerics/data/fpnew_sdotp_rtl_vectors.txt (tools/fpnew_rtl/gen_rtl_vectors.py).
+tests/numerics/data/fpnew_sdotp_rtl_vectors.txt (recorded from the RTL; the recording harness
+builds third-party code and is not part of the repository).
 
 Example (RTL-confirmed): vfdotpex.s.h with acc = 2^30 and products +2^-48, -2^-48 gives
 pred(2^30) in RTZ (exact sum: 2^30) and raises NX in every mode.

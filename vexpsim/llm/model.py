@@ -48,6 +48,22 @@ def silu(x: np.ndarray) -> np.ndarray:
     return x / (np.float32(1.0) + np.exp(-x))
 
 
+class KVCache:
+    """Keys and values of the tokens seen so far, per layer ([n_kv_head, T, d] each)."""
+
+    def __init__(self, n_layer: int) -> None:
+        self.kv: list[tuple[np.ndarray, np.ndarray] | None] = [None] * n_layer
+        self.length = 0
+
+    def extend(self, layer: int, k: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        old = self.kv[layer]
+        if old is not None:
+            k = np.concatenate([old[0], k], axis=1)
+            v = np.concatenate([old[1], v], axis=1)
+        self.kv[layer] = (k, v)
+        return k, v
+
+
 class Llama:
     """The forward pass over one sequence (no KV cache: accuracy runs use whole windows)."""
 
@@ -74,13 +90,17 @@ class Llama:
             })
 
     def forward(self, ids: np.ndarray | list[int], attention: Attention,
-                *, logits_from: int = 0, start_pos: int = 0) -> np.ndarray:
+                *, logits_from: int = 0, start_pos: int = 0,
+                cache: KVCache | None = None) -> np.ndarray:
         """Logits [T - logits_from, vocab] (float32) of the tokens `ids`.
 
-        `attention` is called as attention(q, k, v, layer=i) per layer. `start_pos` offsets
-        the RoPE positions (relative attention makes the result independent of it up to
-        float rounding; windows start at 0).
+        `attention` is called as attention(q, k, v, layer=i) per layer, with q the new
+        tokens and k, v every token so far. `start_pos` offsets the RoPE positions (attention
+        is relative, so results barely depend on it; windows start at 0). With a `cache`,
+        `ids` continue the cached tokens and their keys and values are appended to it.
         """
+        if cache is not None:
+            start_pos = cache.length
         cfg = self.cfg
         ids = np.asarray(ids, dtype=np.int64)
         t = len(ids)
@@ -96,6 +116,8 @@ class Llama:
             v = qkv[:, (h + kv) * d:].reshape(t, kv, d).transpose(1, 0, 2)
             q = apply_rope(q, cos, sin)
             k = apply_rope(k, cos, sin)
+            if cache is not None:
+                k, v = cache.extend(i, k, v)
             k = np.repeat(k, rep, axis=0)  # GQA: head j uses KV head j // rep
             v = np.repeat(v, rep, axis=0)
             a = attention(q, k, v, layer=i)
@@ -103,16 +125,22 @@ class Llama:
             m = rms_norm(x, lw["ffn_norm"], cfg.rms_eps)
             gu = m @ lw["gate_up"]
             x = x + (silu(gu[:, :cfg.d_ff]) * gu[:, cfg.d_ff:]) @ lw["down"]
+        if cache is not None:
+            cache.length += t
         x = rms_norm(x[logits_from:], self.out_norm, cfg.rms_eps)
         return x @ self.head.T
 
     def generate(self, ids: list[int], n: int, attention: Attention,
                  stop: int | None = None) -> list[int]:
-        """Greedy continuation of `ids` by up to n tokens (recomputes the prefix each step)."""
-        out = list(ids)
+        """Greedy continuation of `ids` by up to n tokens, stopping after token `stop`."""
+        cache = KVCache(self.cfg.n_layer)
+        out: list[int] = []
+        new = list(ids)
         for _ in range(n):
-            nxt = int(np.argmax(self.forward(out, attention, logits_from=len(out) - 1)[-1]))
+            logits = self.forward(new, attention, logits_from=len(new) - 1, cache=cache)
+            nxt = int(np.argmax(logits[-1]))
             out.append(nxt)
             if nxt == stop:
                 break
-        return out[len(ids):]
+            new = [nxt]
+        return out

@@ -67,8 +67,10 @@ def exp_table(name: str) -> np.ndarray:
     return from_bits(out, BF16).astype(np.float32)
 
 
-def causal_mask(t: int) -> np.ndarray:
-    return np.tril(np.ones((t, t), dtype=bool))
+def causal_mask(t: int, t_keys: int | None = None) -> np.ndarray:
+    """[t, t_keys] mask of the keys each of the last t queries may see (keys start at 0)."""
+    tk = t if t_keys is None else t_keys
+    return np.tri(t, tk, k=tk - t, dtype=bool)
 
 
 def softmax_fp64(s: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -127,7 +129,7 @@ class SoftmaxAttention:
                  ) -> np.ndarray:
         t, d = q.shape[1], q.shape[2]
         s = np.matmul(q, k.transpose(0, 2, 1)) * np.float32(1.0 / np.sqrt(d))
-        mask = causal_mask(t)
+        mask = causal_mask(t, k.shape[1])
         if self.record is not None:
             self.record(layer, q, k, v, s)
         p = self.softmax(s, mask).astype(np.float32)
@@ -142,6 +144,8 @@ class FlashAttentionVexp:
 
     def __call__(self, q: np.ndarray, k: np.ndarray, v: np.ndarray, *, layer: int = 0
                  ) -> np.ndarray:
+        if q.shape[1] != k.shape[1]:
+            raise ValueError("the FlashAttention-2 variant runs whole sequences (no KV cache)")
         return np.stack([
             flash_attention_2(q[h], k[h], v[h], br=self.br, bc=self.bc, exp_fn=vexp_bf16,
                               storage=BF16, causal=True)

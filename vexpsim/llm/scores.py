@@ -120,3 +120,20 @@ def exp_input_stats(cap: AttentionCapture) -> dict:
                                                      strict=True)},
         })
     return {"tokens": int(t), "layers": per_layer}
+
+
+def from_model(n_tokens: int = 128, layers: list[int] | None = None,
+               text: str | Path | None = None, model: str | Path | None = None
+               ) -> AttentionCapture:
+    """Capture the attention inputs of the first `n_tokens` tokens of a text (default: the
+    GPL-3 text) with the installed SmolLM2: the entry point for workload generators."""
+    from .accuracy import read_text
+    from .loader import load_model
+    from .tokenizer import BPETokenizer
+
+    m = load_model(model)
+    text_path, body = read_text(text)
+    ids = BPETokenizer(m.tokenizer).encode(body)
+    if len(ids) < n_tokens:
+        raise UserError(f"{text_path} has {len(ids)} tokens, fewer than {n_tokens}")
+    return capture(Llama(m), ids[:n_tokens], layers)

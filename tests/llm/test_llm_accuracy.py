@@ -110,3 +110,22 @@ def test_text_too_short_for_tokens(model, tmp_path):
     args = _parse(["accuracy", "--text", str(short), "--tokens", "100"])
     with pytest.raises(UserError, match="fewer than the 101 needed"):
         args.func(args)
+
+
+def test_deterministic(lm, gpl3_ids):
+    a, b = (evaluate(lm, gpl3_ids[:17], ["vexp"], window=16, stride=8) for _ in range(2))
+    for r in (a, b):
+        for s in r["variants"].values():
+            s.pop("seconds")
+    assert a == b
+
+
+def test_through_the_vexpsim_command(monkeypatch, capsys):
+    import vexpsim.cli as main_cli
+
+    monkeypatch.setattr(main_cli, "COMMAND_MODULES",
+                        (*main_cli.COMMAND_MODULES, "vexpsim.llm.cli"))
+    assert main_cli.main(["accuracy", "--stride", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "error: --stride must be between 1 and --window (512), got 0" in err
+    assert "Traceback" not in err

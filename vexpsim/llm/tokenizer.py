@@ -85,6 +85,7 @@ class BPETokenizer:
         self.byte_unmap = {c: b for b, c in self.byte_map.items()}
         self.special = {t: i for i, t in enumerate(data.tokens)
                         if data.token_types[i] in (CONTROL, USER_DEFINED)}
+        self._special_ids = set(self.special.values())
         # longest first, so that a special token is never split by a shorter one
         alts = sorted(self.special, key=len, reverse=True)
         self._special_re = re.compile("(" + "|".join(map(re.escape, alts)) + ")") if alts else None
@@ -143,7 +144,7 @@ class BPETokenizer:
         out = bytearray()
         for i in ids:
             tok = self.data.tokens[int(i)]
-            if int(i) in self.special.values():
+            if int(i) in self._special_ids:
                 out += tok.encode("utf-8")
             else:
                 out += bytes(self.byte_unmap[c] for c in tok)

@@ -95,10 +95,10 @@ def test_accuracy_command_writes_the_json_record(model, tmp_path, capsys):
 
 
 def test_accuracy_command_reports_all_bad_options(tmp_path):
-    args = _parse(["accuracy", "--window", "1", "--stride", "5"])
+    args = _parse(["accuracy", "--window", "1", "--stride", "5", "--tokens", "0"])
     with pytest.raises(UserError) as e:
         args.func(args)
-    assert len(e.value.problems) == 2
+    assert len(e.value.problems) == 3
     args = _parse(["accuracy", "--json", str(tmp_path)])
     with pytest.raises(UserError, match="is a directory"):
         args.func(args)

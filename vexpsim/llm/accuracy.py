@@ -85,6 +85,20 @@ class VariantStats:
         return out
 
 
+def _score(st: VariantStats, logits: np.ndarray, targets: np.ndarray,
+           ref_logits: np.ndarray | None, chunk: int = 32) -> None:
+    """Append NLL, argmax and (against ref_logits) KL per row, in row chunks: float64
+    log-probabilities of 32 rows stay small enough for the allocator to reuse memory."""
+    for r0 in range(0, len(targets), chunk):
+        lp = log_softmax(logits[r0:r0 + chunk])
+        rows = np.arange(lp.shape[0])
+        st.nll.append(-lp[rows, targets[r0:r0 + chunk]])
+        st.top1.append(np.argmax(lp, axis=-1))
+        if ref_logits is not None:
+            ref = log_softmax(ref_logits[r0:r0 + chunk])
+            st.kl.append(np.sum(np.exp(ref) * (ref - lp), axis=-1))
+
+
 def evaluate(lm: Llama, ids: Sequence[int], variants: Sequence[str], *, window: int = 512,
              stride: int = 256, progress: Callable[[str], None] | None = None) -> dict:
     """Score the predictions of ids[1:] given their prefixes, for each variant.
@@ -93,7 +107,7 @@ def evaluate(lm: Llama, ids: Sequence[int], variants: Sequence[str], *, window: 
     summary has ppl, mean_nll, top1_accuracy (vs the text), top1_agreement (vs the reference
     variant's argmax), mean_kl_vs_reference (nats) and seconds.
     """
-    names = [REFERENCE, *[v for v in variants if v != REFERENCE]]
+    names = list(dict.fromkeys([REFERENCE, *variants]))  # reference first, no repeats
     for v in names:
         if v not in ALL_VARIANTS:
             raise UserError(f"--variant: unknown variant {v!r}; choose from "
@@ -107,18 +121,14 @@ def evaluate(lm: Llama, ids: Sequence[int], variants: Sequence[str], *, window: 
     wins = windows(n, window, stride)
     for wi, (b, e, first) in enumerate(wins):
         targets = toks[first + 1:e + 1]
-        ref_lp = None
+        ref_logits = None
         for v in names:
             t0 = time.perf_counter()
-            lp = log_softmax(lm.forward(toks[b:e], attention[v], logits_from=first - b))
-            st = stats[v]
-            st.nll.append(-lp[np.arange(len(targets)), targets])
-            st.top1.append(np.argmax(lp, axis=-1))
-            if ref_lp is None:
-                ref_lp = lp
-            else:
-                st.kl.append(np.sum(np.exp(ref_lp) * (ref_lp - lp), axis=-1))
-            st.seconds += time.perf_counter() - t0
+            logits = lm.forward(toks[b:e], attention[v], logits_from=first - b)
+            if ref_logits is None:
+                ref_logits = logits
+            _score(stats[v], logits, targets, None if v == REFERENCE else ref_logits)
+            stats[v].seconds += time.perf_counter() - t0
         if progress is not None:
             progress(f"window {wi + 1}/{len(wins)}: inputs {b}..{e - 1}, "
                      f"{e - first} targets scored")

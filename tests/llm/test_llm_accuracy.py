@@ -60,6 +60,11 @@ def test_sliding_windows_and_variant_metrics(lm, gpl3_ids):
     assert "| vexp |" in table(res) and "| reference |" in table(res)
 
 
+def test_reference_runs_first_and_once(lm, gpl3_ids):
+    res = evaluate(lm, gpl3_ids[:9], ["vexp", "reference", "vexp"], window=8, stride=8)
+    assert list(res["variants"]) == ["reference", "vexp"]
+
+
 def test_unknown_variant_is_a_user_error(lm):
     with pytest.raises(UserError, match="unknown variant 'nope'"):
         evaluate(lm, [1, 2, 3], ["nope"])

@@ -84,7 +84,8 @@ def softmax_bf16(s: np.ndarray, mask: np.ndarray, table: np.ndarray) -> np.ndarr
     """`softmax_emulated(s, exp, storage="bf16", accum="fp32", normalize="recip")` per row.
 
     Steps as the VEXP kernel stores them: S -> BF16; m = row max; d = S - m rounded to BF16;
-    e = exp(d) (table lookup); sum exactly, rounded to float32; r = 1/sum rounded to BF16;
+    e = exp(d) (table lookup); sum in float64 then rounded to float32, as softmax_emulated;
+    r = 1/sum rounded to BF16;
     P = e·r rounded to BF16. Masked entries are 0. Returns P as float32 (exact BF16 values).
     """
     xs = round_bf16(s.astype(np.float32, copy=False)).astype(np.float64)

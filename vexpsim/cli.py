@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vexpsim.arch.config_cli",
     "vexpsim.arch.exec_cli",
     "vexpsim.experiments.system_cli",
+    "vexpsim.llm.cli",
 )
 
 

@@ -8,9 +8,6 @@ import pytest
 
 from vexpsim import cli
 
-if "vexpsim.arch.exec_cli" not in cli.COMMAND_MODULES:  # until the lead registers it
-    cli.COMMAND_MODULES = (*cli.COMMAND_MODULES, "vexpsim.arch.exec_cli")
-
 PROG = """
     .text
 _start:

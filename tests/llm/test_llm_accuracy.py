@@ -125,11 +125,9 @@ def test_deterministic(lm, gpl3_ids):
     assert a == b
 
 
-def test_through_the_vexpsim_command(monkeypatch, capsys):
+def test_through_the_vexpsim_command(capsys):
     import vexpsim.cli as main_cli
 
-    monkeypatch.setattr(main_cli, "COMMAND_MODULES",
-                        (*main_cli.COMMAND_MODULES, "vexpsim.llm.cli"))
     assert main_cli.main(["accuracy", "--stride", "0"]) == 1
     err = capsys.readouterr().err
     assert "error: --stride must be between 1 and --window (512), got 0" in err

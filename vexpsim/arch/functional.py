@@ -1,7 +1,8 @@
 """Functional instruction-set simulator (ISS) of the cluster's harts.
 
-No timing yet: every hart executes one instruction per step and `cycles` is the retired-
-instruction count of the longest-running hart (the timing model replaces it).
+Untimed by default: `cycles` is then the retired-instruction count of the longest-running
+hart. `run_program(..., timing=True)` wraps every closure with the cycle-approximate core
+model of vexpsim.arch.timed (one clock per hart; functional results are unchanged).
 
 Scheduling: the harts run in lock-step round-robin, `quantum` instructions each (default 1:
 one instruction each, so barriers and polling loops terminate deterministically). A hart that
@@ -12,8 +13,8 @@ Pre-decoding: a program is compiled once per hart into a list of closures (see
 vexpsim.isa.semantics); the hot loop is `i = code[i]()`. Memory is one bytearray per region
 (TCDM, main memory) with struct-based fast paths.
 
-Retired counts every executed instruction, FREP repetitions included; `mcycle`/`cycle` read the
-same count as `minstret` (no timing).
+Retired counts every executed instruction, FREP repetitions included; untimed, `mcycle`/`cycle`
+read the same count as `minstret`; timed, they read the hart's cycle.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class IssConfig:
     ssr_count: int
     frep_buffer: int
     frep_max_iterations: int
+    cluster: Any = field(default=None, compare=False, repr=False)  # for the timing model
 
 
 def iss_config(cluster: Any = None, **overrides: Any) -> IssConfig:
@@ -87,7 +89,7 @@ def iss_config(cluster: Any = None, **overrides: Any) -> IssConfig:
         main_window=min(cluster.main_memory.size, MAIN_WINDOW),
         has_divsqrt=cluster.fpu.divsqrt.enabled, has_exp=cluster.fpu.exp.enabled,
         ssr_count=cluster.ssr.count, frep_buffer=cluster.frep.buffer,
-        frep_max_iterations=cluster.frep.max_iterations)
+        frep_max_iterations=cluster.frep.max_iterations, cluster=cluster)
     return replace(cfg, **overrides) if overrides else cfg
 
 
@@ -306,11 +308,15 @@ class HartResult:
     fflags: int
     frm: int
     fmode: int
+    timing: dict | None = None  # vexpsim.arch.timed.HartTiming.to_json (timed runs only)
 
     def to_json(self) -> dict:
-        return {"hart": self.hart, "exit_code": self.exit_code, "retired": self.retired,
-                "x": list(self.x), "f": list(self.f), "fflags": self.fflags, "frm": self.frm,
-                "fmode": self.fmode}
+        out = {"hart": self.hart, "exit_code": self.exit_code, "retired": self.retired,
+               "x": list(self.x), "f": list(self.f), "fflags": self.fflags, "frm": self.frm,
+               "fmode": self.fmode}
+        if self.timing is not None:
+            out["timing"] = self.timing
+        return out
 
 
 @dataclass
@@ -326,14 +332,25 @@ class ExecResult:
         return sum(h.retired for h in self.harts)
 
     @property
+    def timed(self) -> bool:
+        return any(h.timing is not None for h in self.harts)
+
+    @property
     def cycles(self) -> int:
-        """Retired instructions of the longest hart (no timing model yet)."""
+        """Cycles of the slowest hart from the timing model; without timing, the retired
+        instructions of the longest hart."""
+        if self.timed:
+            return max((h.timing["cycles"] for h in self.harts if h.timing), default=0)
         return max((h.retired for h in self.harts), default=0)
 
     def to_json(self) -> dict:
         secs = self.host_seconds
-        return {"cycles": self.cycles, "cycles_note": "retired instructions of the longest "
-                "hart (functional simulation, no timing model)",
+        note = ("cycle-approximate timing model per hart (snitch_cluster.md §2-§4, §8); no "
+                "contention between harts (TCDM banks, shared MUL/DIV, DMA) yet"
+                if self.timed else
+                "retired instructions of the longest hart (functional simulation, no timing "
+                "model)")
+        return {"cycles": self.cycles, "cycles_note": note,
                 "harts": [h.to_json() for h in self.harts],
                 "sim": {"instructions": self.instructions, "host_seconds": secs,
                         "instructions_per_second": self.instructions / secs if secs else 0.0}}
@@ -347,8 +364,9 @@ class Hart:
     BARRIER_CSR = 0x7C2
 
     def __init__(self, hartid: int, program: Program, mem: Memory, cfg: IssConfig,
-                 nharts: int, trace: list | None = None) -> None:
+                 nharts: int, trace: list | None = None, timing: Any = None) -> None:
         self.hartid = hartid
+        self.tm = timing  # vexpsim.arch.timed.HartTiming, or None for functional runs
         self.trace = trace
         self.x = [0] * 32
         self.f = [0] * 32
@@ -379,8 +397,16 @@ class Hart:
         self.code.append(self._trap_end())
         for i, ins in enumerate(by_index):
             if ins is not None:
-                self.code[i] = self._traced(ins, ins.defn.builder(ins, self, i + 1))
+                self.code[i] = self._closure(ins, ins.defn.builder(ins, self, i + 1))
         self.idx = self.target(program.entry)
+
+    def _closure(self, ins: Any, fn: Callable[[], int], seq: bool = False
+                 ) -> Callable[[], int]:
+        """The executed closure of `ins`: functional, wrapped by the timing model when timed
+        (`seq`: an FREP body pass issued by the sequencer), then by the tracer."""
+        if self.tm is not None:
+            fn = self.tm.wrap(self, ins, fn, seq)
+        return self._traced(ins, fn)
 
     def _traced(self, ins: Any, fn: Callable[[], int]) -> Callable[[], int]:
         """Tracing is a second closure set: a wrapper that logs (hart, instruction) first."""
@@ -576,15 +602,23 @@ class Hart:
             return bad
         # One closure list per stagger step: the register fields selected by the mask are
         # incremented by the stagger counter (0..smax), which advances every iteration.
+        # With timing, the first pass is offloaded by the core and the others are issued by
+        # the sequencer: a second closure set (snitch_cluster.md §4.2).
         variants = []
+        replays = []
         for k in range(smax + 1):
             codes = []
+            again = []
             for j, b in enumerate(body):
                 bb = b
                 if k and smask:
                     bb = _stagger(b, k, smask)
-                codes.append(self._traced(bb, bb.defn.builder(bb, self, start + j + 1)))
+                fn = bb.defn.builder(bb, self, start + j + 1)
+                codes.append(self._closure(bb, fn))
+                again.append(self._closure(bb, fn, seq=True) if self.tm is not None
+                             else codes[-1])
             variants.append(codes)
+            replays.append(again)
         x, rs1, maxit = self.x, ins.rs1, self.cfg.frep_max_iterations
         nvar = smax + 1
 
@@ -594,7 +628,7 @@ class Hart:
                 raise SimError(f"{ins.mnemonic}: {iters} iterations exceed the sequencer "
                                f"limit ({maxit})")
             for it in range(iters):
-                codes = variants[it % nvar]
+                codes = (replays if it else variants)[it % nvar]
                 j = start
                 while j < end:
                     j = codes[j - start]()
@@ -623,17 +657,23 @@ def _where(h: Hart, i: int, msg: str) -> str:
 
 def _counter_value(h: Hart, ev: CounterRead) -> int:
     v = h.retired
+    if h.tm is not None and ev.csr in (0xC00, 0xB00, 0xC80, 0xB80):
+        v = h.tm.last_cycle_read  # issue cycle of this csrr (timing model)
+        if ev.csr in (0xC00, 0xB00):
+            h.tm.marks.append(h.tm.snapshot(v, h.retired))
     return (v >> 32) & M32 if ev.csr in (0xC80, 0xC81, 0xC82, 0xB80, 0xB82) else v & M32
 
 
 def run_program(program: Program, *, harts: int | None = None, max_steps: int = 10**7,
                 config: IssConfig | Any = None, quantum: int | None = None,
-                trace: list | None = None) -> ExecResult:
+                trace: list | None = None, timing: bool = False) -> ExecResult:
     """Run `program` on `harts` harts (default: the cluster's) until every hart executes
     ecall. Raises StepLimitExceeded when a hart retires `max_steps` instructions without
     ending, UserError for run-time errors (illegal instruction, bad access, deadlock).
     `trace`: a list that receives (hartid, Instruction) for every executed instruction, in
-    execution order (see format_trace)."""
+    execution order (see format_trace). `timing`: run the cycle-approximate core model
+    (vexpsim.arch.timed); `cycles` and each hart's `timing` then come from it, and the
+    functional results are bit-identical to an untimed run."""
     cfg = config if isinstance(config, IssConfig) else iss_config(config)
     nh = harts if harts is not None else cfg.harts
     if nh < 1:
@@ -644,7 +684,15 @@ def run_program(program: Program, *, harts: int | None = None, max_steps: int = 
             mem.write(addr, data)
         except SimError as e:
             raise UserError(f"{program.filename}: section at {addr:#010x}: {e}") from None
-    hs = [Hart(i, program, mem, cfg, nh, trace) for i in range(nh)]
+    tms: list[Any] = [None] * nh
+    if timing:
+        from ..isa import default_isa
+        from .timed import HartTiming, timing_params_for
+        cluster = cfg.cluster if cfg.cluster is not None else _default_cluster()
+        params = timing_params_for(cluster, list(default_isa().instructions.values()))
+        tcdm = (cfg.tcdm_base, cfg.tcdm_base + cfg.tcdm_size)
+        tms = [HartTiming(params, tcdm) for _ in range(nh)]
+    hs = [Hart(i, program, mem, cfg, nh, trace, tms[i]) for i in range(nh)]
     for h in hs:
         h.x[2] = 0  # sp: no stack is set up; programs that need one set it themselves
     q = quantum if quantum is not None else (1 if nh > 1 else 4096)
@@ -672,12 +720,20 @@ def run_program(program: Program, *, harts: int | None = None, max_steps: int = 
             if len(live) == nh:
                 for h in live:
                     h.waiting = False
+                if timing:  # the barrier releases when the last hart arrives
+                    _align_clocks(live)
             else:
                 done = [h.hartid for h in hs if h.exit_code is not None]
                 raise UserError(
                     f"deadlock: harts {[h.hartid for h in live]} wait at the barrier but "
                     f"harts {done} have ended and will never arrive")
     return _result(hs, mem, program, time.perf_counter() - t0)
+
+
+def _align_clocks(hs: list[Hart]) -> None:
+    t = max(h.tm.ct.cycle for h in hs)
+    for h in hs:
+        h.tm.ct.cycle = t
 
 
 def _handle(h: Hart, ev: Exception) -> None:
@@ -765,15 +821,19 @@ def format_trace(trace: list) -> str:
 
 def _result(hs: list[Hart], mem: Memory, program: Program, secs: float) -> ExecResult:
     return ExecResult([HartResult(h.hartid, h.exit_code, h.retired, list(h.x), list(h.f),
-                                  h.fflags, h.frm, h.fmode) for h in hs],
+                                  h.fflags, h.frm, h.fmode,
+                                  h.tm.to_json(h.retired) if h.tm is not None else None)
+                       for h in hs],
                       mem, program, secs, dict(program.symbols))
 
 
 def run_source(source: str, *, filename: str = "<string>", harts: int = 1,
                defines: dict[str, int] | None = None, max_steps: int = 10**7,
-               config: IssConfig | Any = None, quantum: int | None = None) -> ExecResult:
+               config: IssConfig | Any = None, quantum: int | None = None,
+               timing: bool = False) -> ExecResult:
     """Assemble and run `source` (see run_program)."""
     cfg = config if isinstance(config, IssConfig) else iss_config(config)
     program = assemble(source, filename=filename, defines=defines,
                        tcdm_base=cfg.tcdm_base, text_base=cfg.main_base)
-    return run_program(program, harts=harts, max_steps=max_steps, config=cfg, quantum=quantum)
+    return run_program(program, harts=harts, max_steps=max_steps, config=cfg, quantum=quantum,
+                       timing=timing)

@@ -284,3 +284,27 @@ def test_multi_hart_barrier_aligns_clocks():
     """, harts=2, timing=True)
     # hart 1 spends 2 + 20 cycles in its loop; after the barrier both read the same cycle
     assert r.harts[0].x[13] == r.harts[1].x[13]
+
+
+def test_exec_cli_reports_timing(tmp_path, capsys):
+    import json
+
+    from vexpsim import cli
+    prog = tmp_path / "p.S"
+    prog.write_text("_start:\ncsrr t0, mcycle\nli a1, 2\nmul a1, a1, a1\naddi a1, a1, 1\n"
+                    "csrr t1, mcycle\nli a0, 0\necall\n")
+    out = tmp_path / "o.json"
+    assert cli.main(["exec", str(prog), "--harts", "1", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    t = data["harts"][0]["timing"]
+    # li c+1, mul c+2 (result usable c+6, §8), addi c+6, csrr c+7; then li, ecall
+    assert t["regions"][0]["cycles"] == 7
+    assert data["cycles"] == t["cycles"] == 10
+    assert set(t) >= {"cycles", "retired", "ipc", "stalls", "events", "fpu_utilisation",
+                      "regions"}
+    text = capsys.readouterr().out
+    assert "cycles 10 (timing model" in text and "region 0: cycles 7" in text
+    assert cli.main(["exec", str(prog), "--harts", "1", "--no-timing", "--json",
+                     str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert "timing" not in data["harts"][0] and data["cycles"] == 7

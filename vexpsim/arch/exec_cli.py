@@ -1,7 +1,8 @@
-"""`vexpsim exec PROGRAM.S`: run a program on the functional ISS and report the final state.
+"""`vexpsim exec PROGRAM.S`: run a program on the ISS and report the final state and timing.
 
-Every hart starts at `_start`; `ecall` ends a hart with exit code a0. `cycles` is the retired-
-instruction count of the longest hart until the timing model lands.
+Every hart starts at `_start`; `ecall` ends a hart with exit code a0. `cycles` comes from the
+cycle-approximate core model (vexpsim.arch.timed; one clock per hart, no contention between
+harts yet); with --no-timing it is the retired-instruction count of the longest hart.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         try:
             result = run_program(program, harts=args.harts, max_steps=args.max_cycles,
-                                 config=cfg, trace=trace)
+                                 config=cfg, trace=trace, timing=not args.no_timing)
             status = 0
         except StepLimitExceeded as e:
             result = e.result
@@ -79,17 +80,28 @@ def _run(args: argparse.Namespace) -> int:
 
 def _print_summary(data: dict) -> None:
     sim = data["sim"]
-    print(f"cycles {data['cycles']} (retired instructions of the longest hart; no timing model)")
+    timed = any("timing" in h for h in data["harts"])
+    what = ("timing model, slowest hart" if timed else
+            "retired instructions of the longest hart; --no-timing")
+    print(f"cycles {data['cycles']} ({what})")
     print(f"instructions {sim['instructions']}  host {sim['host_seconds']:.3f} s  "
           f"{sim['instructions_per_second'] / 1e6:.2f} M instr/s")
     for h in data["harts"]:
         ec = "running" if h["exit_code"] is None else h["exit_code"]
         nz = " ".join(f"x{i}={v:#x}" for i, v in enumerate(h["x"]) if v)
         print(f"hart {h['hart']}: exit {ec}, retired {h['retired']}; {nz}")
+        t = h.get("timing")
+        if t:
+            st = " ".join(f"{k}={v}" for k, v in t["stalls"].items() if v) or "none"
+            print(f"  cycles {t['cycles']}  IPC {t['ipc']:.2f}  FPU utilisation "
+                  f"{t['fpu_utilisation']:.2f}  stalls: {st}")
+            for i, g in enumerate(t["regions"]):
+                print(f"  region {i}: cycles {g['cycles']}  retired {g['retired']}  "
+                      f"IPC {g['ipc']:.2f}  FPU {g['fpu_utilisation']:.2f}")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("exec", help="run an assembly program on the functional ISS",
+    p = sub.add_parser("exec", help="run an assembly program on the ISS with timing",
                        description=__doc__)
     p.add_argument("program", help="assembly source (.S)")
     p.add_argument("--harts", type=int, default=None,
@@ -102,6 +114,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="OUT", help="write the final state as JSON")
     p.add_argument("--trace", metavar="OUT",
                    help="write an instruction trace (hart, pc, word, source line) to OUT")
+    p.add_argument("--no-timing", action="store_true",
+                   help="functional simulation only (faster; cycles = retired instructions)")
     p.add_argument("--max-cycles", type=int, default=10**7,
                    help="stop a hart after this many instructions (default 10M)")
     p.set_defaults(func=_run)

@@ -308,3 +308,16 @@ def test_exec_cli_reports_timing(tmp_path, capsys):
                      str(out)]) == 0
     data = json.loads(out.read_text())
     assert "timing" not in data["harts"][0] and data["cycles"] == 7
+
+
+def test_divsqrt_not_pipelined_and_sqrt_extra(vexp_cfg):
+    cluster, cfg = vexp_cfg
+    lat, extra = cluster.fpu.divsqrt.lat_fp64, cluster.fpu.divsqrt.sqrt_extra
+    _, t2 = run("_start:\nfdiv.d fa0, fa1, fa2\nfdiv.d fa3, fa4, fa5\nli a0, 0\necall\n",
+                config=cfg)
+    # first fdiv issues in the FPSS at 2; the unit is busy until 2+lat, when the second
+    # (arrived at 3) issues: it waits lat-1 cycles and writes back at 2+2*lat
+    assert t2["stalls"]["unit_busy"] == lat - 1
+    assert t2["cycles"] == 2 + 2 * lat + 1
+    _, ts = run("_start:\nfsqrt.d fa0, fa1\nli a0, 0\necall\n", config=cfg)
+    assert ts["cycles"] == 2 + lat + extra + 1

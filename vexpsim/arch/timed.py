@@ -36,13 +36,27 @@ _FP_CSRS = frozenset({0x001, 0x002, 0x003, 0x800, 0x7C1, 0x7C3})  # go to the FP
 SSR_CSR = 0x7C0
 
 
+def _is_sqrt(defn: Any) -> bool:
+    return defn.unit == "divsqrt" and "sqrt" in defn.semantics
+
+
+def lat_key(defn: Any) -> str:
+    """Key of the row in the timing tables: its latency key (square roots apart, as they
+    take `fpu.divsqrt.sqrt_extra` more than a division of the same format)."""
+    return defn.latency + "+sqrt" if _is_sqrt(defn) else defn.latency
+
+
 def row_latency(cluster: Any, defn: Any) -> int:
     """Issue-to-writeback cycles of an FPU row from its `latency` key (a dotted cluster
-    config path); the ADDMUL group takes the merged-slice latency (snitch_cluster.md §3.2)."""
+    config path); the ADDMUL group takes the merged-slice latency (snitch_cluster.md §3.2),
+    DIVSQRT the per-format latency plus sqrt_extra for a square root."""
     key = defn.latency
+    from .config import effective_fpu_latency
     if defn.unit == "addmul" and key.startswith("fpu.lat_comp_"):
-        from .config import effective_fpu_latency
         return effective_fpu_latency(cluster, "addmul", key.removeprefix("fpu.lat_comp_"))
+    if defn.unit == "divsqrt" and key.startswith("fpu.divsqrt.lat_"):
+        return effective_fpu_latency(cluster, "sqrt" if _is_sqrt(defn) else "divsqrt",
+                                     key.removeprefix("fpu.divsqrt.lat_"))
     obj = cluster
     for part in key.split("."):
         obj = getattr(obj, part)
@@ -51,18 +65,19 @@ def row_latency(cluster: Any, defn: Any) -> int:
 
 def timing_params_for(cluster: Any, rows: list[Any]) -> TimingParams:
     """TimingParams of `cluster` whose FPU latency table is keyed by the rows' latency keys."""
-    from .config import timing_params
+    from ..errors import UserError
+    from .config import fpu_unit_pipelined, timing_params
     base = timing_params(cluster)
     lat = dict(base.lat_fpu)
     piped = dict(base.pipelined)
     for d in rows:
-        if d.unit in _FPU_GROUPS and d.latency not in lat:
+        key = lat_key(d)
+        if d.unit in _FPU_GROUPS and key not in lat:
             try:
-                lat[d.latency] = row_latency(cluster, d)
-            except Exception:  # noqa: BLE001 - group absent from this config: the row is
-                continue       # illegal at run time (functional model raises first)
-            piped[d.latency] = d.unit != "divsqrt" and (
-                d.unit != "exp" or bool(cluster.fpu.exp.pipelined))
+                lat[key] = row_latency(cluster, d)
+            except UserError:  # group or format absent from this config: the row is an
+                continue       # illegal instruction (the functional model raises first)
+            piped[key] = fpu_unit_pipelined(cluster, d.unit)
     # lat_fpu/pipelined are plain dicts inside a frozen dataclass: rebuild it
     from dataclasses import replace
     return replace(base, lat_fpu=lat, pipelined=piped)
@@ -157,7 +172,7 @@ class HartTiming:
 
         if unit in _FPU_GROUPS:
             self.fpu_keys.add(k)
-            key = d.latency
+            key = lat_key(d)
             if "xd" in ops:
                 fp_to_int = ct.fp_to_int
 

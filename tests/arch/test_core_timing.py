@@ -321,3 +321,39 @@ def test_divsqrt_not_pipelined_and_sqrt_extra(vexp_cfg):
     assert t2["cycles"] == 2 + 2 * lat + 1
     _, ts = run("_start:\nfsqrt.d fa0, fa1\nli a0, 0\necall\n", config=cfg)
     assert ts["cycles"] == 2 + lat + extra + 1
+
+
+def test_exec_trace_and_perfetto(tmp_path):
+    import json
+
+    from vexpsim import cli
+    prog = tmp_path / "p.S"
+    prog.write_text("_start:\nli a1, 3\nfcvt.d.w fa0, a1\nfmadd.d fa1, fa0, fa0, fa0\n"
+                    "li a0, 0\necall\n")
+    tr, pf = tmp_path / "t.txt", tmp_path / "t.json"
+    assert cli.main(["exec", str(prog), "--harts", "1", "--trace", str(tr),
+                     "--perfetto", str(pf)]) == 0
+    lines = tr.read_text().splitlines()
+    # li at 0; fcvt.d.w (int->FP, direct path) core 1 -> FPSS 3, CONV 2 to writeback;
+    # fmadd offloaded at 2 arrives at 4, waits for fa0 until 3+2+1 = 6 (no forwarding)
+    assert [int(ln.split()[0]) for ln in lines] == [0, 3, 6, 3, 4]
+    assert "f10=0x4008000000000000" in lines[1]  # 3.0
+    ev = [e for e in json.loads(pf.read_text())["traceEvents"] if e["ph"] == "X"]
+    assert [(e["name"], e["ts"], e["tid"]) for e in ev] == [
+        ("addi", 0, 0), ("fcvt.d.w", 3, 1), ("fmadd.d", 6, 1), ("addi", 3, 0),
+        ("ecall", 4, 0)]
+    assert cli.main(["exec", str(prog), "--harts", "1", "--no-timing",
+                     "--perfetto", str(pf)]) == 1
+
+
+def test_tracing_does_not_change_timing():
+    from vexpsim.arch.functional import run_program
+    from vexpsim.asm import assemble
+    cfg = iss_config(harts=1)
+    prog = assemble(SSR3.format(n=8, xs=_doubles(range(8)), ys=_doubles(range(8))),
+                    tcdm_base=cfg.tcdm_base, text_base=cfg.main_base)
+    trace: list = []
+    a = run_program(prog, harts=1, timing=True, config=cfg, trace=trace)
+    b = run_program(prog, harts=1, timing=True, config=cfg)
+    assert a.harts[0].timing == b.harts[0].timing
+    assert len(trace) == a.harts[0].retired

@@ -104,8 +104,11 @@ def test_exec_trace_lists_every_executed_instruction(tmp_path):
     lines = tr.read_text().splitlines()
     assert len(lines) == 2 * 6
     first = lines[0].split()
-    assert first[:3] == ["0", "0x80000000", "00200293"]  # addi t0, zero, 2 (li)
-    assert lines[1].startswith(" 1 0x80000000")  # lock-step: hart 1 runs next
+    # issue cycle, hart, pc, word, source, register written
+    assert first[:5] == ["0", "0", "0x80000000", "00200293", "li"]  # addi t0, zero, 2
+    assert first[7] == "x5=0x00000002"
+    assert lines[1].split()[:3] == ["0", "1", "0x80000000"]  # lock-step: hart 1 runs next
+    assert [int(ln.split()[0]) for ln in lines[::2]] == list(range(6))  # 1 per cycle
     assert "ecall" in lines[-1] and lines[-1].endswith("# " + prog + ":5:2")
 
 

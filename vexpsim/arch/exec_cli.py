@@ -41,7 +41,13 @@ def parse_defines(items: list[str] | None) -> dict[str, int]:
 def _run(args: argparse.Namespace) -> int:
     from ..asm import assemble
     from .config import load_cluster_config
-    from .functional import StepLimitExceeded, format_trace, iss_config, run_program
+    from .functional import (
+        StepLimitExceeded,
+        format_trace,
+        iss_config,
+        perfetto_trace,
+        run_program,
+    )
 
     path = Path(args.program)
     try:
@@ -55,7 +61,9 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError(f"--max-cycles must be at least 1, got {args.max_cycles}")
     program = assemble(source, filename=str(path), defines=defines, tcdm_base=cfg.tcdm_base,
                        text_base=cfg.main_base, include_dirs=tuple(args.include or ()))
-    trace: list | None = [] if args.trace else None
+    if args.perfetto and args.no_timing:
+        raise UserError("--perfetto needs the timing model; drop --no-timing")
+    trace: list | None = [] if args.trace or args.perfetto else None
     try:
         try:
             result = run_program(program, harts=args.harts, max_steps=args.max_cycles,
@@ -66,8 +74,12 @@ def _run(args: argparse.Namespace) -> int:
             status = 1
             message = e.render()
     finally:
-        if trace is not None:  # also after a run-time error: the trace shows how it came
+        # also after a run-time error: the trace shows how it came
+        if args.trace:
             Path(args.trace).write_text(format_trace(trace), encoding="utf-8")
+        if args.perfetto:
+            Path(args.perfetto).write_text(json.dumps(perfetto_trace(trace)) + "\n",
+                                           encoding="utf-8")
     data = result.to_json()
     if args.json:
         Path(args.json).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
@@ -113,7 +125,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", metavar="FILE", help="cluster configuration TOML")
     p.add_argument("--json", metavar="OUT", help="write the final state as JSON")
     p.add_argument("--trace", metavar="OUT",
-                   help="write an instruction trace (hart, pc, word, source line) to OUT")
+                   help="write an instruction trace to OUT (issue cycle, hart, pc, word, "
+                   "source line, register written; no cycle with --no-timing)")
+    p.add_argument("--perfetto", metavar="OUT",
+                   help="write a Chrome/Perfetto trace-event JSON (open in ui.perfetto.dev)")
     p.add_argument("--no-timing", action="store_true",
                    help="functional simulation only (faster; cycles = retired instructions)")
     p.add_argument("--max-cycles", type=int, default=10**7,

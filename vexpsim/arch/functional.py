@@ -39,7 +39,7 @@ from ..isa.semantics import (
 )
 
 __all__ = ["Memory", "Hart", "HartResult", "ExecResult", "run_program", "run_source",
-           "format_trace",
+           "format_trace", "perfetto_trace",
            "StepLimitExceeded", "IssConfig", "iss_config"]
 
 M64 = (1 << 64) - 1
@@ -413,11 +413,30 @@ class Hart:
         if self.trace is None:
             return fn
         log, hid = self.trace.append, self.hartid
+        if self.tm is None:
+            def traced() -> int:
+                log((hid, ins))
+                return fn()
+            return traced
+        # timed: [hart, instruction, issue cycle, value written], filled in after the step
+        # (the FPSS issue cycle for FP-side instructions, the core's for the others)
+        from .timed import FP_SIDE_UNITS
+        ct = self.tm.ct
+        d = ins.defn
+        fp_side = d.unit in FP_SIDE_UNITS
+        regs = self.x if "xd" in d.operands else self.f if "fd" in d.operands else None
+        rd = ins.rd if regs is not None and (ins.rd or regs is self.f) else None
 
-        def traced() -> int:
-            log((hid, ins))
-            return fn()
-        return traced
+        def traced_timed() -> int:
+            entry: list = [hid, ins, 0, None]
+            log(entry)
+            try:
+                return fn()
+            finally:
+                entry[2] = ct.fp_last if fp_side else ct.cycle - 1
+                if rd is not None:
+                    entry[3] = regs[rd]
+        return traced_timed
 
     # -- control flow helpers
     def _trap_data(self, i: int) -> Callable[[], int]:
@@ -810,13 +829,47 @@ def _lockstep(runnable: list[Hart], max_rounds: int) -> None:
 
 
 def format_trace(trace: list) -> str:
-    """One line per executed instruction: hart, pc, machine word, source text, location."""
+    """One line per executed instruction: hart, pc, machine word, source text, location;
+    a timed run's trace starts each line with the issue cycle and adds the register written
+    (`x10=0x0000002a`, `f3=0x3ff0000000000000`)."""
     from ..isa.encoding import encode
     lines = []
-    for hid, ins in trace:
-        lines.append(f"{hid:2d} {ins.pc:#010x} {encode(ins):08x}  {ins.loc.text.strip():40s} "
-                     f"# {ins.loc}")
+    for e in trace:
+        hid, ins = e[0], e[1]
+        text = f"{hid:2d} {ins.pc:#010x} {encode(ins):08x}  {ins.loc.text.strip():40s} "
+        if len(e) > 2:
+            w = ""
+            if e[3] is not None:
+                fd = "fd" in ins.defn.operands
+                w = f"{'f' if fd else 'x'}{ins.rd}={e[3]:#0{18 if fd else 10}x}"
+            text = f"{e[2]:8d} {text}{w:29s} "
+        lines.append(f"{text}# {ins.loc}")
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def perfetto_trace(trace: list) -> dict:
+    """Chrome/Perfetto trace-event JSON of a timed trace: one 1-cycle slice per instruction
+    issue, one process per hart with an integer-core and an FP-subsystem track
+    (1 microsecond on the time axis = 1 cycle)."""
+    from .timed import FP_SIDE_UNITS
+    events: list[dict] = []
+    harts = sorted({e[0] for e in trace})
+    for h in harts:
+        events.append({"ph": "M", "name": "process_name", "pid": h, "tid": 0,
+                       "args": {"name": f"hart {h}"}})
+        for tid, name in ((0, "core"), (1, "FPSS")):
+            events.append({"ph": "M", "name": "thread_name", "pid": h, "tid": tid,
+                           "args": {"name": name}})
+    for e in trace:
+        if len(e) < 3:
+            raise UserError("a Perfetto trace needs a timed run (drop --no-timing)")
+        hid, ins, cyc = e[0], e[1], e[2]
+        events.append({"ph": "X", "name": ins.mnemonic, "cat": ins.defn.unit, "ts": cyc,
+                       "dur": 1, "pid": hid,
+                       "tid": 1 if ins.defn.unit in FP_SIDE_UNITS else 0,
+                       "args": {"pc": f"{ins.pc:#010x}", "src": ins.loc.text.strip()}})
+    return {"traceEvents": events, "displayTimeUnit": "ns",
+            "otherData": {"time_unit": "1 us = 1 cycle"}}
 
 
 def _result(hs: list[Hart], mem: Memory, program: Program, secs: float) -> ExecResult:

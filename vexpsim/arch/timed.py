@@ -30,6 +30,7 @@ from .timing import CoreTiming, TimingParams
 __all__ = ["HartTiming", "timing_params_for", "row_latency"]
 
 _FPU_GROUPS = frozenset({"addmul", "noncomp", "conv", "sdotp", "divsqrt", "exp"})
+FP_SIDE_UNITS = _FPU_GROUPS | {"fp_lsu"}  # issued by the FPSS (trace: FPSS issue cycle)
 CYCLE_CSRS = frozenset({0xC00, 0xB00})  # cycle, mcycle (low halves: the region splitters)
 _CYCLE_CSRS_ALL = frozenset({0xC00, 0xB00, 0xC80, 0xB80})
 _FP_CSRS = frozenset({0x001, 0x002, 0x003, 0x800, 0x7C1, 0x7C3})  # go to the FPSS (§2, §3.1)
@@ -173,6 +174,8 @@ class HartTiming:
         if unit in _FPU_GROUPS:
             self.fpu_keys.add(k)
             key = lat_key(d)
+            if key not in ct.p.lat_fpu:
+                return _untimeable(ins, fn)
             if "xd" in ops:
                 fp_to_int = ct.fp_to_int
 
@@ -332,3 +335,15 @@ class HartTiming:
                 st.start(t + 1, rep)
             return nxt
         return f_cfg
+
+
+def _untimeable(ins: Any, fn: Callable[[], int]) -> Callable[[], int]:
+    """A row whose op group or format is absent from the configuration: the functional
+    closure normally raises the illegal-instruction error; if it does not, say why."""
+    from ..isa.semantics import SimError
+
+    def f() -> int:
+        fn()
+        raise SimError(f"illegal instruction {ins.mnemonic}: its FPU op group or format "
+                       f"({ins.defn.latency}) is not in this cluster configuration")
+    return f

@@ -134,3 +134,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-cycles", type=int, default=10**7,
                    help="stop a hart after this many instructions (default 10M)")
     p.set_defaults(func=_run)
+    from .bench import register as register_bench
+    register_bench(sub)  # `vexpsim bench`: lives with exec, registered by this module

@@ -357,3 +357,25 @@ def test_tracing_does_not_change_timing():
     b = run_program(prog, harts=1, timing=True, config=cfg)
     assert a.harts[0].timing == b.harts[0].timing
     assert len(trace) == a.harts[0].retired
+
+
+def test_events_by_energy_key_and_unit_and_fp_csr_source_wait():
+    r, t = run("""_start:
+        li t0, 2
+        mul t0, t0, t0
+        csrw frm, t0
+        fadd.d fa0, fa1, fa2
+        fmul.d fa3, fa1, fa2
+        fmv.x.w a1, fa0
+        li a0, 0
+        ecall
+    """)
+    assert t["units"] == {"addmul": 2, "alu": 3, "csr": 1, "mul": 1, "noncomp": 1}
+    assert sum(t["events"].values()) == r.harts[0].retired == 8
+    assert t["fpu_busy_cycles"] == 3
+    # li 0, mul 1 (usable at 5, §8): csrw frm waits 3 RAW cycles, issues at core 5 and in the
+    # FPSS at 7 (direct path); fadd/fmul offloaded at 6/7 issue at 8/9; fmv.x.w offloaded at
+    # 8 waits for fa0 (8+3+1 = 12), its result reaches a1 at 12+1+1+1 = 15 (§3.1 item 8)
+    assert t["stalls"]["raw"] == 3
+    assert t["cycles"] == 15
+    assert r.harts[0].frm == 4

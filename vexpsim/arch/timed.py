@@ -90,14 +90,14 @@ class HartTiming:
     def __init__(self, params: TimingParams, tcdm: tuple[int, int]) -> None:
         self.ct = CoreTiming(params)
         self.tcdm_lo, self.tcdm_hi = tcdm
-        self.event_keys: list[str] = []
-        self._key_ids: dict[str, int] = {}
+        self.event_keys: list[tuple[str, str]] = []  # (energy key, unit) per counter
+        self._key_ids: dict[tuple[str, str], int] = {}
         self.counts: list[int] = []
         self.fpu_keys: set[int] = set()
         self.last_cycle_read = 0
         self.marks: list[dict] = []  # one snapshot per cycle-counter read
 
-    def _event(self, key: str) -> int:
+    def _event(self, key: tuple[str, str]) -> int:
         k = self._key_ids.get(key)
         if k is None:
             k = self._key_ids[key] = len(self.event_keys)
@@ -113,8 +113,13 @@ class HartTiming:
             return 0
         return max(ct.cycle, max(ct.xready), ct.last_fp_done + 1)
 
-    def events(self) -> dict[str, int]:
-        return {k: self.counts[i] for i, k in enumerate(self.event_keys) if self.counts[i]}
+    def events(self, by: int = 0) -> dict[str, int]:
+        """Executed instructions by energy-table event (by=0) or by unit (by=1)."""
+        out: dict[str, int] = {}
+        for i, key in enumerate(self.event_keys):
+            if self.counts[i]:
+                out[key[by]] = out.get(key[by], 0) + self.counts[i]
+        return dict(sorted(out.items()))
 
     def fpu_issued(self) -> int:
         return sum(self.counts[i] for i in self.fpu_keys)
@@ -144,6 +149,7 @@ class HartTiming:
                 "core_issued": self.ct.retired, "fpss_issued": self.ct.fp_issued,
                 "fpu_busy_cycles": fpu, "fpu_utilisation": fpu / cyc if cyc else 0.0,
                 "stalls": self.ct.stalls.as_dict(), "events": self.events(),
+                "units": self.events(by=1),
                 "regions": self.regions()}
 
     # ---- closure building -----------------------------------------------------------------
@@ -154,7 +160,7 @@ class HartTiming:
         d = ins.defn
         ct = self.ct
         cnt = self.counts
-        k = self._event(d.energy)
+        k = self._event((d.energy, d.unit))
         ops = d.operands
         unit = d.unit
         rd = ins.rd if ins.rd is not None else 0
@@ -289,6 +295,7 @@ class HartTiming:
 
                 def f_ssr() -> int:
                     cnt[k] += 1
+                    _wait_x(ct, xs)
                     nxt = fn()
                     ssr_enable(h.ssr_enabled)
                     return nxt
@@ -298,6 +305,7 @@ class HartTiming:
 
                 def f_fcsr() -> int:
                     cnt[k] += 1
+                    _wait_x(ct, xs)
                     fp_csr(rd)
                     return fn()
                 return f_fcsr
@@ -347,3 +355,13 @@ def _untimeable(ins: Any, fn: Callable[[], int]) -> Callable[[], int]:
         raise SimError(f"illegal instruction {ins.mnemonic}: its FPU op group or format "
                        f"({ins.defn.latency}) is not in this cluster configuration")
     return f
+
+
+def _wait_x(ct: CoreTiming, xs: tuple[int, ...]) -> None:
+    """RAW wait of the core on the integer sources of a CSR instruction sent to the FPSS
+    (CoreTiming.fp_csr/ssr_enable take no sources)."""
+    for r in xs:
+        ready = ct.xready[r]
+        if ready > ct.cycle:
+            ct.stalls.raw += ready - ct.cycle
+            ct.cycle = ready

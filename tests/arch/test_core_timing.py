@@ -379,3 +379,21 @@ def test_events_by_energy_key_and_unit_and_fp_csr_source_wait():
     assert t["stalls"]["raw"] == 3
     assert t["cycles"] == 15
     assert r.harts[0].frm == 4
+
+
+@pytest.mark.parametrize("src", [
+    FREP_8.format(iters=3),
+    SSR3.format(n=8, xs=_doubles(range(8)), ys=_doubles(range(8, 16))),
+    (PROGRAMS / "bench_fp.S").read_text(),
+    (PROGRAMS / "bench_int.S").read_text(),
+    "_start:\nli a1, 5\nli a2, 3\ndiv a3, a1, a2\nadd a4, a3, a1\nla t0, v\nlw a5, 0(t0)\n"
+    "beq a5, a4, 1f\nslli a5, a5, 2\n1: csrr t1, mcycle\nsub a0, a5, a5\necall\n"
+    ".tcdm\nv: .word 7\n",
+])
+def test_inlined_alu_rule_agrees_with_core_timing(src, monkeypatch):
+    from vexpsim.arch.timed import HartTiming
+    fast = run_source(src, harts=1, timing=True, defines={"ITERS": 20})
+    monkeypatch.setattr(HartTiming, "INLINE_ALU", False)
+    ref = run_source(src, harts=1, timing=True, defines={"ITERS": 20})
+    assert fast.harts[0].timing == ref.harts[0].timing
+    assert fast.harts[0].timing["cycles"] > fast.harts[0].retired  # stalls were exercised

@@ -87,6 +87,8 @@ def timing_params_for(cluster: Any, rows: list[Any]) -> TimingParams:
 class HartTiming:
     """Timing state of one hart: a CoreTiming plus event counts and region snapshots."""
 
+    INLINE_ALU = True  # False: every ALU-class instruction calls CoreTiming.alu (reference)
+
     def __init__(self, params: TimingParams, tcdm: tuple[int, int]) -> None:
         self.ct = CoreTiming(params)
         self.tcdm_lo, self.tcdm_hi = tcdm
@@ -312,6 +314,8 @@ class HartTiming:
 
         # everything else: one integer-core issue slot with a next-cycle result (§2, §8):
         # ALU, branches and jumps (L0 hits), plain CSRs, SSR config reads, DMA, ecall
+        if self.INLINE_ALU and len(xs) <= 2:
+            return self._inline_alu(rd, xs, fn, k)
         alu = ct.alu
 
         def f_alu() -> int:
@@ -319,6 +323,47 @@ class HartTiming:
             alu(rd, *xs)
             return fn()
         return f_alu
+
+    def _inline_alu(self, rd: int, xs: tuple[int, ...], fn: Callable[[], int], k: int
+                    ) -> Callable[[], int]:
+        """CoreTiming.alu inlined (the hot path of scalar code): the same rule, issue =
+        max(next slot, ready of the sources and of rd), rd ready one cycle later. Missing
+        sources read x0, whose ready time stays 0. Pinned against CoreTiming.alu by
+        tests/arch/test_core_timing.py (INLINE_ALU off vs on)."""
+        ct, cnt = self.ct, self.counts
+        xr, stalls = ct.xready, ct.stalls
+        a, b = (*xs, 0, 0)[:2]
+
+        if rd:
+            def f_alu_rd() -> int:
+                cnt[k] += 1
+                t = need = ct.cycle
+                if xr[a] > need:
+                    need = xr[a]
+                if xr[b] > need:
+                    need = xr[b]
+                if xr[rd] > need:
+                    need = xr[rd]
+                if need != t:
+                    stalls.raw += need - t
+                ct.cycle = xr[rd] = need + 1
+                ct.retired += 1
+                return fn()
+            return f_alu_rd
+
+        def f_alu_x0() -> int:
+            cnt[k] += 1
+            t = need = ct.cycle
+            if xr[a] > need:
+                need = xr[a]
+            if xr[b] > need:
+                need = xr[b]
+            if need != t:
+                stalls.raw += need - t
+            ct.cycle = need + 1
+            ct.retired += 1
+            return fn()
+        return f_alu_x0
 
     def _wrap_scfgw(self, h: Any, ins: Any, fn: Callable[[], int], k: int
                     ) -> Callable[[], int]:

@@ -262,7 +262,7 @@ def _state(r):
     SSR3.format(n=8, xs=_doubles(range(8)), ys=_doubles(range(8, 16))),
     (PROGRAMS / "bench_fp.S").read_text(),
     (PROGRAMS / "bench_int.S").read_text(),
-])
+], ids=["frep8", "ssr3", "bench_fp", "bench_int"])
 def test_functional_results_identical_with_timing_on_and_off(src):
     on = run_source(src, harts=1, timing=True, defines={"ITERS": 50})
     off = run_source(src, harts=1, timing=False, defines={"ITERS": 50})
@@ -386,10 +386,11 @@ def test_events_by_energy_key_and_unit_and_fp_csr_source_wait():
     SSR3.format(n=8, xs=_doubles(range(8)), ys=_doubles(range(8, 16))),
     (PROGRAMS / "bench_fp.S").read_text(),
     (PROGRAMS / "bench_int.S").read_text(),
-    "_start:\nli a1, 5\nli a2, 3\ndiv a3, a1, a2\nadd a4, a3, a1\nla t0, v\nlw a5, 0(t0)\n"
-    "beq a5, a4, 1f\nslli a5, a5, 2\n1: csrr t1, mcycle\nsub a0, a5, a5\necall\n"
-    ".tcdm\nv: .word 7\n",
-])
+    # late operands as first and as second source, a WAW on a load's rd, a branch
+    "_start:\nli a1, 5\nli a2, 3\ndiv a3, a1, a2\nadd a4, a1, a3\nmul a6, a4, a4\n"
+    "sub a7, a6, a1\nla t0, v\nlw a5, 0(t0)\nli a5, 1\nlw a5, 0(t0)\nbeq a4, a5, 1f\n"
+    "slli a5, a5, 2\n1: csrr t1, mcycle\nsub a0, a5, a5\necall\n.tcdm\nv: .word 7\n",
+], ids=["frep8", "ssr3", "bench_fp", "bench_int", "hazards"])
 def test_inlined_alu_rule_agrees_with_core_timing(src, monkeypatch):
     from vexpsim.arch.timed import HartTiming
     fast = run_source(src, harts=1, timing=True, defines={"ITERS": 20})

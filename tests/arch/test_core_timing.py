@@ -398,3 +398,25 @@ def test_inlined_alu_rule_agrees_with_core_timing(src, monkeypatch):
     ref = run_source(src, harts=1, timing=True, defines={"ITERS": 20})
     assert fast.harts[0].timing == ref.harts[0].timing
     assert fast.harts[0].timing["cycles"] > fast.harts[0].retired  # stalls were exercised
+
+
+def test_load_latencies_follow_the_config_by_memory_region():
+    src = """_start:
+        la t0, {where}
+        fld fa0, 0(t0)
+        fadd.d fa1, fa0, fa0
+        li a0, 0
+        ecall
+    .data
+    m: .double 1.0
+    .tcdm
+    v: .double 1.0
+    """
+    cl = load_cluster_config(overrides=["fpss.lat_fp_load_main=20",
+                                        "fpss.lat_fp_load_tcdm=3"])
+    cfg = iss_config(cl, harts=1)
+    # la (2 instructions) at 0-1, fld offloaded at 2 issues in the FPSS at 4, writes back
+    # `lat` later; the dependent fadd issues one after writeback and writes back 3 later
+    for where, lat in (("m", 20), ("v", 3)):
+        _, t = run(src.format(where=where), config=cfg)
+        assert t["cycles"] == 4 + lat + 1 + 3 + 1

@@ -309,8 +309,19 @@ class CoreTiming:
     def fp_to_int(self, rd: int, *fsrcs: int, group: str = "noncomp") -> int:
         """fmv.x.*, feq/flt/fle, fclass, fcvt.w.*: direct path, result to an int register."""
         fp_t = self._drain(self._int_issue((), rd))
+        streaming = self.ssr_enabled
         for r in fsrcs:
-            fp_t = max(fp_t, self.fready[r])
+            if streaming and r < 3:  # reads a stream: waits for its data and pops it (§4.1)
+                ready = self.streams[r].read_ready()
+                if ready > fp_t:
+                    self.stalls.ssr_empty += ready - fp_t
+                    fp_t = ready
+            else:
+                fp_t = max(fp_t, self.fready[r])
+        if streaming:
+            for r in fsrcs:
+                if r < 3:
+                    self.streams[r].pop(fp_t)
         self.fp_last = fp_t
         self.fp_issued += 1
         if rd:

@@ -248,6 +248,8 @@ def test_regions_split_at_each_mcycle_read():
     assert [g["cycles"] for g in regs] == [3, 1 + 1 + 4 + 1]
     assert [g["retired"] for g in regs] == [3, 4]
     assert regs[1]["stalls"]["raw"] == 3
+    # events counted at issue, the closing csrr included: 2 addi + csrr; li, mul, addi + csrr
+    assert [g["events"] for g in regs] == [{"int_alu": 3}, {"int_alu": 3, "int_mul": 1}]
     x = r.harts[0].x
     assert [x[6] - x[5], x[7] - x[6]] == [g["cycles"] for g in regs]
 

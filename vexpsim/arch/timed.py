@@ -128,7 +128,7 @@ class HartTiming:
 
     def snapshot(self, cycle: int, retired: int) -> dict:
         return {"cycle": cycle, "retired": retired, "stalls": self.ct.stalls.as_dict(),
-                "fpu_issued": self.fpu_issued()}
+                "fpu_issued": self.fpu_issued(), "events": self.events()}
 
     def regions(self) -> list[dict]:
         """Metrics between consecutive cycle-counter reads."""
@@ -141,6 +141,8 @@ class HartTiming:
                 "cycles": cyc, "retired": ret, "ipc": ret / cyc if cyc else 0.0,
                 "fpu_issued": fpu, "fpu_utilisation": fpu / cyc if cyc else 0.0,
                 "stalls": {k: b["stalls"][k] - a["stalls"][k] for k in a["stalls"]},
+                "events": {k: n - a["events"].get(k, 0) for k, n in b["events"].items()
+                           if n - a["events"].get(k, 0)},
             })
         return out
 

@@ -18,6 +18,9 @@ from .errors import UserError
 COMMAND_MODULES: tuple[str, ...] = (
     "vexpsim.report.exp_accuracy",
     "vexpsim.arch.config_cli",
+    "vexpsim.arch.exec_cli",
+    "vexpsim.experiments.system_cli",
+    "vexpsim.llm.cli",
 )
 
 

@@ -315,9 +315,6 @@ def test_describe_has_every_field(paper):
 
 # ---- command line -------------------------------------------------------------------------
 def run_cli(argv, monkeypatch):
-    if "vexpsim.arch.config_cli" not in cli.COMMAND_MODULES:  # until the lead registers it
-        monkeypatch.setattr(cli, "COMMAND_MODULES",
-                            cli.COMMAND_MODULES + ("vexpsim.arch.config_cli",))
     return cli.main(argv)
 
 

@@ -114,3 +114,13 @@ def test_divsqrt_not_pipelined():
     a = c.fp("divsqrt", 3, 1, 2)
     b = c.fp("divsqrt", 4, 5, 6)
     assert b - a == TimingParams().lat_fpu["divsqrt"]
+
+
+def test_fp_to_int_reading_a_stream_waits_for_and_pops_it():
+    c = CoreTiming()
+    c.ssr_enable(True)  # core 0, FPSS 2: streams request from 3, data at 4
+    t0 = c.fp_to_int(10, 0)  # core 1, reaches the FPSS at 3, waits one cycle for the data
+    t1 = c.fp_to_int(11, 0)  # core 2, FPSS 4 -> after t0 at 5; element 2 ready at 5
+    assert (t0, t1) == (4, 5)
+    assert c.stalls.ssr_empty == 1
+    assert len(c.streams[0].consumed) == 2

@@ -319,7 +319,8 @@ def timing_params(cfg: Any, fmt: Any = "bf16") -> Any:
     return TimingParams(
         lat_offload=cfg.fpss.lat_offload, fpq_depth=cfg.fpss.fpq_depth,
         lat_load_tcdm=cfg.core.lat_load_tcdm, lat_load_main=cfg.core.lat_load_main,
-        lat_fp_load_tcdm=cfg.fpss.lat_fp_load_tcdm, lat_mul=cfg.core.lat_mul,
+        lat_fp_load_tcdm=cfg.fpss.lat_fp_load_tcdm, lat_fp_load_main=cfg.fpss.lat_fp_load_main,
+        lat_mul=cfg.core.lat_mul,
         div_extra=cfg.core.div_extra, lat_f2i_resp=cfg.fpss.lat_f2i_resp,
         ssr_fifo_depth=cfg.ssr.fifo_depth, lat_ssr=cfg.tcdm.latency,
         lat_fpu=lat, pipelined=piped,

@@ -39,6 +39,7 @@ class TimingParams:
     lat_load_tcdm: int = 3  # integer load issue -> writeback (§8, est)
     lat_load_main: int = 10  # from main memory (§2, trace)
     lat_fp_load_tcdm: int = 2  # FP LSU issue -> writeback (§3.3, est 2-3)
+    lat_fp_load_main: int = 10  # FP load from main memory (§3.3, trace)
     lat_mul: int = 3  # issue -> writeback (§2 trace)
     div_extra: int = 3  # serial divider: quotient bits + 3 (§2 est)
     lat_f2i_resp: int = 1  # FP -> int response cut (register_offload_rsp, §3.1 item 8)
@@ -281,7 +282,7 @@ class CoreTiming:
                 from_sequencer: bool = False) -> int:
         arrive = self.fp_last + 1 if from_sequencer else self._offload((rs1,))
         t = self._fp_issue(arrive, (), rd, "lsu")
-        lat = self.p.lat_load_main if main_memory else self.p.lat_fp_load_tcdm
+        lat = self.p.lat_fp_load_main if main_memory else self.p.lat_fp_load_tcdm
         self._write_f(rd, t + lat)
         if not from_sequencer:
             self.fpq.append(t)
@@ -308,8 +309,19 @@ class CoreTiming:
     def fp_to_int(self, rd: int, *fsrcs: int, group: str = "noncomp") -> int:
         """fmv.x.*, feq/flt/fle, fclass, fcvt.w.*: direct path, result to an int register."""
         fp_t = self._drain(self._int_issue((), rd))
+        streaming = self.ssr_enabled
         for r in fsrcs:
-            fp_t = max(fp_t, self.fready[r])
+            if streaming and r < 3:  # reads a stream: waits for its data and pops it (§4.1)
+                ready = self.streams[r].read_ready()
+                if ready > fp_t:
+                    self.stalls.ssr_empty += ready - fp_t
+                    fp_t = ready
+            else:
+                fp_t = max(fp_t, self.fready[r])
+        if streaming:
+            for r in fsrcs:
+                if r < 3:
+                    self.streams[r].pop(fp_t)
         self.fp_last = fp_t
         self.fp_issued += 1
         if rd:

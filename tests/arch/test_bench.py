@@ -1,0 +1,34 @@
+"""`vexpsim bench` and its programs."""
+
+from __future__ import annotations
+
+import json
+
+from vexpsim import cli
+from vexpsim.arch.bench import bench
+
+
+def test_bench_programs_scale_and_frep_ssr_runs_one_fp_instruction_per_cycle():
+    s1, s2 = bench("scalar", 10, True, 1), bench("scalar", 20, True, 1)
+    assert s2["instructions"] - s1["instructions"] == 7 * 10  # 7 instructions per iteration
+    # per iteration: lw, add waits for the load (use at +4, snitch_cluster.md §8), 5 more
+    assert s2["cycles"] - s1["cycles"] == (7 + 3) * 10
+    f1, f2 = bench("frep_ssr", 2, True, 1), bench("frep_ssr", 4, True, 1)
+    assert f2["instructions"] - f1["instructions"] == 2 * (1 + 8 * 64 + 2)
+    # steady state: the sequencer issues one FMA per cycle from the streams while the core
+    # runs the loop branch ahead (§4.1, §4.2)
+    assert f2["cycles"] - f1["cycles"] == 2 * 8 * 64
+    off = bench("frep_ssr", 2, False, 1)
+    assert off["instructions"] == f1["instructions"] and off["cycles"] == off["instructions"]
+
+
+def test_bench_cli(tmp_path, capsys):
+    out = tmp_path / "b.json"
+    assert cli.main(["bench", "--scale", "0.002", "--repeat", "1", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert [(r["program"], r["timing"]) for r in rows] == [
+        ("scalar", False), ("scalar", True), ("frep_ssr", False), ("frep_ssr", True)]
+    assert all(r["instructions_per_second"] > 0 for r in rows)
+    assert "M instr/s" in capsys.readouterr().out
+    assert cli.main(["bench", "--scale", "0"]) == 1
+    assert "--scale must be positive" in capsys.readouterr().err

@@ -1,0 +1,892 @@
+"""Functional instruction-set simulator (ISS) of the cluster's harts.
+
+Untimed by default: `cycles` is then the retired-instruction count of the longest-running
+hart. `run_program(..., timing=True)` wraps every closure with the cycle-approximate core
+model of vexpsim.arch.timed (one clock per hart; functional results are unchanged).
+
+Scheduling: the harts run in lock-step round-robin, `quantum` instructions each (default 1:
+one instruction each, so barriers and polling loops terminate deterministically). A hart that
+reads the barrier CSR (0x7c2) blocks until every hart has reached a barrier; a barrier that
+can never release (a hart has ended) is reported as a deadlock.
+
+Pre-decoding: a program is compiled once per hart into a list of closures (see
+vexpsim.isa.semantics); the hot loop is `i = code[i]()`. Memory is one bytearray per region
+(TCDM, main memory) with struct-based fast paths.
+
+Retired counts every executed instruction, FREP repetitions included; untimed, `mcycle`/`cycle`
+read the same count as `minstret`; timed, they read the hart's cycle.
+"""
+
+from __future__ import annotations
+
+import copy
+import mmap
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
+
+from ..asm import Program, assemble
+from ..errors import UserError
+from ..isa.semantics import (
+    M32,
+    BarrierWait,
+    CounterRead,
+    HartExit,
+    SimError,
+)
+
+__all__ = ["Memory", "Hart", "HartResult", "ExecResult", "run_program", "run_source",
+           "format_trace", "perfetto_trace",
+           "StepLimitExceeded", "IssConfig", "iss_config"]
+
+M64 = (1 << 64) - 1
+
+
+class StepLimitExceeded(UserError):
+    """A hart did not end within the step limit; `.result` holds the state at the stop."""
+
+    def __init__(self, problems: str | list[str], result: ExecResult) -> None:
+        super().__init__(problems)
+        self.result = result
+
+
+# ---- configuration -----------------------------------------------------------------------------
+
+# Simulated part of main memory, from its base: a simulator limit, not a hardware constant
+# (the memory is a lazily zeroed mmap, so only touched pages cost anything).
+MAIN_WINDOW = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class IssConfig:
+    """What the functional ISS needs from the cluster configuration. Build it with
+    `iss_config()`: every value comes from the cluster config (vexpsim/arch/configs)."""
+
+    harts: int
+    tcdm_base: int
+    tcdm_size: int
+    main_base: int
+    main_window: int
+    has_divsqrt: bool
+    has_exp: bool
+    ssr_count: int
+    frep_buffer: int
+    frep_max_iterations: int
+    cluster: Any = field(default=None, compare=False, repr=False)  # for the timing model
+
+
+def iss_config(cluster: Any = None, **overrides: Any) -> IssConfig:
+    """IssConfig from a ClusterConfig (vexpsim.arch.config; None: the default preset),
+    with optional field overrides (e.g. harts=1, has_exp=False)."""
+    if cluster is None:
+        cluster = _default_cluster()
+    cfg = IssConfig(
+        harts=cluster.harts, tcdm_base=cluster.tcdm.base, tcdm_size=cluster.tcdm.size,
+        main_base=cluster.main_memory.base,
+        main_window=min(cluster.main_memory.size, MAIN_WINDOW),
+        has_divsqrt=cluster.fpu.divsqrt.enabled, has_exp=cluster.fpu.exp.enabled,
+        ssr_count=cluster.ssr.count, frep_buffer=cluster.frep.buffer,
+        frep_max_iterations=cluster.frep.max_iterations, cluster=cluster)
+    return replace(cfg, **overrides) if overrides else cfg
+
+
+@lru_cache(maxsize=1)
+def _default_cluster() -> Any:
+    from .config import load_cluster_config
+    return load_cluster_config()
+
+
+# ---- memory ------------------------------------------------------------------------------------
+
+_FMT = {1: "<B", 2: "<H", 4: "<I", 8: "<Q"}
+
+
+class Memory:
+    """TCDM and (a window of) main memory, little-endian, byte-addressed."""
+
+    def __init__(self, cfg: IssConfig) -> None:
+        # Anonymous mmaps: zero pages are allocated lazily, so a large window costs nothing
+        # until it is touched.
+        self.regions: list[tuple[str, int, int, Any]] = [
+            ("TCDM", cfg.tcdm_base, cfg.tcdm_size, mmap.mmap(-1, cfg.tcdm_size)),
+            ("main memory", cfg.main_base, cfg.main_window, mmap.mmap(-1, cfg.main_window)),
+        ]
+
+    def _locate(self, addr: int, n: int) -> tuple[bytearray, int]:
+        for _, base, size, buf in self.regions:
+            off = addr - base
+            if 0 <= off and off + n <= size:
+                return buf, off
+        names = ", ".join(f"{nm} {b:#010x}-{b + s - 1:#010x}" for nm, b, s, _ in self.regions)
+        raise SimError(f"access of {n} byte{'s' if n > 1 else ''} at {addr:#010x} outside "
+                       f"simulated memory ({names})")
+
+    def read(self, addr: int, n: int) -> bytes:
+        buf, off = self._locate(addr, n)
+        return bytes(buf[off:off + n])
+
+    def write(self, addr: int, data: bytes) -> None:
+        buf, off = self._locate(addr, len(data))
+        buf[off:off + len(data)] = data
+
+    def loader(self, size: int) -> Callable[[int], int]:
+        """Fast unsigned load of `size` bytes: two region checks inline, then struct."""
+        unpack = struct.Struct(_FMT[size]).unpack_from
+        (_, b0, s0, m0), (_, b1, s1, m1) = self.regions
+        e0, e1 = s0 - size, s1 - size
+        locate = self._locate
+
+        def ld(addr: int) -> int:
+            off = addr - b0
+            if 0 <= off <= e0:
+                return unpack(m0, off)[0]
+            off = addr - b1
+            if 0 <= off <= e1:
+                return unpack(m1, off)[0]
+            buf, off = locate(addr, size)
+            return unpack(buf, off)[0]
+        return ld
+
+    def storer(self, size: int) -> Callable[[int, int], None]:
+        pack = struct.Struct(_FMT[size]).pack_into
+        (_, b0, s0, m0), (_, b1, s1, m1) = self.regions
+        e0, e1, mask = s0 - size, s1 - size, (1 << (8 * size)) - 1
+        locate = self._locate
+
+        def st(addr: int, v: int) -> None:
+            off = addr - b0
+            if 0 <= off <= e0:
+                pack(m0, off, v & mask)
+                return
+            off = addr - b1
+            if 0 <= off <= e1:
+                pack(m1, off, v & mask)
+                return
+            buf, off = locate(addr, size)
+            pack(buf, off, v & mask)
+        return st
+
+
+# ---- SSR, DMA ----------------------------------------------------------------------------------
+
+class Ssr:
+    """One stream semantic register data mover (snitch_cluster.md §4.1), functional: each
+    pop reads and each push writes one 64-bit word at the next generated address."""
+
+    def __init__(self, index: int, mem: Memory) -> None:
+        self.index = index
+        self.mem = mem
+        self.repeat = 0
+        self.bounds = [0, 0, 0, 0]
+        self.strides = [0, 0, 0, 0]
+        self.regs: dict[int, int] = {}
+        self.addrs: Any = None
+        self.write = False
+        self.done = True
+        self.ptr = 0
+        self.dims = 0
+        self._rep_left = 0
+        self._cur = 0
+        self._ahead: int | None = None
+
+    def configure(self, reg: int, value: int) -> None:
+        if reg == 1:
+            self.repeat = value
+        elif 2 <= reg <= 5:
+            self.bounds[reg - 2] = value
+        elif 6 <= reg <= 9:
+            self.strides[reg - 6] = value
+        elif 24 <= reg <= 31:
+            self.start(value, (reg - 24) % 4 + 1, reg >= 28)
+        elif reg in (0, 10, 11, 16):
+            self.regs[reg] = value  # status / indirection: stored, not modelled
+        else:
+            raise SimError(f"SSR{self.index}: no configuration register {reg}")
+
+    def read_reg(self, reg: int) -> int:
+        if reg == 0:
+            return (int(self.done) << 31) | (int(self.write) << 30) | \
+                ((self.dims - 1) % 4) << 28 | (self.ptr & 0x0FFFFFFF)
+        if reg == 1:
+            return self.repeat
+        if 2 <= reg <= 5:
+            return self.bounds[reg - 2]
+        if 6 <= reg <= 9:
+            return self.strides[reg - 6]
+        return self.regs.get(reg, 0)
+
+    def start(self, ptr: int, dims: int, write: bool) -> None:
+        self.ptr, self.dims, self.write = ptr, dims, write
+        self.addrs = self._gen(ptr, dims, list(self.bounds), list(self.strides))
+        self._ahead = next(self.addrs)  # one address of look-ahead, so `done` is exact
+        self.done = False
+        self._rep_left = 0
+
+    @staticmethod
+    def _gen(ptr: int, dims: int, bounds: list[int], strides: list[int]):
+        # Relative strides: on each step add the stride of the outermost dimension that
+        # increments (snitch_ssr_addr_gen.sv); addresses are 8-byte word aligned (WordAddrMask).
+        idx = [0] * dims
+        addr = ptr
+        while True:
+            yield addr & 0xFFFFFFF8
+            for d in range(dims):
+                if idx[d] < bounds[d]:
+                    idx[d] += 1
+                    addr = (addr + strides[d]) & M32
+                    break
+                idx[d] = 0
+            else:
+                return
+
+    def _next_addr(self, what: str) -> int:
+        if self.addrs is None:
+            raise SimError(f"SSR{self.index}: {what} but no stream was started")
+        if self._ahead is None:
+            raise SimError(f"SSR{self.index}: {what} after the stream ended (the program "
+                           "consumes more elements than the stream was configured for)")
+        addr = self._ahead
+        self._ahead = next(self.addrs, None)
+        return addr
+
+    def pop(self) -> int:
+        if self.write:
+            raise SimError(f"SSR{self.index} is a write stream but an instruction reads "
+                           f"ft{self.index}")
+        if self._rep_left == 0:
+            self._cur = int.from_bytes(self.mem.read(self._next_addr("read"), 8), "little")
+            self._rep_left = self.repeat + 1
+        self._rep_left -= 1
+        self.done = self._ahead is None and self._rep_left == 0
+        return self._cur
+
+    def push(self, value: int) -> None:
+        if not self.write:
+            raise SimError(f"SSR{self.index} is a read stream but an instruction writes "
+                           f"ft{self.index}")
+        self.mem.write(self._next_addr("write"), (value & M64).to_bytes(8, "little"))
+        self.done = self._ahead is None
+
+
+class Dma:
+    """Xdma functional model: a transfer copies immediately and completes at once."""
+
+    def __init__(self) -> None:
+        self.src = self.dst = self.src_stride = self.dst_stride = 0
+        self.reps = 0
+        self.next_id = 1
+        self.completed = 0
+
+    def copy(self, mem: Memory, size: int, cfg: int) -> int:
+        reps = self.reps if cfg & 2 else 1  # config[1]: 2-D transfer
+        for r in range(max(reps, 0)):
+            s = (self.src + r * self.src_stride) & M32 if cfg & 2 else self.src
+            d = (self.dst + r * self.dst_stride) & M32 if cfg & 2 else self.dst
+            mem.write(d, mem.read(s, size))
+        tid = self.next_id
+        self.next_id += 1
+        self.completed = tid
+        return tid
+
+    def status(self, which: int) -> int:
+        # dmstat: 0 completed id, 1 next id, 2 busy, 3 would block (snitch_cluster.md §4.3)
+        return {0: self.completed, 1: self.next_id, 2: 0, 3: 0}.get(which & 3, 0)
+
+
+# ---- harts -------------------------------------------------------------------------------------
+
+@dataclass
+class HartResult:
+    hart: int
+    exit_code: int | None
+    retired: int
+    x: list[int]
+    f: list[int]
+    fflags: int
+    frm: int
+    fmode: int
+    timing: dict | None = None  # vexpsim.arch.timed.HartTiming.to_json (timed runs only)
+
+    def to_json(self) -> dict:
+        out = {"hart": self.hart, "exit_code": self.exit_code, "retired": self.retired,
+               "x": list(self.x), "f": list(self.f), "fflags": self.fflags, "frm": self.frm,
+               "fmode": self.fmode}
+        if self.timing is not None:
+            out["timing"] = self.timing
+        return out
+
+
+@dataclass
+class ExecResult:
+    harts: list[HartResult]
+    memory: Memory
+    program: Program
+    host_seconds: float = 0.0
+    symbols: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def instructions(self) -> int:
+        return sum(h.retired for h in self.harts)
+
+    @property
+    def timed(self) -> bool:
+        return any(h.timing is not None for h in self.harts)
+
+    @property
+    def cycles(self) -> int:
+        """Cycles of the slowest hart from the timing model; without timing, the retired
+        instructions of the longest hart."""
+        if self.timed:
+            return max((h.timing["cycles"] for h in self.harts if h.timing), default=0)
+        return max((h.retired for h in self.harts), default=0)
+
+    def to_json(self) -> dict:
+        secs = self.host_seconds
+        note = ("cycle-approximate timing model per hart (snitch_cluster.md §2-§4, §8); no "
+                "contention between harts (TCDM banks, shared MUL/DIV, DMA) yet"
+                if self.timed else
+                "retired instructions of the longest hart (functional simulation, no timing "
+                "model)")
+        return {"cycles": self.cycles, "cycles_note": note,
+                "harts": [h.to_json() for h in self.harts],
+                "sim": {"instructions": self.instructions, "host_seconds": secs,
+                        "instructions_per_second": self.instructions / secs if secs else 0.0}}
+
+
+class Hart:
+    """Architectural state of one hart plus its pre-decoded code."""
+
+    COUNTER_CSRS = frozenset({0xC00, 0xC01, 0xC02, 0xC80, 0xC81, 0xC82, 0xB00, 0xB02, 0xB80,
+                              0xB82})
+    BARRIER_CSR = 0x7C2
+
+    def __init__(self, hartid: int, program: Program, mem: Memory, cfg: IssConfig,
+                 nharts: int, trace: list | None = None, timing: Any = None) -> None:
+        self.hartid = hartid
+        self.tm = timing  # vexpsim.arch.timed.HartTiming, or None for functional runs
+        self.trace = trace
+        self.x = [0] * 32
+        self.f = [0] * 32
+        self.mem = mem
+        self.cfg = cfg
+        self.fflags = 0
+        self.frm = 0
+        self.fmode = 0
+        self.csrs = {0x300: 0, 0x340: 0, 0x7C1: 0, 0x7C3: 0}
+        self.has_divsqrt = cfg.has_divsqrt
+        self.has_exp = cfg.has_exp
+        self.retired = 0
+        self.exit_code: int | None = None
+        self.waiting = False
+        self.program = program
+        self.base = program.text_base
+        self.ssr_enabled = False
+        self.ssrs = [Ssr(i, mem) for i in range(cfg.ssr_count)]
+        self.dma = Dma()
+        self.nharts = nharts
+        n = (program.text_size + 3) // 4
+        self.n = n
+        by_index: list[Any] = [None] * n
+        for ins in program.instructions:
+            by_index[(ins.pc - self.base) >> 2] = ins
+        self.by_index = by_index
+        self.code: list[Callable[[], int]] = [self._trap_data(i) for i in range(n)]
+        self.code.append(self._trap_end())
+        for i, ins in enumerate(by_index):
+            if ins is not None:
+                self.code[i] = self._closure(ins, ins.defn.builder(ins, self, i + 1))
+        self.idx = self.target(program.entry)
+
+    def _closure(self, ins: Any, fn: Callable[[], int], seq: bool = False
+                 ) -> Callable[[], int]:
+        """The executed closure of `ins`: functional, wrapped by the timing model when timed
+        (`seq`: an FREP body pass issued by the sequencer), then by the tracer."""
+        if self.tm is not None:
+            fn = self.tm.wrap(self, ins, fn, seq)
+        return self._traced(ins, fn)
+
+    def _traced(self, ins: Any, fn: Callable[[], int]) -> Callable[[], int]:
+        """Tracing is a second closure set: a wrapper that logs (hart, instruction) first."""
+        if self.trace is None:
+            return fn
+        log, hid = self.trace.append, self.hartid
+        if self.tm is None:
+            def traced() -> int:
+                log((hid, ins))
+                return fn()
+            return traced
+        # timed: [hart, instruction, issue cycle, value written], filled in after the step
+        # (the FPSS issue cycle for FP-side instructions, the core's for the others)
+        from .timed import FP_SIDE_UNITS
+        ct = self.tm.ct
+        d = ins.defn
+        fp_side = d.unit in FP_SIDE_UNITS
+        regs = self.x if "xd" in d.operands else self.f if "fd" in d.operands else None
+        rd = ins.rd if regs is not None and (ins.rd or regs is self.f) else None
+
+        def traced_timed() -> int:
+            entry: list = [hid, ins, 0, None]
+            log(entry)
+            try:
+                return fn()
+            finally:
+                entry[2] = ct.fp_last if fp_side else ct.cycle - 1
+                if rd is not None:
+                    entry[3] = regs[rd]
+        return traced_timed
+
+    # -- control flow helpers
+    def _trap_data(self, i: int) -> Callable[[], int]:
+        pc = self.base + 4 * i
+
+        def f() -> int:
+            raise SimError(f"no instruction at pc {pc:#010x} (data in the text section?)")
+        return f
+
+    def _trap_end(self) -> Callable[[], int]:
+        end = self.base + 4 * self.n
+
+        def f() -> int:
+            raise SimError(f"execution ran past the end of the text section ({end:#010x}); "
+                           "end each hart with ecall")
+        return f
+
+    def target(self, addr: int) -> int:
+        """Code index of a jump target (raises on targets outside the text)."""
+        i = (addr - self.base) >> 2
+        if addr & 3 or not 0 <= i < self.n:
+            raise SimError(f"jump to {addr:#010x}, outside the program text or misaligned")
+        return i
+
+    def static_target(self, ins: Any, addr: int) -> int:
+        i = (addr - self.base) >> 2
+        if addr & 3 or not 0 <= i <= self.n:
+            pc = addr
+
+            def bad() -> int:
+                raise SimError(f"jump to {pc:#010x}, outside the program text")
+            self.code.append(bad)
+            return len(self.code) - 1
+        return i
+
+    # -- FP
+    def dyn_rm(self) -> str:
+        if self.frm > 4:
+            raise SimError(f"illegal instruction: dynamic rounding mode with invalid frm = "
+                           f"{self.frm}")
+        return ("rne", "rtz", "rdn", "rup", "rmm")[self.frm]
+
+    def freader(self, r: int) -> Callable[[], int]:
+        f = self.f
+        if r < len(self.ssrs):
+            ssr = self.ssrs[r]
+            return lambda: ssr.pop() if self.ssr_enabled else f[r]
+        return lambda: f[r]
+
+    def freaders(self, regs: list[int]) -> Callable[[], list[int]]:
+        """Read several FP operands of one instruction. With streaming on, each SSR lane pops
+        once per instruction even when several operands name it: every port reading a lane
+        gets the same element (snitch_ssr_switch.sv: one lane_ready per lane)."""
+        f = self.f
+        regs = list(regs)
+        n = len(self.ssrs)
+        if not any(r < n for r in regs):
+            return lambda: [f[r] for r in regs]
+        ssrs = self.ssrs
+
+        def read() -> list[int]:
+            if not self.ssr_enabled:
+                return [f[r] for r in regs]
+            popped: dict[int, int] = {}
+            out = []
+            for r in regs:
+                if r < n:
+                    if r not in popped:
+                        popped[r] = ssrs[r].pop()
+                    out.append(popped[r])
+                else:
+                    out.append(f[r])
+            return out
+        return read
+
+    def fwriter(self, r: int) -> Callable[[int], None]:
+        f = self.f
+        if r < len(self.ssrs):
+            ssr = self.ssrs[r]
+
+            def w_ssr(v: int) -> None:
+                if self.ssr_enabled:
+                    ssr.push(v)
+                else:
+                    f[r] = v
+            return w_ssr
+
+        def w(v: int) -> None:
+            f[r] = v
+        return w
+
+    # -- CSRs
+    def csr_access(self, csr: int, writes: bool) -> Callable[[int | None], int]:
+        """A function reading (arg None) or writing a CSR; raises for unknown CSRs."""
+        if csr == 0x001:
+            return lambda v: self.fflags if v is None else setattr(self, "fflags", v & 0x1F)
+        if csr == 0x002:
+            return lambda v: self.frm if v is None else setattr(self, "frm", v & 7)
+        if csr == 0x800:
+            return lambda v: self.fmode if v is None else setattr(self, "fmode", v & 3)
+        if csr == 0x003:
+            # The standard 8-bit fcsr (frm, fflags). Snitch's RTL also maps fmode to fcsr[9:8];
+            # vexpsim keeps fmode in its own CSR only, so RV32IMAFD programs behave as on QEMU.
+            def fcsr(v: int | None) -> int:
+                if v is None:
+                    return self.frm << 5 | self.fflags
+                self.fflags, self.frm = v & 0x1F, (v >> 5) & 7
+                return 0
+            return fcsr
+        if csr == 0x7C0:
+            def ssr(v: int | None) -> int:
+                if v is None:
+                    return int(self.ssr_enabled)
+                self.ssr_enabled = bool(v & 1)
+                return 0
+            return ssr
+        if csr in (0xF14, 0x301):
+            value = self.hartid if csr == 0xF14 else (1 << 30) | 0x1129  # RV32 IMAFD (+X)
+            name = "mhartid" if csr == 0xF14 else "misa"
+
+            def ro(v: int | None) -> int:
+                if v is None:
+                    return value
+                raise SimError(f"illegal instruction: write to read-only CSR {name}")
+            return ro
+        if csr in self.csrs:
+            def rw(v: int | None) -> int:
+                if v is None:
+                    return self.csrs[csr]
+                self.csrs[csr] = v
+                return 0
+            return rw
+
+        def unknown(v: int | None) -> int:
+            raise SimError(f"illegal instruction: CSR {csr:#05x} is not implemented")
+        return unknown
+
+    # -- SSR
+    def _ssr_targets(self, addr: int) -> list[Ssr]:
+        dm = addr & 31
+        if dm == 31:
+            return self.ssrs
+        if dm >= len(self.ssrs):
+            raise SimError(f"SSR configuration of data mover {dm}: this core has "
+                           f"{len(self.ssrs)} SSRs")
+        return [self.ssrs[dm]]
+
+    def ssr_write(self, addr: int, value: int) -> None:
+        for s in self._ssr_targets(addr):
+            s.configure(addr >> 5, value & M32)
+
+    def ssr_read(self, addr: int) -> int:
+        return self._ssr_targets(addr)[0].read_reg(addr >> 5)
+
+    # -- FREP
+    def build_frep(self, ins: Any, nxt: int) -> Callable[[], int]:
+        n_inst = ins.imm
+        smax, smask = ins.extra if len(ins.extra) == 2 else (0, 0)
+        start = nxt
+        end = start + n_inst
+        problems = []
+        if n_inst < 1:
+            problems.append("the body must have at least 1 instruction")
+        if n_inst > self.cfg.frep_buffer:
+            problems.append(f"body of {n_inst} instructions exceeds the sequencer buffer "
+                            f"({self.cfg.frep_buffer}, frep.buffer)")
+        body = self.by_index[start:end]
+        if len(body) < n_inst or any(b is None for b in body):
+            problems.append(f"the {n_inst} instructions after it are not all in the program")
+        else:
+            for b in body:
+                if not b.defn.is_fp or "xd" in b.defn.operands or b.defn.unit == "csr":
+                    problems.append(
+                        f"body instruction {b.mnemonic} at {b.loc} is not an FP instruction "
+                        "the sequencer can repeat (integer, FP->int and CSR instructions "
+                        "are not allowed; snitch_cluster.md §4.2)")
+        if problems:
+            msg = f"{ins.mnemonic}: " + "; ".join(problems)
+
+            def bad() -> int:
+                raise SimError(msg)
+            return bad
+        # One closure list per stagger step: the register fields selected by the mask are
+        # incremented by the stagger counter (0..smax), which advances every iteration.
+        # With timing, the first pass is offloaded by the core and the others are issued by
+        # the sequencer: a second closure set (snitch_cluster.md §4.2).
+        variants = []
+        replays = []
+        for k in range(smax + 1):
+            codes = []
+            again = []
+            for j, b in enumerate(body):
+                bb = b
+                if k and smask:
+                    bb = _stagger(b, k, smask)
+                fn = bb.defn.builder(bb, self, start + j + 1)
+                codes.append(self._closure(bb, fn))
+                again.append(self._closure(bb, fn, seq=True) if self.tm is not None
+                             else codes[-1])
+            variants.append(codes)
+            replays.append(again)
+        x, rs1, maxit = self.x, ins.rs1, self.cfg.frep_max_iterations
+        nvar = smax + 1
+
+        def f() -> int:
+            iters = x[rs1] + 1
+            if iters > maxit:
+                raise SimError(f"{ins.mnemonic}: {iters} iterations exceed the sequencer "
+                               f"limit ({maxit})")
+            for it in range(iters):
+                codes = (replays if it else variants)[it % nvar]
+                j = start
+                while j < end:
+                    j = codes[j - start]()
+            self.retired += iters * n_inst
+            return end
+        return f
+
+
+def _stagger(ins: Any, k: int, mask: int) -> Any:
+    b = copy.copy(ins)
+    for bit, name in enumerate(("rd", "rs1", "rs2", "rs3")):
+        if mask >> bit & 1 and getattr(b, name) is not None:
+            setattr(b, name, (getattr(b, name) + k) % 32)
+    return b
+
+
+# ---- running -----------------------------------------------------------------------------------
+
+def _where(h: Hart, i: int, msg: str) -> str:
+    """`file:line:col: hart N: msg` with the source line, or the pc when there is none."""
+    ins = h.by_index[i] if 0 <= i < len(h.by_index) else None
+    if ins is None:
+        return f"{h.program.filename}: hart {h.hartid}: pc {h.base + 4 * i:#010x}: {msg}"
+    return ins.loc.render(f"hart {h.hartid}: {msg}")
+
+
+def _counter_value(h: Hart, ev: CounterRead) -> int:
+    v = h.retired
+    if h.tm is not None and ev.csr in (0xC00, 0xB00, 0xC80, 0xB80):
+        v = h.tm.last_cycle_read  # issue cycle of this csrr (timing model)
+        if ev.csr in (0xC00, 0xB00):
+            h.tm.marks.append(h.tm.snapshot(v, h.retired))
+    return (v >> 32) & M32 if ev.csr in (0xC80, 0xC81, 0xC82, 0xB80, 0xB82) else v & M32
+
+
+def run_program(program: Program, *, harts: int | None = None, max_steps: int = 10**7,
+                config: IssConfig | Any = None, quantum: int | None = None,
+                trace: list | None = None, timing: bool = False) -> ExecResult:
+    """Run `program` on `harts` harts (default: the cluster's) until every hart executes
+    ecall. Raises StepLimitExceeded when a hart retires `max_steps` instructions without
+    ending, UserError for run-time errors (illegal instruction, bad access, deadlock).
+    `trace`: a list that receives (hartid, Instruction) for every executed instruction, in
+    execution order (see format_trace). `timing`: run the cycle-approximate core model
+    (vexpsim.arch.timed); `cycles` and each hart's `timing` then come from it, and the
+    functional results are bit-identical to an untimed run."""
+    cfg = config if isinstance(config, IssConfig) else iss_config(config)
+    nh = harts if harts is not None else cfg.harts
+    if nh < 1:
+        raise UserError(f"--harts must be at least 1, got {nh}")
+    mem = Memory(cfg)
+    for addr, data in program.segments.items():
+        try:
+            mem.write(addr, data)
+        except SimError as e:
+            raise UserError(f"{program.filename}: section at {addr:#010x}: {e}") from None
+    tms: list[Any] = [None] * nh
+    if timing:
+        from ..isa import default_isa
+        from .timed import HartTiming, timing_params_for
+        cluster = cfg.cluster if cfg.cluster is not None else _default_cluster()
+        params = timing_params_for(cluster, list(default_isa().instructions.values()))
+        tcdm = (cfg.tcdm_base, cfg.tcdm_base + cfg.tcdm_size)
+        tms = [HartTiming(params, tcdm) for _ in range(nh)]
+    hs = [Hart(i, program, mem, cfg, nh, trace, tms[i]) for i in range(nh)]
+    for h in hs:
+        h.x[2] = 0  # sp: no stack is set up; programs that need one set it themselves
+    q = quantum if quantum is not None else (1 if nh > 1 else 4096)
+    t0 = time.perf_counter()
+    live = list(hs)
+
+    def limit(h: Hart) -> StepLimitExceeded:
+        return StepLimitExceeded(
+            _where(h, h.idx, f"did not end within {max_steps} instructions (--max-cycles); "
+                   "stopped here"), _result(hs, mem, program, time.perf_counter() - t0))
+
+    while live:
+        runnable = [h for h in live if not h.waiting]
+        for h in runnable:
+            if h.retired >= max_steps:
+                raise limit(h)
+        if q == 1 and len(runnable) > 1:
+            _lockstep(runnable, min(max_steps - h.retired for h in runnable))
+        else:
+            for h in runnable:
+                _run_hart(h, min(q, max_steps - h.retired))
+        if any(h.exit_code is not None for h in live):
+            live = [h for h in live if h.exit_code is None]
+        if live and all(h.waiting for h in live):
+            if len(live) == nh:
+                for h in live:
+                    h.waiting = False
+                if timing:  # the barrier releases when the last hart arrives
+                    _align_clocks(live)
+            else:
+                done = [h.hartid for h in hs if h.exit_code is not None]
+                raise UserError(
+                    f"deadlock: harts {[h.hartid for h in live]} wait at the barrier but "
+                    f"harts {done} have ended and will never arrive")
+    return _result(hs, mem, program, time.perf_counter() - t0)
+
+
+def _align_clocks(hs: list[Hart]) -> None:
+    t = max(h.tm.ct.cycle for h in hs)
+    for h in hs:
+        h.tm.ct.cycle = t
+
+
+def _handle(h: Hart, ev: Exception) -> None:
+    """A rare event raised by the instruction at h.idx; h.retired counts the instructions
+    before it."""
+    i = h.idx
+    if isinstance(ev, CounterRead):
+        if ev.op != "r":
+            raise UserError(_where(h, i, "illegal instruction: the cycle/instret counters are "
+                                   "read-only in vexpsim")) from None
+        if ev.rd:
+            h.x[ev.rd] = _counter_value(h, ev)
+        h.retired += 1
+        h.idx = ev.nxt
+    elif isinstance(ev, BarrierWait):
+        h.retired += 1
+        h.idx = ev.nxt
+        h.waiting = True
+    elif isinstance(ev, HartExit):
+        h.retired += 1
+        h.exit_code = h.x[10] - ((h.x[10] & 0x80000000) << 1)
+    elif isinstance(ev, SimError):
+        raise UserError(_where(h, i, str(ev))) from None
+    else:  # pragma: no cover - a bug in a semantics function
+        raise ev
+
+
+_EVENTS = (CounterRead, BarrierWait, HartExit, SimError)
+
+
+def _run_hart(h: Hart, budget: int) -> None:
+    """Run one hart for up to `budget` instructions, stopping early at an event."""
+    code = h.code
+    i = h.idx
+    k = -1
+    try:
+        for k in range(budget):  # noqa: B007 - k is read in the handler
+            i = code[i]()
+    except _EVENTS as ev:
+        h.retired += k
+        h.idx = i
+        _handle(h, ev)
+        return
+    h.retired += budget
+    h.idx = i
+
+
+def _lockstep(runnable: list[Hart], max_rounds: int) -> None:
+    """Lock-step round-robin, one instruction per hart per round, until an event (or
+    `max_rounds`, at most 2^16 per call). The harts after the one that raised an event then
+    finish their round, so the interleaving is exactly one instruction each."""
+    codes = [h.code for h in runnable]
+    idxs = [h.idx for h in runnable]
+    n = len(runnable)
+    rounds = 0
+    j = n
+    event: Exception | None = None
+    cap = min(max_rounds, 1 << 16)
+    try:
+        while rounds < cap:
+            for j in range(n):  # noqa: B007 - j is read after the handler
+                idxs[j] = codes[j][idxs[j]]()
+            rounds += 1
+    except _EVENTS as ev:
+        event = ev
+    for m, h in enumerate(runnable):
+        h.idx = idxs[m]
+        h.retired += rounds + (1 if event is not None and m < j else 0)
+    if event is None:
+        return
+    _handle(runnable[j], event)
+    for h in runnable[j + 1:]:
+        _run_hart(h, 1)
+
+
+def format_trace(trace: list) -> str:
+    """One line per executed instruction: hart, pc, machine word, source text, location;
+    a timed run's trace starts each line with the issue cycle and adds the register written
+    (`x10=0x0000002a`, `f3=0x3ff0000000000000`)."""
+    from ..isa.encoding import encode
+    lines = []
+    for e in trace:
+        hid, ins = e[0], e[1]
+        text = f"{hid:2d} {ins.pc:#010x} {encode(ins):08x}  {ins.loc.text.strip():40s} "
+        if len(e) > 2:
+            w = ""
+            if e[3] is not None:
+                fd = "fd" in ins.defn.operands
+                w = f"{'f' if fd else 'x'}{ins.rd}={e[3]:#0{18 if fd else 10}x}"
+            text = f"{e[2]:8d} {text}{w:29s} "
+        lines.append(f"{text}# {ins.loc}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def perfetto_trace(trace: list) -> dict:
+    """Chrome/Perfetto trace-event JSON of a timed trace: one 1-cycle slice per instruction
+    issue, one process per hart with an integer-core and an FP-subsystem track
+    (1 microsecond on the time axis = 1 cycle)."""
+    from .timed import FP_SIDE_UNITS
+    events: list[dict] = []
+    harts = sorted({e[0] for e in trace})
+    for h in harts:
+        events.append({"ph": "M", "name": "process_name", "pid": h, "tid": 0,
+                       "args": {"name": f"hart {h}"}})
+        for tid, name in ((0, "core"), (1, "FPSS")):
+            events.append({"ph": "M", "name": "thread_name", "pid": h, "tid": tid,
+                           "args": {"name": name}})
+    for e in trace:
+        if len(e) < 3:
+            raise UserError("a Perfetto trace needs a timed run (drop --no-timing)")
+        hid, ins, cyc = e[0], e[1], e[2]
+        events.append({"ph": "X", "name": ins.mnemonic, "cat": ins.defn.unit, "ts": cyc,
+                       "dur": 1, "pid": hid,
+                       "tid": 1 if ins.defn.unit in FP_SIDE_UNITS else 0,
+                       "args": {"pc": f"{ins.pc:#010x}", "src": ins.loc.text.strip()}})
+    return {"traceEvents": events, "displayTimeUnit": "ns",
+            "otherData": {"time_unit": "1 us = 1 cycle"}}
+
+
+def _result(hs: list[Hart], mem: Memory, program: Program, secs: float) -> ExecResult:
+    return ExecResult([HartResult(h.hartid, h.exit_code, h.retired, list(h.x), list(h.f),
+                                  h.fflags, h.frm, h.fmode,
+                                  h.tm.to_json(h.retired) if h.tm is not None else None)
+                       for h in hs],
+                      mem, program, secs, dict(program.symbols))
+
+
+def run_source(source: str, *, filename: str = "<string>", harts: int = 1,
+               defines: dict[str, int] | None = None, max_steps: int = 10**7,
+               config: IssConfig | Any = None, quantum: int | None = None,
+               timing: bool = False) -> ExecResult:
+    """Assemble and run `source` (see run_program)."""
+    cfg = config if isinstance(config, IssConfig) else iss_config(config)
+    program = assemble(source, filename=filename, defines=defines,
+                       tcdm_base=cfg.tcdm_base, text_base=cfg.main_base)
+    return run_program(program, harts=harts, max_steps=max_steps, config=cfg, quantum=quantum,
+                       timing=timing)

@@ -1,0 +1,1 @@
+"""Transformer workloads: model shapes, operator graphs, tiling rules, analytical costs."""

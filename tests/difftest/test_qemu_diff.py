@@ -46,7 +46,22 @@ def check(functional, source: str, workdir: Path, what: str, replay: str) -> Non
         )
 
 
-@pytest.mark.parametrize("path", PROGRAMS, ids=[p.stem for p in PROGRAMS])
+# Known vexpsim differences, one directed program each: xfail(strict) so the suite stays green
+# and turns red (XPASS) once vexpsim is fixed; then delete the entry.
+KNOWN_DIFFERENCES = {
+    "li_zero": "vexpsim.asm expands `li zero, IMM` with IMM & 0xfff == 0 to lui only; GNU as "
+    "adds `addi zero, zero, 0` (_li_parts in vexpsim/asm/assembler.py)",
+}
+
+
+def _directed_params():
+    for path in PROGRAMS:
+        reason = KNOWN_DIFFERENCES.get(path.stem)
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+        yield pytest.param(path, id=path.stem, marks=marks)
+
+
+@pytest.mark.parametrize("path", list(_directed_params()))
 def test_directed_program(functional, tmp_path, path: Path):
     check(
         functional,
@@ -103,3 +118,7 @@ def test_layout_hints_point_at_the_first_expansion_difference(functional, tmp_pa
     first = "first difference at instruction 1 (0x80000004): GNU `fence iorw,iorw`, vexpsim `addi`"
     assert first in hints
     assert layout_hints(head + tail, qo.assemble_and_link(head + tail, tmp_path, "same"), "s") == ""
+
+
+def test_known_differences_name_existing_programs():
+    assert set(KNOWN_DIFFERENCES) <= {p.stem for p in PROGRAMS}

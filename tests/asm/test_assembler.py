@@ -420,3 +420,10 @@ def test_include_errors_name_the_included_file(tmp_path):
     assert "bad.S:2:16: immediate 9999 out of range" in text
     assert "cannot find include file 'missing.S'" in text
     assert "recursive .include of 'self.S'" in text
+
+
+def test_li_zero_keeps_the_addi_like_gnu_as():
+    # GNU as expands `li zero, 0x1000` to lui + addi even though the addi adds 0; dropping it
+    # shifted every later pc-relative value by 4 (found by the QEMU differential tests)
+    p = asm("_start:\n  li zero, 0x1000\n  li a0, 0x1000\n")
+    assert [i.mnemonic for i in p.instructions] == ["lui", "addi", "lui"]

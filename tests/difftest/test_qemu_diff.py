@@ -48,10 +48,9 @@ def check(functional, source: str, workdir: Path, what: str, replay: str) -> Non
 
 # Known vexpsim differences, one directed program each: xfail(strict) so the suite stays green
 # and turns red (XPASS) once vexpsim is fixed; then delete the entry.
-KNOWN_DIFFERENCES = {
-    "li_zero": "vexpsim.asm expands `li zero, IMM` with IMM & 0xfff == 0 to lui only; GNU as "
-    "adds `addi zero, zero, 0` (_li_parts in vexpsim/asm/assembler.py)",
-}
+# Directed programs where vexpsim is known to differ from GNU as + QEMU (xfail, strict):
+# none at present. The `li zero, IMM` expansion (li_zero.S) was the last one, fixed.
+KNOWN_DIFFERENCES: dict[str, str] = {}
 
 
 def _directed_params():

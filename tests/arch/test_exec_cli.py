@@ -127,3 +127,44 @@ def test_exec_include_dir_option(tmp_path):
     out = tmp_path / "o.json"
     assert cli.main(["exec", prog, "-I", str(inc), "--harts", "1", "--json", str(out)]) == 0
     assert json.loads(out.read_text())["harts"][0]["exit_code"] == 7
+
+
+def test_exec_energy_is_events_times_table(tmp_path):
+    # hand-countable: 6 ALU instructions (li x4, mv... are addi), 4 vfexp.ah, the ecall;
+    # energy = sum(count x pJ) from the table + per-core floor x cycles
+    from vexpsim.energy.model import load_energy_table
+
+    prog = """_start:
+    li a0, 1
+    li a1, 2
+    li a2, 3
+    li a3, 4
+    addi a0, a0, 1
+    addi a1, a1, 1
+    vfexp.ah ft3, ft4
+    vfexp.ah ft5, ft6
+    vfexp.ah ft7, ft8
+    vfexp.ah ft9, ft10
+    li a0, 0
+    ecall
+"""
+    out = tmp_path / "o.json"
+    assert cli.main(["exec", write(tmp_path, prog), "--harts", "1", "--json", str(out)]) == 0
+    d = json.loads(out.read_text())
+    t = d["harts"][0]["timing"]
+    m = load_energy_table()
+    ev = t["events"]
+    assert ev["fpu_exp_bf16x4"] == 4
+    expect = sum(n * m.events[k].pj for k, n in ev.items()) + d["cycles"] * 4.5
+    assert t["energy"]["energy_pj"] == pytest.approx(expect)
+    assert d["energy_pj"] == pytest.approx(expect)
+    assert t["energy"]["energy_by_event_pj"]["fpu_exp_bf16x4"] == pytest.approx(4 * 7.8)
+    assert d["energy_by_component_pj"]["fpu"] == pytest.approx(4 * 7.8)
+    assert d["average_power_mw"] == pytest.approx(expect / d["cycles"])  # 1 GHz: pJ/ns = mW
+    assert "core-level events only" in d["energy_note"]
+
+
+def test_exec_bad_energy_table(tmp_path, capsys):
+    rc = cli.main(["exec", write(tmp_path, PROG), "-D", "N=1", "--energy-table", "tsmc3"])
+    assert rc == 1
+    assert "unknown energy table" in capsys.readouterr().err

@@ -12,6 +12,7 @@ import json
 import re
 from pathlib import Path
 
+from ..energy.model import EnergyModel
 from ..errors import UserError
 
 __all__ = ["register", "parse_defines"]
@@ -63,6 +64,11 @@ def _run(args: argparse.Namespace) -> int:
                        text_base=cfg.main_base, include_dirs=tuple(args.include or ()))
     if args.perfetto and args.no_timing:
         raise UserError("--perfetto needs the timing model; drop --no-timing")
+    energy = None
+    if not args.no_timing:  # load (and check) the energy table before a long run
+        from ..energy.model import load_energy_table
+
+        energy = load_energy_table(args.energy_table)
     trace: list | None = [] if args.trace or args.perfetto else None
     try:
         try:
@@ -81,6 +87,8 @@ def _run(args: argparse.Namespace) -> int:
             Path(args.perfetto).write_text(json.dumps(perfetto_trace(trace)) + "\n",
                                            encoding="utf-8")
     data = result.to_json()
+    if energy is not None:
+        add_energy(data, energy)
     if args.json:
         Path(args.json).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     _print_summary(data)
@@ -88,6 +96,39 @@ def _run(args: argparse.Namespace) -> int:
         import sys
         print(message, file=sys.stderr)
     return status
+
+
+ENERGY_NOTE = ("core-level events only (instructions by unit and op group, per-core idle floor); "
+               "TCDM bank, DMA and instruction-fetch events come with the cluster model")
+
+
+def add_energy(data: dict, model: EnergyModel) -> None:
+    """Price each hart's event counts with an energy table (vexpsim/energy) and add
+    `energy_pj`, the breakdown by component and the average power to the exec JSON. Every hart
+    burns the per-core floor (`core_cycle`) for the whole run, as an idle core still does."""
+    cycles = data["cycles"]
+    total = 0.0
+    by_comp: dict[str, float] = {}
+    for h in data["harts"]:
+        t = h.get("timing")
+        if t is None:
+            continue
+        counts = dict(t["events"])
+        counts["core_cycle"] = counts.get("core_cycle", 0) + cycles
+        try:
+            e = model.breakdown(counts, cycles)
+        except KeyError as exc:
+            raise UserError(f"energy table {model.name}: {exc.args[0]}") from None
+        t["energy"] = e.as_dict()
+        total += e.total_pj
+        for k, v in e.by_component_pj.items():
+            by_comp[k] = by_comp.get(k, 0.0) + v
+    data["energy_pj"] = total
+    data["energy_by_component_pj"] = by_comp
+    seconds = cycles / model.frequency_hz if cycles else 0.0
+    data["average_power_mw"] = total * 1e-12 / seconds * 1e3 if seconds else 0.0
+    data["energy_table"] = model.name
+    data["energy_note"] = ENERGY_NOTE
 
 
 def _print_summary(data: dict) -> None:
@@ -98,6 +139,9 @@ def _print_summary(data: dict) -> None:
     print(f"cycles {data['cycles']} ({what})")
     print(f"instructions {sim['instructions']}  host {sim['host_seconds']:.3f} s  "
           f"{sim['instructions_per_second'] / 1e6:.2f} M instr/s")
+    if "energy_pj" in data:
+        print(f"energy {data['energy_pj']:.1f} pJ  average power {data['average_power_mw']:.2f} mW"
+              f"  ({data['energy_table']}; {data['energy_note']})")
     for h in data["harts"]:
         ec = "running" if h["exit_code"] is None else h["exit_code"]
         nz = " ".join(f"x{i}={v:#x}" for i, v in enumerate(h["x"]) if v)
@@ -129,6 +173,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "source line, register written; no cycle with --no-timing)")
     p.add_argument("--perfetto", metavar="OUT",
                    help="write a Chrome/Perfetto trace-event JSON (open in ui.perfetto.dev)")
+    p.add_argument("--energy-table", default="gf12lp_0p8v", metavar="NAME|FILE",
+                   help="energy table: a shipped name or a TOML file (default gf12lp_0p8v)")
     p.add_argument("--no-timing", action="store_true",
                    help="functional simulation only (faster; cycles = retired instructions)")
     p.add_argument("--max-cycles", type=int, default=10**7,

@@ -302,7 +302,13 @@ class CoreTiming:
         arrive = t_core + self.p.lat_offload
         empty = max(self.fp_last + 1, self.seq_busy_until + 1)
         if empty > arrive:
-            self.stalls.drain += empty - arrive
+            # The sequencer accepts a direct-path request only with an empty queue, and the
+            # core's offload handshake waits for that acceptance (snitch_cluster.md §3.1 item 3):
+            # the integer core cannot issue past it until then.
+            wait = empty - arrive
+            self.stalls.drain += wait
+            if t_core + 1 + wait > self.cycle:
+                self.cycle = t_core + 1 + wait
             return empty
         return arrive
 

@@ -222,13 +222,15 @@ def expf_libm(x: np.ndarray) -> np.ndarray:
     kd -= SHIFT; r = z - kd; s = asdouble(T[ki % N] + (ki << 47));
     y = (C0*r + C1)*r^2 + (C2*r + 1); return (float)(y*s).
     Every operation is a separately rounded double operation (no fused multiply-add), which
-    is what the assembly routine in kernels/ executes instruction by instruction.
+    is what the assembly routine kernels/lib/expf.S executes instruction by instruction
+    (tests compare them bit for bit, NaN results included: RISC-V's x + x gives the canonical
+    NaN).
     """
     xf = np.asarray(x)
     if xf.dtype != np.float32:
         raise TypeError(f"expf_libm takes float32 inputs, got {xf.dtype}")
-    xd = xf.astype(np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
+        xd = xf.astype(np.float64)  # exact; signaling NaNs would warn
         z = EXPF_INVLN2N * xd
         kd = z + EXPF_SHIFT
         ki = kd.view(np.uint64)
@@ -245,7 +247,8 @@ def expf_libm(x: np.ndarray) -> np.ndarray:
         # Special cases, as the routine's |x| >= 88 branch handles them.
         out = np.where(xd > EXPF_OFLOW, np.float32(np.inf), out)
         out = np.where(xd < EXPF_UFLOW, np.float32(0.0), out)
-        out = np.where(np.isnan(xd), xf + xf, out)
+        # NaN: the routine returns x + x, which on RISC-V is the canonical NaN
+        out = np.where(np.isnan(xd), np.uint32(0x7FC00000).view(np.float32), out)
         out = np.where(np.isposinf(xd), np.float32(np.inf), out)
         out = np.where(np.isneginf(xd), np.float32(0.0), out)
     return out.astype(np.float32)

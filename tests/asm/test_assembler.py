@@ -427,3 +427,17 @@ def test_li_zero_keeps_the_addi_like_gnu_as():
     # shifted every later pc-relative value by 4 (found by the QEMU differential tests)
     p = asm("_start:\n  li zero, 0x1000\n  li a0, 0x1000\n")
     assert [i.mnemonic for i in p.instructions] == ["lui", "addi", "lui"]
+
+
+def test_program_store_writes_inputs_at_a_symbol():
+    p = asm(".data\n.balign 8\nbuf: .zero 8\nafter: .word 7\n.text\n_start: ecall\n")
+    p.store("buf", b"\x01\x02\x03\x04")
+    seg_start = max(s for s in p.segments if s <= p.symbols["buf"])
+    seg = p.segments[seg_start]
+    off = p.symbols["buf"] - seg_start
+    assert seg[off:off + 8] == b"\x01\x02\x03\x04\x00\x00\x00\x00"
+    assert struct.unpack_from("<I", seg, p.symbols["after"] - seg_start)[0] == 7
+    with pytest.raises(KeyError, match="no symbol"):
+        p.store("nope", b"\x00")
+    with pytest.raises(ValueError, match="do not fit"):
+        p.store("after", b"\x00" * 4096)

@@ -19,12 +19,7 @@ def run_kernel(x: np.ndarray, timing: bool = True):
     n = x.size
     prog = assemble(KERNEL.read_text(), filename=str(KERNEL), defines={"N": n},
                     include_dirs=(str(KERNELS),))
-    base = prog.symbols["x"]
-    for start, data in prog.segments.items():
-        if start <= base < start + len(data):
-            buf = bytearray(data)
-            buf[base - start:base - start + 4 * n] = x.astype("<f4").tobytes()
-            prog.segments[start] = bytes(buf)
+    prog.store("x", x.astype("<f4").tobytes())
     res = run_program(prog, harts=1, timing=timing)
     assert res.harts[0].exit_code == 0
     y = np.frombuffer(res.memory.read(prog.symbols["y"], 4 * n), dtype="<f4")

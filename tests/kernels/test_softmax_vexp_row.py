@@ -19,14 +19,7 @@ KERNEL = Path(__file__).resolve().parents[2] / "kernels" / "softmax_vexp_row.S"
 def run_kernel(x_bf16: np.ndarray, timing: bool = True):
     n = x_bf16.size
     prog = assemble(KERNEL.read_text(), filename=str(KERNEL), defines={"N": n})
-    base = prog.symbols["x"]
-    for start, data in prog.segments.items():
-        if start <= base < start + len(data):
-            buf = bytearray(data)
-            off = base - start
-            buf[off:off + 2 * n] = to_bits(x_bf16).astype("<u2").tobytes()
-            prog.segments[start] = bytes(buf)
-            break
+    prog.store("x", to_bits(x_bf16).astype("<u2").tobytes())
     res = run_program(prog, harts=1, timing=timing)
     y = np.frombuffer(res.memory.read(prog.symbols["y"], 2 * n), dtype="<u2")
     return from_bits(y.astype(np.uint16), BF16), res

@@ -76,3 +76,18 @@ class Program:
             if ins.pc == pc:
                 return ins
         return None
+
+    def store(self, symbol: str, data: bytes) -> None:
+        """Write `data` into the program's memory image at `symbol` (e.g. kernel inputs), before
+        it runs. The bytes must lie inside one data segment."""
+        if symbol not in self.symbols:
+            raise KeyError(f"{self.filename}: no symbol {symbol!r}")
+        addr = self.symbols[symbol]
+        for start, seg in self.segments.items():
+            if start <= addr and addr + len(data) <= start + len(seg):
+                buf = bytearray(seg)
+                buf[addr - start:addr - start + len(data)] = data
+                self.segments[start] = bytes(buf)
+                return
+        raise ValueError(f"{self.filename}: {len(data)} bytes at {symbol} ({addr:#x}) do not fit "
+                         "in one segment")

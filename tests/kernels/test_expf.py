@@ -116,3 +116,54 @@ def test_same_bits_on_qemu(tmp_path):
     expect = int(expf_libm(x).view(np.uint32).astype(np.uint64).sum()) & 0xFFFFFFFF
     _, res = run_iss(x)
     assert state.x[19] == res.harts[0].x[19] == expect  # s3 = x19: checksum of every result
+
+
+DRIVER_8 = """
+    .equ H, 8
+    .text
+    .globl _start
+_start:
+    csrr    t0, mhartid
+    la      sp, stacks
+    addi    t1, t0, 1
+    slli    t1, t1, 6
+    add     sp, sp, t1              # own 64-byte stack per hart
+    la      s0, xs
+    la      s1, ys
+    slli    t1, t0, 2
+    add     s0, s0, t1              # hart h does elements h, h+H, h+2H, ...
+    add     s1, s1, t1
+    li      s2, N / H
+1:  flw     fa0, 0(s0)
+    call    expf
+    fsw     fa0, 0(s1)
+    addi    s0, s0, 4*H
+    addi    s1, s1, 4*H
+    addi    s2, s2, -1
+    bnez    s2, 1b
+    li      a0, 0
+    li      a7, 93
+    ecall
+    .include "lib/expf.S"
+    .data
+    .balign 8
+xs: XS_DATA
+ys: .zero 4*N
+    .balign 16
+stacks: .zero 64*H
+"""
+
+
+def test_eight_harts_call_it_concurrently():
+    # Harts run in lock-step round-robin, so the calls interleave instruction by instruction:
+    # a scratch slot shared between harts would corrupt s and the results would differ.
+    x = inputs(200, 2)
+    x = x[: x.size - x.size % 8]
+    words = ", ".join(str(int(v)) for v in x.view(np.uint32))
+    src = f"    .equ N, {x.size}\n" + DRIVER_8.replace("XS_DATA", f".word {words}")
+    prog = assemble(src, filename="expf_driver8.S", include_dirs=(str(KERNELS),))
+    res = run_program(prog, harts=8)
+    assert [h.exit_code for h in res.harts] == [0] * 8
+    assert len({h.retired for h in res.harts}) > 1  # the harts take different paths
+    y = np.frombuffer(res.memory.read(prog.symbols["ys"], 4 * x.size), dtype="<u4")
+    np.testing.assert_array_equal(y, expf_libm(x).view(np.uint32))

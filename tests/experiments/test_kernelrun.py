@@ -1,0 +1,49 @@
+"""vexpsim.experiments.kernelrun: the common kernel runner and its registry."""
+
+import numpy as np
+import pytest
+
+from vexpsim.errors import UserError
+from vexpsim.experiments.kernelrun import load_kernels, run_kernel
+
+
+def test_registry_has_the_row_kernels():
+    ks = load_kernels()
+    assert {"softmax_baseline_row", "softmax_vexp_row"} <= set(ks)
+
+
+@pytest.mark.parametrize("name", ["softmax_baseline_row", "softmax_vexp_row"])
+@pytest.mark.parametrize("dist", ["uniform", "normal"])
+def test_row_kernels_pass_their_check(name, dist):
+    run = run_kernel(name, {"N": 64}, dist=dist, seed=2)
+    rec = run.record
+    assert rec["check"]["passed"], rec["check"]
+    assert rec["cycles"] > 0 and rec["energy_pj"] > 0
+    assert run.output.shape == run.reference.shape == (64,)
+    assert abs(run.output.sum() - 1.0) < 0.05
+
+
+def test_a_broken_output_fails_the_check(monkeypatch):
+    ks = load_kernels()
+    k = ks["softmax_baseline_row"]
+    from dataclasses import replace
+    monkeypatch.setitem(ks, k.name, replace(k, reference=lambda inp, p: np.full(p["N"], 0.5)))
+    rec = run_kernel(k.name, {"N": 32}).record
+    assert not rec["check"]["passed"] and "max_rel_error" in rec["check"]["failed"]
+
+
+def test_same_seed_same_record():
+    a = run_kernel("softmax_vexp_row", {"N": 32}, seed=5)
+    b = run_kernel("softmax_vexp_row", {"N": 32}, seed=5)
+    assert np.array_equal(a.output, b.output) and a.record["cycles"] == b.record["cycles"]
+
+
+def test_bad_parameters_are_user_errors():
+    with pytest.raises(UserError, match="unknown parameter"):
+        run_kernel("softmax_vexp_row", {"M": 3})
+    with pytest.raises(UserError, match="multiple of 16"):
+        run_kernel("softmax_vexp_row", {"N": 20})
+    with pytest.raises(UserError, match="unknown kernel"):
+        run_kernel("nope")
+    with pytest.raises(UserError, match="distribution"):
+        run_kernel("softmax_vexp_row", {"N": 32}, dist="cauchy")

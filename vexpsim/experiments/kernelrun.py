@@ -1,0 +1,189 @@
+"""Run one kernel of `kernels/` on the simulated cluster and check it against NumPy.
+
+A kernel family registers `Kernel` objects (name -> how to build its inputs, place them in
+memory, read its outputs back and compute the float64 reference); `run_kernel` does the
+common part: assemble with the shape as assembler symbols, store the inputs, run with timing,
+read the outputs, and return one result record (units in keys).
+
+    from vexpsim.experiments.kernelrun import KERNELS, run_kernel
+    rec = run_kernel("softmax_vexp_row", {"N": 256}, dist="normal", seed=0)
+
+Families add themselves to KERNELS in vexpsim/experiments/kernels/<family>.py (imported by
+`load_kernels()`), one module per family so that they never collide.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import UserError
+
+__all__ = ["Kernel", "KernelRun", "KERNELS", "KERNEL_DIR", "register", "load_kernels",
+           "run_kernel", "input_values", "DISTRIBUTIONS"]
+
+# kernels/ at the repository top level (design.md layout)
+KERNEL_DIR = Path(__file__).resolve().parents[2] / "kernels"
+
+DISTRIBUTIONS = ("uniform", "normal", "attention")
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """How to run one kernel source.
+
+    - `params`: accepted shape parameters and their defaults (all become assembler symbols
+      via `defines`, which may add derived ones);
+    - `check`: returns a list of problems with a parameter set (e.g. N not a multiple of 16);
+    - `inputs(params, dist, rng)`: the input arrays (already rounded to the kernel's format);
+    - `place(program, inputs, params)`: write them into the program image (Program.store);
+    - `outputs(result, params)`: read the outputs back as a float64 array;
+    - `reference(inputs, params)`: the float64 NumPy reference;
+    - `tolerance(params, inputs)`: {metric: bound} the check applies (e.g. {"max_rel_error": 0.01});
+      the bound is the format's where the exp is exact, the approximation's expected error
+      where it is not, with the reason in `tolerance_note`;
+    - `phases`: names of the regions between consecutive mcycle reads, in order (region i
+      of hart 0, the reporting hart), e.g. ("max", "exp_sum", "normalise").
+    """
+
+    name: str
+    source: str  # path relative to kernels/
+    description: str
+    params: Mapping[str, int]
+    inputs: Callable[[dict, str, np.random.Generator], dict[str, np.ndarray]]
+    place: Callable[[Any, dict[str, np.ndarray], dict], None]
+    outputs: Callable[[Any, dict], np.ndarray]
+    reference: Callable[[dict[str, np.ndarray], dict], np.ndarray]
+    tolerance: Callable[[dict, dict[str, np.ndarray]], dict[str, float]]
+    tolerance_note: str = ""
+    defines: Callable[[dict], dict[str, int]] = field(default=lambda p: dict(p))
+    check: Callable[[dict], list[str]] = field(default=lambda p: [])
+    phases: tuple[str, ...] = ()
+    harts: int | None = None  # None: the cluster's (SPMD); 1 for single-core kernels
+    config: str = "vexp_paper"  # cluster preset it is meant for
+    flops: Callable[[dict], float] | None = None  # useful FLOP of one run (for GFLOP/s)
+
+
+KERNELS: dict[str, Kernel] = {}
+
+
+def register(k: Kernel) -> Kernel:
+    if k.name in KERNELS:
+        raise ValueError(f"kernel {k.name!r} registered twice")
+    KERNELS[k.name] = k
+    return k
+
+
+def load_kernels() -> dict[str, Kernel]:
+    """Import every family module under vexpsim/experiments/kernels/ (each registers its
+    kernels) and return the registry."""
+    from . import kernels as pkg
+    for m in pkgutil.iter_modules(pkg.__path__):
+        importlib.import_module(f"{pkg.__name__}.{m.name}")
+    return KERNELS
+
+
+def input_values(shape: tuple[int, ...], dist: str, rng: np.random.Generator,
+                 scale: float = 1.0) -> np.ndarray:
+    """float64 test inputs: `uniform` in [-scale, scale], `normal` N(0, scale^2), `attention`
+    real SmolLM2 attention scores when available (vexpsim.llm.scores), else an error."""
+    if dist == "uniform":
+        return rng.uniform(-scale, scale, size=shape)
+    if dist == "normal":
+        return rng.normal(0.0, scale, size=shape)
+    if dist == "attention":
+        from ..llm.scores import attention_score_rows  # type: ignore[attr-defined]
+        return attention_score_rows(shape, rng)
+    raise UserError(f"unknown input distribution {dist!r}; choose one of {DISTRIBUTIONS}")
+
+
+@dataclass
+class KernelRun:
+    """Result of run_kernel: the JSON record plus the raw arrays (not serialised)."""
+
+    record: dict
+    output: np.ndarray
+    reference: np.ndarray
+    exec_result: Any
+
+
+def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str = "normal",
+               seed: int = 0, cluster: Any = None, timing: bool = True,
+               max_steps: int = 10**8, energy_table: str | None = "gf12lp_0p8v") -> KernelRun:
+    """Assemble, place inputs, run and check kernel `name`. `cluster`: a ClusterConfig (None:
+    the kernel's preset). Raises UserError on bad parameters or a failed run; a numerical
+    check that fails is reported in the record (`check.passed` false), not raised."""
+    from ..arch.config import load_cluster_config
+    from ..arch.functional import iss_config, run_program
+    from ..asm import assemble
+    from ..numerics.reference import error_metrics
+
+    kernels = load_kernels()
+    if name not in kernels:
+        raise UserError(f"unknown kernel {name!r}; known: {', '.join(sorted(kernels))}")
+    k = kernels[name]
+    p = dict(k.params)
+    unknown = sorted(set(params or {}) - set(p))
+    if unknown:
+        raise UserError(f"kernel {name}: unknown parameter(s) {unknown}; accepted: {sorted(p)}")
+    p.update(params or {})
+    problems = k.check(p)
+    if problems:
+        raise UserError([f"kernel {name} {p}: {msg}" for msg in problems])
+    if cluster is None:
+        cluster = load_cluster_config(preset=k.config)
+    cfg = iss_config(cluster)
+    rng = np.random.default_rng(seed)
+    inputs = k.inputs(p, dist, rng)
+    path = KERNEL_DIR / k.source
+    program = assemble(path.read_text(encoding="utf-8"), filename=str(path),
+                       defines=k.defines(p), include_dirs=(str(KERNEL_DIR),),
+                       tcdm_base=cfg.tcdm_base, text_base=cfg.main_base)
+    k.place(program, inputs, p)
+    t0 = time.perf_counter()
+    res = run_program(program, harts=k.harts, max_steps=max_steps, config=cfg, timing=timing)
+    secs = time.perf_counter() - t0
+    bad = [h.hartid for h in res.harts if h.exit_code != 0]
+    if bad:
+        raise UserError(f"kernel {name} {p}: harts {bad} did not exit with 0 "
+                        f"({[res.harts[i].exit_code for i in bad]})")
+    out = k.outputs(res, p)
+    ref = k.reference(inputs, p)
+    err = error_metrics(out, ref)
+    tol = k.tolerance(p, inputs)
+    failed = {m: (err[m], b) for m, b in tol.items() if not err[m] <= b}
+    data = res.to_json()
+    if timing and energy_table:
+        from ..arch.exec_cli import add_energy
+        from ..energy.model import load_energy_table
+        add_energy(data, load_energy_table(energy_table))
+    rec: dict[str, Any] = {
+        "kernel": name, "params": p, "dist": dist, "seed": seed, "config": cluster.name,
+        "cycles": data["cycles"], "instructions": res.instructions,
+        "error": err,
+        "check": {"passed": not failed, "tolerance": tol, "note": k.tolerance_note,
+                  "failed": {m: {"value": v, "bound": b} for m, (v, b) in failed.items()}},
+        "sim": {"instructions": res.instructions, "host_seconds": secs,
+                "instructions_per_second": res.instructions / secs if secs else 0.0},
+    }
+    if timing:
+        h0 = data["harts"][0]["timing"]
+        regions = h0["regions"]
+        rec["phases_cycles"] = {(k.phases[i] if i < len(k.phases) else f"region{i}"):
+                                g["cycles"] for i, g in enumerate(regions)}
+        rec["harts"] = [{"hart": h["hart"], "cycles": h["timing"]["cycles"],
+                         "retired": h["retired"], "stalls": h["timing"]["stalls"]}
+                        for h in data["harts"]]
+        for key in ("energy_pj", "energy_by_component_pj", "average_power_mw"):
+            if key in data:
+                rec[key] = data[key]
+        if k.flops is not None:
+            rec["flop"] = k.flops(p)
+    return KernelRun(rec, out, ref, res)

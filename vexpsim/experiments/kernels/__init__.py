@@ -1,0 +1,1 @@
+"""Kernel families: each module registers its kernels with vexpsim.experiments.kernelrun."""

@@ -1,0 +1,82 @@
+"""The single-core, one-row softmax kernels (kernels/softmax_*_row.S): the row is stored in the
+TCDM image (`x`), the result read from `y`. The 8-core DMA-fed kernels are registered by
+softmax.py."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...numerics.formats import BF16, convert, from_bits, to_bits
+from ...numerics.reference import softmax_reference
+from ..kernelrun import Kernel, input_values, register
+
+# Inputs: scores of spread 3 (softmax rows of real attention span a few units;
+# vexpsim.llm.scores); same for both kernels so their errors compare.
+SCALE = 3.0
+
+
+def vexp_softmax_bound(x: np.ndarray, accumulators: int) -> float:
+    """Worst-case relative error of a BF16 softmax output with VEXP for the row `x`: the
+    rounding of x - max to BF16 (relative 2^-9 of |x - max|, an absolute error of the exp's
+    argument), the exp's own maximum (0.706 %, `vexpsim exp-accuracy`), three BF16 roundings
+    (2^-9 each: e, 1/sum, y) and a relative 2^-9 per BF16 addition along the longest sum
+    chain (4 lanes x `accumulators` packed accumulators, then a log2 reduction)."""
+    chain = x.size // (4 * accumulators) + 3
+    spread = float(x.max() - x.min())
+    return spread * 2.0**-9 + 0.00706 + (3 + chain) * 2.0**-9
+
+
+def _n_check(p: dict) -> list[str]:
+    n = p["N"]
+    return [] if n >= 16 and n % 16 == 0 else [f"N = {n} must be a positive multiple of 16"]
+
+
+def _fp32_inputs(p: dict, dist: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {"x": input_values((p["N"],), dist, rng, SCALE).astype(np.float32).astype(np.float64)}
+
+
+def _bf16_inputs(p: dict, dist: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {"x": convert(input_values((p["N"],), dist, rng, SCALE), BF16).astype(np.float64)}
+
+
+def _ref(inputs: dict, p: dict) -> np.ndarray:
+    return softmax_reference(inputs["x"])
+
+
+register(Kernel(
+    name="softmax_baseline_row",
+    source="softmax_baseline_row.S",
+    description="softmax of one FP32 row on one core: scalar, software expf, fdiv.s",
+    params={"N": 256},
+    check=_n_check,
+    inputs=_fp32_inputs,
+    place=lambda prog, inp, p: prog.store("x", inp["x"].astype("<f4").tobytes()),
+    outputs=lambda res, p: np.frombuffer(
+        res.memory.read(res.symbols["y"], 4 * p["N"]), dtype="<f4").astype(np.float64),
+    reference=_ref,
+    # FP32 throughout, expf within 0.5 ulp: a few float32 ulps per output
+    tolerance=lambda p, inp: {"max_rel_error": 1e-5},
+    tolerance_note="FP32 arithmetic and a libm-accurate expf: relative error of a few FP32 ulps",
+    phases=("row",),
+    harts=1,
+))
+
+register(Kernel(
+    name="softmax_vexp_row",
+    source="softmax_vexp_row.S",
+    description="softmax of one BF16 row on one core: SSR/FREP passes with vfexp.h",
+    params={"N": 256},
+    check=_n_check,
+    inputs=_bf16_inputs,
+    place=lambda prog, inp, p: prog.store(
+        "x", to_bits(convert(inp["x"], BF16)).astype("<u2").tobytes()),
+    outputs=lambda res, p: from_bits(np.frombuffer(
+        res.memory.read(res.symbols["y"], 2 * p["N"]), dtype="<u2").astype(np.uint16),
+        BF16).astype(np.float64),
+    reference=_ref,
+    tolerance=lambda p, inp: {"max_rel_error": vexp_softmax_bound(inp["x"], accumulators=2)},
+    tolerance_note="worst case: BF16 rounding of x - max, VEXP 0.706 %, 3 BF16 roundings (e, 1/sum, y) and one BF16 "
+                   "rounding per addition of the sum (N / (4 x accumulators) per chain)",
+    phases=("softmax",),
+    harts=1,
+))

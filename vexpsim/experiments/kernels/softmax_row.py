@@ -75,8 +75,9 @@ register(Kernel(
         BF16).astype(np.float64),
     reference=_ref,
     tolerance=lambda p, inp: {"max_rel_error": vexp_softmax_bound(inp["x"], accumulators=2)},
-    tolerance_note="worst case: BF16 rounding of x - max, VEXP 0.706 %, 3 BF16 roundings (e, 1/sum, y) and one BF16 "
-                   "rounding per addition of the sum (N / (4 x accumulators) per chain)",
+    tolerance_note="worst case: BF16 rounding of x - max, VEXP 0.706 %, 3 BF16 roundings "
+                   "(e, 1/sum, y) and one BF16 rounding per addition of the sum "
+                   "(N / (4 x accumulators) per chain)",
     phases=("softmax",),
     harts=1,
 ))

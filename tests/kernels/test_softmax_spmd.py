@@ -1,0 +1,163 @@
+"""The 8-core, DMA-fed softmax kernels (vexpsim/experiments/kernels/softmax.py): numerical
+check on several shapes and distributions, bit-exact against emulations of each kernel's
+arithmetic order, equal per row to the one-row kernels, single-buffered path, phases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vexpsim.arch.functional import run_program
+from vexpsim.asm import assemble
+from vexpsim.errors import UserError
+from vexpsim.experiments import kernelrun
+from vexpsim.experiments.kernelrun import KERNEL_DIR, load_kernels, run_kernel
+from vexpsim.experiments.kernels import softmax as fam
+from vexpsim.numerics.exp import expf_libm, vexp_bf16
+from vexpsim.numerics.formats import BF16, convert, from_bits, to_bits
+from vexpsim.numerics.fparith import fp_div
+
+KERNELS = ("softmax_baseline", "softmax_vexp")
+
+
+def inputs_of(name: str, p: dict, dist: str, seed: int) -> np.ndarray:
+    """The inputs run_kernel generated for (p, dist, seed)."""
+    k = load_kernels()[name]
+    return k.inputs(dict(k.params) | p, dist, np.random.default_rng(seed))["x"]
+
+
+# ---- emulations of the per-row arithmetic, in the kernels' order ---------------------------
+
+def emulate_baseline(x: np.ndarray) -> np.ndarray:
+    out = np.empty(x.shape, dtype=np.float32)
+    for i, row in enumerate(x.astype(np.float32)):
+        e = expf_libm((row - row.max()).astype(np.float32))  # fsub.s, then expf
+        s = np.float32(0)
+        for v in e:  # one sequential fadd.s chain
+            s = np.float32(s + v)
+        out[i] = e / s  # fdiv.s: correctly rounded
+    return out
+
+
+def _b(v) -> np.ndarray:  # round float64 to BF16 once, back to float64
+    return convert(np.asarray(v, dtype=np.float64), BF16).astype(np.float64)
+
+
+def emulate_vexp(x: np.ndarray) -> np.ndarray:
+    one = int(to_bits(convert(np.array([1.0]), BF16))[0])
+    out = np.empty(x.shape)
+    for i, row in enumerate(x.astype(np.float64)):
+        e = vexp_bf16(convert(row - row.max(), BF16)).astype(np.float64)
+        acc = [np.zeros(4), np.zeros(4)]  # ft8: even words, ft9: odd words
+        for k, w in enumerate(e.reshape(-1, 4)):
+            acc[k % 2] = _b(acc[k % 2] + w)
+        lanes = _b(acc[0] + acc[1])
+        s = _b(_b(lanes[0] + lanes[1]) + _b(lanes[2] + lanes[3]))
+        sb = int(to_bits(convert(np.array([s]), BF16))[0])
+        rinv = float(from_bits(np.array([fp_div(one, sb, "bf16", "rne")[0]]), BF16)[0])
+        out[i] = convert(e * rinv, BF16)
+    return out
+
+
+# ---- numerical check ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", KERNELS)
+@pytest.mark.parametrize("m,n", [(8, 32), (16, 64), (8, 128)])
+@pytest.mark.parametrize("dist", ["uniform", "normal"])
+def test_check_passes(name, m, n, dist):
+    rec = run_kernel(name, {"M": m, "N": n}, dist=dist, seed=m + n).record
+    assert rec["check"]["passed"], rec["check"]
+    assert rec["cycles"] > 0
+
+
+@pytest.mark.parametrize("m,n,dist,seed", [(16, 32, "normal", 1), (8, 128, "uniform", 2)])
+def test_baseline_bit_exact(m, n, dist, seed):
+    run = run_kernel("softmax_baseline", {"M": m, "N": n}, dist=dist, seed=seed)
+    x = inputs_of("softmax_baseline", {"M": m, "N": n}, dist, seed)
+    want = emulate_baseline(x)
+    assert np.array_equal(run.output.astype(np.float32).view(np.uint32), want.view(np.uint32))
+
+
+@pytest.mark.parametrize("m,n,dist,seed", [(16, 32, "normal", 1), (8, 128, "uniform", 2)])
+def test_vexp_bit_exact(m, n, dist, seed):
+    run = run_kernel("softmax_vexp", {"M": m, "N": n}, dist=dist, seed=seed)
+    x = inputs_of("softmax_vexp", {"M": m, "N": n}, dist, seed)
+    assert np.array_equal(to_bits(convert(run.output, BF16)),
+                          to_bits(convert(emulate_vexp(x), BF16)))
+
+
+def _run_row_kernel(source: str, row: np.ndarray, bf16: bool) -> np.ndarray:
+    path = KERNEL_DIR / source
+    prog = assemble(path.read_text(), filename=str(path), defines={"N": row.size},
+                    include_dirs=(str(KERNEL_DIR),))
+    if bf16:
+        prog.store("x", to_bits(convert(row, BF16)).astype("<u2").tobytes())
+    else:
+        prog.store("x", row.astype("<f4").tobytes())
+    res = run_program(prog, harts=1, timing=False)
+    eb = 2 if bf16 else 4
+    raw = res.memory.read(prog.symbols["y"], eb * row.size)
+    if bf16:
+        return np.frombuffer(raw, dtype="<u2").copy()
+    return np.frombuffer(raw, dtype="<u4").copy()
+
+
+@pytest.mark.parametrize("name,row_source,bf16", [
+    ("softmax_baseline", "softmax_baseline_row.S", False),
+    ("softmax_vexp", "softmax_vexp_row.S", True)])
+def test_each_row_equals_the_one_row_kernel(name, row_source, bf16):
+    p = {"M": 16, "N": 32}
+    run = run_kernel(name, p, dist="normal", seed=5, timing=False)
+    x = inputs_of(name, p, "normal", 5)
+    got = (to_bits(convert(run.output, BF16)) if bf16
+           else run.output.astype(np.float32).view(np.uint32))
+    for i, row in enumerate(x):
+        assert np.array_equal(got[i], _run_row_kernel(row_source, row, bf16)), f"row {i}"
+
+
+# ---- structure ---------------------------------------------------------------------------------
+
+def test_single_buffered_path(monkeypatch):
+    """NBUF = 1 (two blocks do not fit): same results as double buffering."""
+    p = {"M": 24, "N": 64}
+    double = run_kernel("softmax_baseline", p, seed=7)
+    assert fam.nbuf(64, 4) == 2
+    monkeypatch.setattr(fam, "TCDM_BYTES", 2 * 8 * 64 * 4 + fam.TCDM_RESERVED - 1)
+    assert fam.nbuf(64, 4) == 1
+    single = run_kernel("softmax_baseline", p, seed=7)
+    assert np.array_equal(single.output, double.output)
+    assert single.record["check"]["passed"]
+    # the DMA is no longer overlapped with computing: more barriers, more cycles
+    assert single.record["cycles"] > double.record["cycles"]
+
+
+def test_nbuf_choice():
+    assert fam.nbuf(2048, 2) == 2  # BF16 rows of 2048: 2 x 32 KiB
+    assert fam.nbuf(2048, 4) == 1  # FP32 rows of 2048: 2 x 64 KiB do not fit with the scratch
+    assert fam.nbuf(1024, 4) == 2
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_bad_shapes_are_user_errors(name):
+    with pytest.raises(UserError, match="multiple of 8"):
+        run_kernel(name, {"M": 12, "N": 32})
+    with pytest.raises(UserError, match="does not fit"):
+        run_kernel(name, {"M": 8, "N": 16 * 1024})
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_phases_cover_hart0(name):
+    run = run_kernel(name, {"M": 16, "N": 64}, seed=3)
+    ph = run.record["phases_cycles"]
+    assert set(ph) == {"dma_wait", "max", "exp_sum", "normalise"}
+    regions = run.exec_result.harts[0].timing["regions"]
+    assert sum(ph.values()) == sum(r["cycles"] for r in regions)
+    assert len(regions) == 1 + 4 * 2  # 2 blocks of 8 rows
+    assert ph["exp_sum"] > ph["max"] > 0
+
+
+def test_phases_may_repeat_names():
+    """kernelrun sums the cycles of regions with the same name (the block loops)."""
+    k = kernelrun.load_kernels()["softmax_vexp"]
+    assert k.phases({"M": 24})[:5] == ("dma_wait", "max", "exp_sum", "normalise", "dma_wait")
+    assert len(k.phases({"M": 24})) == 1 + 4 * 3

@@ -17,14 +17,16 @@ SCALE = 3.0
 
 def vexp_softmax_bound(x: np.ndarray, accumulators: int) -> float:
     """Worst-case relative error of a BF16 softmax output with VEXP for the row `x`: the
-    rounding of x - max to BF16 (relative 2^-9 of |x - max|, an absolute error of the exp's
-    argument), the exp's own maximum (0.706 %, `vexpsim exp-accuracy`), three BF16 roundings
-    (2^-9 each: e, 1/sum, y) and a relative 2^-9 per BF16 addition along the longest sum
-    chain (4 lanes x `accumulators` packed accumulators, then a log2 reduction)."""
+    rounding of x - max to BF16 (relative u = 2^-8 of |x - max|, an absolute error of the
+    exp's argument, so a relative expm1(u * spread) of e), the exp's own maximum (0.706 %,
+    `vexpsim exp-accuracy`), three BF16 roundings (u each: e, 1/sum, y) and a relative u per
+    BF16 addition along the longest sum chain (4 lanes x `accumulators` packed accumulators,
+    then a log2 reduction). BF16 has 8 significant bits, so its unit roundoff is 2^-8; the
+    terms compose multiplicatively."""
+    u = 2.0**-8
     chain = x.size // (4 * accumulators) + 3
     spread = float(x.max() - x.min())
-    return spread * 2.0**-9 + 0.00706 + (3 + chain) * 2.0**-9
-
+    return float(np.expm1(spread * u) + 1) * (1 + 0.00706) * (1 + u) ** (3 + chain) - 1
 
 def _n_check(p: dict) -> list[str]:
     n = p["N"]

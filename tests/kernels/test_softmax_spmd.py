@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vexpsim.arch.functional import run_program
+from vexpsim.arch.config import load_cluster_config
+from vexpsim.arch.functional import iss_config, run_program
 from vexpsim.asm import assemble
 from vexpsim.errors import UserError
 from vexpsim.experiments import kernelrun
@@ -15,9 +16,11 @@ from vexpsim.experiments.kernelrun import KERNEL_DIR, load_kernels, run_kernel
 from vexpsim.experiments.kernels import softmax as fam
 from vexpsim.numerics.exp import expf_libm, vexp_bf16
 from vexpsim.numerics.formats import BF16, convert, from_bits, to_bits
+from vexpsim.numerics import fparith as fpa
 from vexpsim.numerics.fparith import fp_div
 
-KERNELS = ("softmax_baseline", "softmax_vexp")
+KERNELS = ("softmax_baseline", "softmax_opt", "softmax_vexp")
+NO_EXP = ("fpu.exp.enabled=false", "fpu.divsqrt.enabled=true")  # on snitch_default
 
 
 def inputs_of(name: str, p: dict, dist: str, seed: int) -> np.ndarray:
@@ -59,6 +62,52 @@ def emulate_vexp(x: np.ndarray) -> np.ndarray:
     return out
 
 
+F = np.float32
+
+
+def emulate_opt(x: np.ndarray) -> np.ndarray:
+    """softmax_opt's arithmetic (kernels/softmax_opt.S header), pass by pass."""
+    k = {name: F(v) for name, v in fam.OPT_CONSTS.items()}
+    out = np.empty(x.shape)
+    for i, row in enumerate(np.asarray(x, dtype=np.float64)):
+        d = np.maximum(_b(row - row.max()), -87.0).astype(F)  # P1: BF16 sub, clamp, widen
+        z = d * k["K_L"]
+        kd = z + k["K_S"]  # P2
+        r = z - (kd - k["K_S"])
+        s = ((kd + k["K_B"]) * k["K_P23"]).astype(np.int32).view(F)
+        u = r + k["K_A"]  # P3
+        y = ((u * u) * k["K_C2"] + k["K_BQ"]) * s
+        e = _b(y.astype(np.float64))
+        eb = to_bits(convert(e, BF16)).astype(np.uint64)
+        words = eb[0::4] | eb[1::4] << 16 | eb[2::4] << 32 | eb[3::4] << 48
+        acc = [0, 0, 0, 0]  # SUM: vfsumex.s.h into 4 accumulators, word j into j % 4
+        for j, w in enumerate(words):
+            acc[j % 4] = fpa.simd_sumex(int(w), acc[j % 4], "bf16", "fp32", "rne")[0]
+        lanes = [np.array([a & 0xFFFFFFFF, a >> 32], dtype=np.uint32).view(F) for a in acc]
+        a = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
+        aw = int(a.view(np.uint32)[0]) | int(a.view(np.uint32)[1]) << 32
+        bits = fpa.simd_sum(aw, 0xFFFFFFFF00000000, "fp32", "rne")[0] & 0xFFFFFFFF
+        total = np.array([bits], dtype=np.uint32).view(F)[0]
+        rinv = _b(float(F(1.0) / total))  # fdiv.s, fcvt.h.s
+        out[i] = _b(e * rinv)  # vfmul.r.h
+    return out
+
+
+def run_with_inputs(name: str, p: dict, x: np.ndarray, cluster=None):
+    """Run kernel `name` on given inputs (run_kernel draws its own)."""
+    k = load_kernels()[name]
+    p = dict(k.params) | p
+    cfg = iss_config(cluster or load_cluster_config(preset=k.config))
+    path = KERNEL_DIR / k.source
+    prog = assemble(path.read_text(), filename=str(path), defines=k.defines(p),
+                    include_dirs=(str(KERNEL_DIR),), tcdm_base=cfg.tcdm_base,
+                    text_base=cfg.main_base)
+    k.place(prog, {"x": x}, p)
+    res = run_program(prog, config=cfg, timing=False)
+    assert all(h.exit_code == 0 for h in res.harts)
+    return k.outputs(res, p)
+
+
 # ---- numerical check ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", KERNELS)
@@ -84,6 +133,55 @@ def test_vexp_bit_exact(m, n, dist, seed):
     x = inputs_of("softmax_vexp", {"M": m, "N": n}, dist, seed)
     assert np.array_equal(to_bits(convert(run.output, BF16)),
                           to_bits(convert(emulate_vexp(x), BF16)))
+
+
+@pytest.mark.parametrize("m,n,dist,seed", [(16, 32, "normal", 1), (8, 128, "uniform", 2),
+                                            (8, 512, "normal", 3)])  # 512: two chunks
+def test_opt_bit_exact(m, n, dist, seed):
+    run = run_kernel("softmax_opt", {"M": m, "N": n}, dist=dist, seed=seed)
+    x = inputs_of("softmax_opt", {"M": m, "N": n}, dist, seed)
+    assert np.array_equal(to_bits(convert(run.output, BF16)),
+                          to_bits(convert(emulate_opt(x), BF16)))
+
+
+def test_opt_clamps_arguments_below_minus_87():
+    """x - max < -87: the kernel uses exp(-87) (its 2^k needs k >= -126), the emulation too,
+    and those outputs are tiny."""
+    rng = np.random.default_rng(9)
+    x = convert(rng.normal(0, 3, (8, 32)), BF16).astype(np.float64)
+    x[:, 5] = -120.0
+    x[:, 7] = -1000.0
+    y = run_with_inputs("softmax_opt", {"M": 8, "N": 32}, x)
+    assert np.array_equal(to_bits(convert(y, BF16)), to_bits(convert(emulate_opt(x), BF16)))
+    assert np.all(y[:, [5, 7]] < 1e-36) and np.all(y[:, [5, 7]] > 0)
+
+
+def test_opt_quadratic_error_is_as_stated():
+    r = np.linspace(-0.5, 0.5, 100001).astype(F)
+    k = {name: F(v) for name, v in fam.OPT_CONSTS.items()}
+    u = r + k["K_A"]
+    p = (u * u) * k["K_C2"] + k["K_BQ"]
+    err = np.abs(p.astype(np.float64) / 2.0 ** r.astype(np.float64) - 1).max()
+    assert 1.7e-3 < err <= fam.OPT_POLY_MAX_REL
+
+
+@pytest.mark.parametrize("name", ["softmax_opt", "softmax_baseline"])
+def test_runs_without_the_exp_unit(name):
+    """softmax_opt and the baseline need no VEXP: on snitch_default + DIVSQRT (EXP op group
+    off) they give the same outputs and cycles as on the vexp_paper cluster."""
+    p = {"M": 8, "N": 32}
+    cluster = load_cluster_config(preset="snitch_default", overrides=NO_EXP)
+    assert not cluster.fpu.exp.enabled
+    a = run_kernel(name, p, seed=4)
+    b = run_kernel(name, p, seed=4, cluster=cluster)
+    assert np.array_equal(a.output, b.output)
+    assert a.record["cycles"] == b.record["cycles"]
+
+
+def test_vexp_needs_the_exp_unit():
+    cluster = load_cluster_config(preset="snitch_default", overrides=NO_EXP)
+    with pytest.raises(UserError):
+        run_kernel("softmax_vexp", {"M": 8, "N": 32}, cluster=cluster)
 
 
 def _run_row_kernel(source: str, row: np.ndarray, bf16: bool) -> np.ndarray:
@@ -135,6 +233,7 @@ def test_nbuf_choice():
     assert fam.nbuf(2048, 2) == 2  # BF16 rows of 2048: 2 x 32 KiB
     assert fam.nbuf(2048, 4) == 1  # FP32 rows of 2048: 2 x 64 KiB do not fit with the scratch
     assert fam.nbuf(1024, 4) == 2
+    assert fam.nbuf(2048, 2, fam.opt_work_bytes(2048)) == 2  # + 24 KiB of opt work buffers
 
 
 @pytest.mark.parametrize("name", KERNELS)

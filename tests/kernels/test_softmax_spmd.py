@@ -14,9 +14,9 @@ from vexpsim.errors import UserError
 from vexpsim.experiments import kernelrun
 from vexpsim.experiments.kernelrun import KERNEL_DIR, load_kernels, run_kernel
 from vexpsim.experiments.kernels import softmax as fam
+from vexpsim.numerics import fparith as fpa
 from vexpsim.numerics.exp import expf_libm, vexp_bf16
 from vexpsim.numerics.formats import BF16, convert, from_bits, to_bits
-from vexpsim.numerics import fparith as fpa
 from vexpsim.numerics.fparith import fp_div
 
 KERNELS = ("softmax_baseline", "softmax_opt", "softmax_vexp")

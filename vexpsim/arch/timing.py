@@ -114,13 +114,18 @@ class _Stream:
             return -1
         return ((a - tc.base) >> tc.shift) % tc.nb
 
+    def _request(self) -> int:
+        """Earliest request cycle of the next element: one per cycle, with a FIFO credit."""
+        req = self.last_req + 1
+        if len(self.consumed) >= self.depth:
+            req = max(req, self.consumed[-self.depth] + 1)
+        return req
+
     def read_ready(self) -> int:
         """Cycle at which the next element can be consumed."""
         if self.rep_left:
             return self.avail
-        req = self.last_req + 1
-        if len(self.consumed) >= self.depth:
-            req = max(req, self.consumed[-self.depth] + 1)
+        req = self._request()
         if self.tcdm is not None:
             b = self._bank()
             if b >= 0:
@@ -131,11 +136,11 @@ class _Stream:
         if self.rep_left:
             self.rep_left -= 1
             return
-        req = self.read_ready() - self.lat
+        req = self._request()
         if self.tcdm is not None:
             b = self._bank()
             if b >= 0:
-                req = self.tcdm.grant(req, b)
+                req = self.tcdm.grant(req, b)  # = read_ready() - lat; counts the conflict
                 self.tcdm.reads += 1
         self.elements += 1
         self.last_req = req

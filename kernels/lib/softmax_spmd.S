@@ -1,12 +1,13 @@
 # softmax_spmd.S: the SPMD + DMA skeleton shared by kernels/softmax_{baseline,opt,vexp}.S.
 #
 # The including kernel defines, before `.include "lib/softmax_spmd.S"`:
-#   macro ROW_INIT     per compute core, once (e.g. csrwi fmode, 3);
+#   macro ROW_INIT     per compute core, once (e.g. csrwi fmode, 3); s0 = hart id; may set
+#                      s10 and FP registers that ROW_SOFTMAX then keeps;
 #   macro ROW_SOFTMAX  softmax of the row at a0 (TCDM), IN PLACE; reads mcycle after its max
-#                      pass and after its exp(+sum) pass; may use a0-a7, t0-t6, s5-s10, ra (for
-#                      `call`), every FP register; s11 = this core's 64-byte scratch (the stack
-#                      top sp = s11 + 64); must not touch s0-s4; its FP results must all be
-#                      written when it returns (end it with an FP->int move: a queue drain);
+#                      pass and after its exp(+sum) pass; may use a0-a7, t0-t6, s5-s9, ra (for
+#                      `call`), the FP registers; s11 = this core's 64-byte scratch (the stack
+#                      top sp = s11 + 64); must not touch s0-s4, s10, s11; its FP results must all
+#                      be written when it returns (end it with an FP->int move: a queue drain);
 #   symbols M, N (shape), EB (bytes per element), NBUF (1 or 2 TCDM block buffers),
 #   and the main-memory arrays x, y (M x N, row-major, in .data) and the TCDM buffer `buf`
 #   (NBUF x 8 x N x EB bytes) -- this file defines x, y, buf and the scratch.
@@ -21,6 +22,11 @@
 # writes block k-1 out of buf[(k+1) % 2], waits for it (dmstati busy = 0, as snrt_dma_wait_all),
 # then loads block k+1 into that same buffer and waits; then everyone meets at the barrier.
 # The buffer the cores read is never written by the DMA during that step, for any DMA timing.
+# The DMA core issues one transfer at a time and polls dmstati busy until it completes, so
+# the order holds for any DMA and memory timing (tested with a slow main memory); store and
+# load of the same buffer are never in flight together (one channel moves them one after the
+# other anyway, snitch_cluster.md §1 'DMA config'). The first load and the last store are not
+# overlapped with computing: with few blocks (M = 8, 16) they are a visible share of the time.
 # Single buffering (NBUF = 1, when two buffers do not fit the TCDM, e.g. FP32 rows of 2048):
 # compute block k; barrier; the DMA writes k out and loads k+1; barrier (the public Snitch
 # softmax kernel is single-buffered throughout, snitch_cluster.md §5.1).

@@ -6,7 +6,7 @@
 # Per row (fmode = 3: .h = BF16), five SSR-streamed FREP passes, each body interleaving 4
 # independent chains so that the 3-cycle FMA latency is hidden (snitch_cluster.md §3.2):
 #   MAX   N/16 x 4 vfmax.h, 4 accumulators, horizontal max (as softmax_vexp);
-#   EXP   per chunk of CH elements (CH = min(N, 256)), three passes through this core's work
+#   EXP   per chunk of CH elements (CH = min(N, 512)), three passes through this core's work
 #         area in the TCDM (an FREP body holds at most 32 instructions, snitch_cluster.md §4.2,
 #         and a value popped from an SSR can be used only once):
 #     P1  d = max(x - max, -87) in BF16 (vfsub.r.h, vfmax.h: 4 lanes), widened to FP32 pairs
@@ -28,8 +28,8 @@
 # core (about 10 FP instructions per element, overlapped with about 10 integer ones). For
 # BF16 outputs (relative precision 2^-9 = 1.95e-3) that accuracy is wasted: a table-free
 # quadratic on 2 FP32 lanes per instruction is accurate to 1.73e-3 (4x better than VEXP's
-# 0.706 %) and needs 8 FP instructions per element in total (max 0.25, P1 0.75, P2 3,
-# P3 3.5, sum 0.25, norm 0.25) and no integer-core work. A cubic would cost one more
+# 0.706 %) and needs 8.75 FP instructions per element in total (max 0.25, P1 1.5, P2 3,
+# P3 3.5, sum 0.25, norm 0.25; softmax_vexp: 1.5) and no integer-core work. A cubic would cost one more
 # instruction per pair and no longer fit the 32-instruction body of P3 with 4 chains.
 # Assumptions: x - max rounded to BF16 (as softmax_vexp does); arguments below -87 are clamped
 # to -87 (exp(-87) = 1.6e-38, the smallest the 2^k construction supports: the true value is
@@ -101,7 +101,8 @@
     csrr    t0, mcycle              # region "exp_sum" starts
 # ---- EXP, chunk by chunk ------------------------------------------------------------------
     li      s6, N/CH
-    addi    s7, s10, 4*CH           # [r, 2^k] buffer
+    li      t0, 4*CH
+    add     s7, s10, t0             # [r, 2^k] buffer
 1:  SSR_1D  0, CH/4, s5, 0          # P1: x words of the chunk
     SSR_1D  1, CH/2, s10, 1         #     z pairs
     csrsi   ssr, 1
@@ -211,7 +212,8 @@
     vfsgnj.h ft2, f28, f28          # to the write stream
     vfsgnj.h ft2, f29, f29
     csrci   ssr, 1
-    addi    s5, s5, 2*CH
+    li      t0, 2*CH
+    add     s5, s5, t0              # next chunk
     addi    s6, s6, -1
     bnez    s6, 1b
 # ---- SUM in FP32 ------------------------------------------------------------------------------

@@ -136,7 +136,7 @@ def test_vexp_bit_exact(m, n, dist, seed):
 
 
 @pytest.mark.parametrize("m,n,dist,seed", [(16, 32, "normal", 1), (8, 128, "uniform", 2),
-                                            (8, 512, "normal", 3)])  # 512: two chunks
+                                            (8, 1024, "normal", 3)])  # two chunks of 512
 def test_opt_bit_exact(m, n, dist, seed):
     run = run_kernel("softmax_opt", {"M": m, "N": n}, dist=dist, seed=seed)
     x = inputs_of("softmax_opt", {"M": m, "N": n}, dist, seed)
@@ -264,10 +264,10 @@ def test_phases_may_repeat_names():
 
 @pytest.mark.parametrize("name", KERNELS)
 def test_dma_protocol_under_a_slow_dma(name):
-    """With main memory 8x narrower and a DMA much slower to start, the outputs are unchanged, the DMA
-    core waits for each transfer before issuing the next (a store out of a buffer completes
-    before the load into it; a load completes before the barrier that hands it over), and the
-    cores spend the difference waiting."""
+    """With main memory 8x narrower and a DMA much slower to start, the outputs are unchanged,
+    the DMA core waits for each transfer before issuing the next (a store out of a buffer
+    completes before the load into it; a load completes before the barrier that hands it
+    over), and the cores spend the difference waiting."""
     p = {"M": 24, "N": 64}
     slow = load_cluster_config(preset=load_kernels()[name].config, overrides=(
         "main_memory.bandwidth=8", "dma.setup_latency=200", "main_memory.latency=300"))

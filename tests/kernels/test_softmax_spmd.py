@@ -294,3 +294,12 @@ def test_attention_distribution_is_a_user_error_or_works():
     except UserError:
         return
     assert rec["check"]["passed"]
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_deterministic(name):
+    a = run_kernel(name, {"M": 16, "N": 32}, seed=11)
+    b = run_kernel(name, {"M": 16, "N": 32}, seed=11)
+    assert np.array_equal(a.output, b.output)
+    for key in ("cycles", "instructions", "phases_cycles", "harts", "energy_pj"):
+        assert a.record[key] == b.record[key], key

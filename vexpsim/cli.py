@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vexpsim.arch.exec_cli",
     "vexpsim.experiments.system_cli",
     "vexpsim.llm.cli",
+    "vexpsim.experiments.run_cli",
 )
 
 

@@ -254,14 +254,23 @@ def load_experiment(path: str | Path, *, overrides: Iterable[str] = (), quick: b
     overrides = list(overrides)
     data = read_toml(path, text=text, origin=origin)
     _pin_overrides(data, overrides)
+    had_cluster = "cluster" in data
     data = apply_overrides(data, overrides)
+    extra: dict[str, Any] = {}
+    if not had_cluster and isinstance(data.get("cluster"), dict):
+        # `--set cluster.X=V` without a [cluster] table: V on top of each kernel's preset
+        # (not on the public default cluster, which a [cluster] without preset means)
+        extra = _flatten(data.pop("cluster"))
     return experiment_from_data(data, origin=origin, quick=quick,
-                                notes=override_notes(overrides))
+                                notes=override_notes(overrides), cluster_overrides=extra)
 
 
 def experiment_from_data(data: Mapping[str, Any], *, origin: str, quick: bool = False,
-                         notes: Mapping[str, str] | None = None) -> Experiment:
-    """Validate an already parsed experiment config and expand its sweep."""
+                         notes: Mapping[str, str] | None = None,
+                         cluster_overrides: Mapping[str, Any] | None = None) -> Experiment:
+    """Validate an already parsed experiment config and expand its sweep.
+    `cluster_overrides` (key path below [cluster] -> value) apply to every point's cluster
+    before the swept cluster keys."""
     try:
         cfg = validate(data, SCHEMA, origin=origin, notes=notes)
     except UserError as exc:
@@ -277,7 +286,8 @@ def experiment_from_data(data: Mapping[str, Any], *, origin: str, quick: bool = 
     grid, grid_src, pts, problems = _check_sweep(cfg["sweep"], origin, quick)
     if problems:
         raise UserError(problems)
-    points, problems = _expand(cfg, grid, grid_src, pts, origin, notes or {})
+    points, problems = _expand(cfg, grid, grid_src, pts, origin, notes or {},
+                               dict(cluster_overrides or {}))
     if not problems:
         problems = _check_reproduce(cfg["reproduce"], points, origin)
     if problems:
@@ -286,7 +296,8 @@ def experiment_from_data(data: Mapping[str, Any], *, origin: str, quick: bool = 
 
 
 def _expand(cfg: dict, grid: dict, grid_src: dict[str, str], pts: list[dict], origin: str,
-            notes: Mapping[str, str]) -> tuple[list[Point], list[str]]:
+            notes: Mapping[str, str], cluster_extra: dict[str, Any]) -> tuple[list[Point],
+                                                                           list[str]]:
     from ..arch.config import cluster_config_from_data
 
     kernels = load_kernels()
@@ -359,7 +370,7 @@ def _expand(cfg: dict, grid: dict, grid_src: dict[str, str], pts: list[dict], or
             cdata = {"preset": k.config}
         else:
             continue  # no cluster to check without a kernel
-        for ck, v in cluster_keys.items():
+        for ck, v in {**cluster_extra, **cluster_keys}.items():
             _set_path(cdata, ck, v)
         ckey = json.dumps(cdata, sort_keys=True, default=str)
         if ckey not in cluster_cache:

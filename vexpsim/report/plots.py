@@ -39,6 +39,7 @@ def sweep_plots(results: Mapping[str, Any], points: list[Any], spec: Mapping[str
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import ScalarFormatter
 
     x, series, metric = spec["x"], spec["series"], spec["metric"]
     data = _series(results, points, x, series, metric)
@@ -51,6 +52,7 @@ def sweep_plots(results: Mapping[str, Any], points: list[Any], spec: Mapping[str
     for name, pts in data.items():
         ax.plot([t[0] for t in pts], [t[1] for t in pts], marker="o", label=str(name))
     ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(ScalarFormatter())  # 32, 64, ... rather than 2^5
     ax.set_yscale("log")
     ax.set_xlabel(xname)
     ax.set_ylabel(metric)
@@ -74,6 +76,7 @@ def sweep_plots(results: Mapping[str, Any], points: list[Any], spec: Mapping[str
             ax.plot(xs, [base[t[0]] / t[1] for t in pts if t[0] in base and t[1]],
                     marker="o", label=f"{ref} / {name}")
         ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.set_xlabel(xname)
         ax.set_ylabel(f"speedup ({metric} ratio)")
         ax.set_title(f"{results['experiment']}: speedup over {ref}")

@@ -126,7 +126,7 @@ def _run_dask(tasks: list[dict], address: str, jobs: int,
                                    dashboard_address=None)
             client = Client(cluster)
         else:
-            client = Client(address, timeout="30s")
+            client = Client(address, timeout="10s")
     except OSError as exc:
         if cluster is not None:
             cluster.close()

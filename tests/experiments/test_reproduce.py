@@ -106,3 +106,9 @@ def test_reproduce_quick_on_the_paper_configs(tmp_path, capsys):
     assert {"softmax_speedup", "softmax_baseline_cycles_per_output",
             "softmax_vexp_cycles_per_output"} <= set(rows)
     assert rows["softmax_speedup"]["simulated"] > 1
+
+
+@pytest.mark.parametrize("path", sorted((PAPER_DIR.parent).glob("**/*.toml")),
+                         ids=lambda p: p.name)
+def test_every_shipped_experiment_config_is_valid(path):
+    assert load_experiment(path).points

@@ -20,6 +20,14 @@ def test_csv_union_of_params_and_failed_points():
     assert rows[1]["check_passed"] == "false" and rows[1]["run_error"] == "boom"
 
 
+def test_csv_has_swept_cluster_keys():
+    pts = [{"index": i, "kernel": "a", "params": {"N": 8}, "point": {"cluster.fpu.lat_exp": v,
+            "workload.params.N": 8}, "check": {"passed": True}} for i, v in enumerate((1, 4))]
+    rows = list(csv.DictReader(io.StringIO(results_csv(pts))))
+    assert [r["cluster.fpu.lat_exp"] for r in rows] == ["1", "4"]
+    assert "workload.params.N" not in rows[0]  # already the param_N column
+
+
 def test_markdown_table():
     md = reproduce_markdown([{"id": "x_speedup", "paper": 162.7, "simulated": 81.35,
                               "ratio": 0.5, "unit": "x", "at": "a / b", "note": "n",

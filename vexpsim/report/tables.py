@@ -14,15 +14,19 @@ CSV_ERROR_KEYS = ("max_abs_error", "mean_abs_error", "max_rel_error", "mean_rel_
 
 
 def results_csv(points: Iterable[dict]) -> str:
-    """One row per point: index, kernel, dist, seed, cluster config name, every kernel
+    """One row per point: index, kernel, dist, seed, cluster config name, every swept cluster
+    key (column named by its key path, e.g. `cluster.fpu.lat_exp`), every kernel
     parameter (`param_NAME`, the union over the points), cycles, outputs, cycles_per_output
     (cycles / outputs: cluster cycles per output element), energy_pj, the error metrics,
     check_passed and run_error. Empty cells where a point has no value."""
     pts = list(points)
     pnames: list[str] = []
+    swept: list[str] = []
     for p in pts:
         pnames += [k for k in p.get("params", {}) if k not in pnames]
-    head = (["index", "kernel", "dist", "seed", "config"] + [f"param_{n}" for n in pnames]
+        swept += [k for k in p.get("point", {}) if k.startswith("cluster.") and k not in swept]
+    head = (["index", "kernel", "dist", "seed", "config", *swept]
+            + [f"param_{n}" for n in pnames]
             + ["cycles", "outputs", "cycles_per_output", "energy_pj", *CSV_ERROR_KEYS,
                "check_passed", "run_error"])
     buf = io.StringIO()
@@ -33,6 +37,7 @@ def results_csv(points: Iterable[dict]) -> str:
         per = cycles / outputs if cycles is not None and outputs else None
         err = p.get("error", {})
         row = [p["index"], p.get("kernel"), p.get("dist"), p.get("seed"), p.get("config")]
+        row += [p.get("point", {}).get(k) for k in swept]
         row += [p.get("params", {}).get(n) for n in pnames]
         row += [cycles, outputs, per, p.get("energy_pj")] + [err.get(k) for k in CSV_ERROR_KEYS]
         row += [p["check"]["passed"] if "check" in p else False, p.get("run_error", "")]

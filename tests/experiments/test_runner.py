@@ -144,3 +144,21 @@ def test_bad_jobs_is_an_argparse_error(exp_file):
     with pytest.raises(SystemExit) as e:
         main(["run", str(exp_file), "-j", "0"])
     assert e.value.code == 2
+
+
+def test_internal_error_is_recorded_with_traceback(exp_file, tmp_path, monkeypatch, capsys):
+    ks = load_kernels()
+    k = ks["softmax_vexp_row"]
+
+    def broken(res, p):
+        raise RuntimeError("simulated simulator bug")
+
+    monkeypatch.setitem(ks, k.name, replace(k, outputs=broken))
+    out = tmp_path / "o"
+    assert main(["run", str(exp_file), "-o", str(out), "-j", "1", "--no-progress"]) == 1
+    d = json.loads((out / "results.json").read_text())
+    assert d["summary"]["run_errors"] == [2, 3] and d["summary"]["checks_passed"] == 2
+    p = d["points"][2]
+    assert p["run_error"] == "internal error (RuntimeError: simulated simulator bug)"
+    assert "Traceback" in p["traceback"] and "broken" in p["traceback"]
+    assert "Traceback" not in capsys.readouterr().err

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -49,10 +50,14 @@ def run_point(task: dict[str, Any]) -> tuple[dict, dict]:
         cluster = cluster_config_from_data(task["cluster"], origin=task["origin"])
         run = run_kernel(task["kernel"], task["params"], dist=task["dist"], seed=task["seed"],
                          cluster=cluster)
-    except UserError as exc:
+    except Exception as exc:  # noqa: BLE001 - one broken point must not lose the sweep
         rec = {"kernel": task["kernel"], "params": task["params"], "dist": task["dist"],
-               "seed": task["seed"], "config": task["cluster"].get("name"),
-               "run_error": str(exc)}
+               "seed": task["seed"], "config": task["cluster"].get("name")}
+        if isinstance(exc, UserError):
+            rec["run_error"] = str(exc)
+        else:  # a simulator bug: say so, keep the traceback for the bug report
+            rec["run_error"] = f"internal error ({type(exc).__name__}: {exc})"
+            rec["traceback"] = traceback.format_exc()
         return rec, {"host_seconds": time.perf_counter() - t0}
     rec = run.record
     sim = rec.get("sim", {})
@@ -101,12 +106,16 @@ def _run_pool(tasks: list[dict], jobs: int,
             out[t["index"]] = run_point(t)
             done(t["index"], out[t["index"]][0])
         return out
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs)
+    try:
         futures = {pool.submit(run_point, t): t["index"] for t in tasks}
         for f in as_completed(futures):
             i = futures[f]
             out[i] = f.result()
             done(i, out[i][0])
+    finally:
+        # on Ctrl-C (or a dead worker) do not run the rest of the sweep first
+        pool.shutdown(wait=True, cancel_futures=True)
     return out
 
 

@@ -13,12 +13,12 @@ identical apart from it.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -106,17 +106,23 @@ def _run_pool(tasks: list[dict], jobs: int,
             out[t["index"]] = run_point(t)
             done(t["index"], out[t["index"]][0])
         return out
-    pool = ProcessPoolExecutor(max_workers=jobs)
+    pool = multiprocessing.Pool(processes=jobs)
     try:
-        futures = {pool.submit(run_point, t): t["index"] for t in tasks}
-        for f in as_completed(futures):
-            i = futures[f]
-            out[i] = f.result()
-            done(i, out[i][0])
+        # chunksize 1: points differ a lot in cost; results come back tagged with their index
+        for i, res in pool.imap_unordered(_indexed_run, tasks, chunksize=1):
+            out[i] = res
+            done(i, res[0])
+        pool.close()
+    except BaseException:
+        pool.terminate()  # Ctrl-C or a dead worker: stop now, do not finish the sweep first
+        raise
     finally:
-        # on Ctrl-C (or a dead worker) do not run the rest of the sweep first
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.join()
     return out
+
+
+def _indexed_run(task: dict[str, Any]) -> tuple[int, tuple[dict, dict]]:
+    return task["index"], run_point(task)
 
 
 def _run_dask(tasks: list[dict], address: str, jobs: int,

@@ -162,3 +162,10 @@ def test_internal_error_is_recorded_with_traceback(exp_file, tmp_path, monkeypat
     assert p["run_error"] == "internal error (RuntimeError: simulated simulator bug)"
     assert "Traceback" in p["traceback"] and "broken" in p["traceback"]
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_json_is_strict_with_non_finite_values():
+    from vexpsim.experiments.runner import json_text
+
+    text = json_text({"a": [float("inf"), -float("inf"), float("nan"), 1.5], "b": {"c": 2}})
+    assert json.loads(text) == {"a": ["inf", "-inf", "nan", 1.5], "b": {"c": 2}}

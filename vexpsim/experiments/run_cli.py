@@ -4,14 +4,13 @@ config and compare with the paper). Config format: docs/experiments.md."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
 from .config import Experiment, load_experiment
-from .runner import failure_lines, results_ok, run_experiment, write_results
+from .runner import failure_lines, json_text, results_ok, run_experiment, write_results
 
 # experiments/paper/ at the repository top level (design.md layout)
 PAPER_DIR = Path(__file__).resolve().parents[2] / "experiments" / "paper"
@@ -152,8 +151,7 @@ def run_reproduce(args: argparse.Namespace) -> int:
     print(md, end="")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"quick": args.quick, "rows": rows}, indent=2) + "\n",
-                             encoding="utf-8")
+        args.json.write_text(json_text({"quick": args.quick, "rows": rows}), encoding="utf-8")
     print(f"wrote {outdir / 'reproduce.md'}" + (f", {args.json}" if args.json else "")
           + "".join(f", {p}" for p in plots))
     return 0 if ok else 1

@@ -13,6 +13,7 @@ identical apart from it.
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import os
 import sys
@@ -27,7 +28,7 @@ from ..errors import UserError
 from .config import Experiment, Point
 
 __all__ = ["run_experiment", "run_point", "write_results", "results_ok", "Progress",
-           "point_task"]
+           "point_task", "json_text"]
 
 _HOST_SIM_KEYS = ("host_seconds", "instructions_per_second")
 
@@ -231,6 +232,23 @@ def failure_lines(results: dict) -> list[str]:
     return lines
 
 
+def _finite(v: Any) -> Any:
+    """Non-finite floats as the strings "inf", "-inf", "nan" (strict JSON has no literal for
+    them; error metrics are inf when a kernel writes NaN)."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if v != v else ("inf" if v > 0 else "-inf")
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    return v
+
+
+def json_text(data: Any) -> str:
+    """Strict JSON (non-finite floats as strings), indented, with a final newline."""
+    return json.dumps(_finite(data), indent=2, allow_nan=False) + "\n"
+
+
 def write_results(results: dict, outdir: Path) -> list[Path]:
     """DIR/results.json and DIR/results.csv; returns the paths."""
     from ..report.tables import results_csv
@@ -240,6 +258,6 @@ def write_results(results: dict, outdir: Path) -> list[Path]:
     except (FileExistsError, NotADirectoryError):
         raise UserError(f"{outdir}: exists and is not a directory") from None
     js, csv = outdir / "results.json", outdir / "results.csv"
-    js.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    js.write_text(json_text(results), encoding="utf-8")
     csv.write_text(results_csv(results["points"]), encoding="utf-8")
     return [js, csv]

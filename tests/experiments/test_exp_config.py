@@ -180,3 +180,9 @@ def test_set_cluster_without_cluster_table_keeps_the_kernel_preset():
     exp = load('[workload]\nkernel = "softmax_vexp_row"\n[cluster]\npreset = "snitch_default"\n',
                overrides=["cluster.fpu.lat_exp=3"])
     assert not exp.points[0].cluster["fpu"]["exp"]["enabled"]
+
+
+def test_set_errors_name_the_override():
+    with pytest.raises(UserError, match=r"workload.kernel: unknown kernel nope; .* \(set by "
+                       r"override 'workload.kernel=nope'\)"):
+        load('[workload]\nkernel = "softmax_vexp_row"\n', overrides=["workload.kernel=nope"])

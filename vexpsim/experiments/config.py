@@ -290,6 +290,7 @@ def experiment_from_data(data: Mapping[str, Any], *, origin: str, quick: bool = 
                                dict(cluster_overrides or {}))
     if not problems:
         problems = _check_reproduce(cfg["reproduce"], points, origin)
+    problems = [_with_note(p, origin, notes or {}) for p in problems]
     if problems:
         raise UserError(list(dict.fromkeys(problems)))  # same problem at many points: once
     return Experiment(cfg["experiment"]["name"], origin, cfg, points, quick)
@@ -386,6 +387,16 @@ def _expand(cfg: dict, grid: dict, grid_src: dict[str, str], pts: list[dict], or
         points.append(Point(len(points), {kk: coords[kk] for kk in coords}, name, params,
                             w["dist"], w["seed"], cluster, cdata))
     return points, problems
+
+
+def _with_note(problem: str, origin: str, notes: Mapping[str, str]) -> str:
+    """Append the --set that set the value a problem is about (as validate() does)."""
+    body = problem[len(origin) + 2:] if problem.startswith(origin + ": ") else problem
+    path = body.split(": ", 1)[0]
+    for k, n in notes.items():
+        if (path == k or path.startswith((k + ".", k + "["))) and n not in problem:
+            return f"{problem} ({n})"
+    return problem
 
 
 def _annotate_cluster(problem: str, origin: str, src: dict[str, str],

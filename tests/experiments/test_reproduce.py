@@ -112,3 +112,19 @@ def test_reproduce_quick_on_the_paper_configs(tmp_path, capsys):
                          ids=lambda p: p.name)
 def test_every_shipped_experiment_config_is_valid(path):
     assert load_experiment(path).points
+
+
+def test_reproduce_with_a_failed_run_still_writes_the_table(tmp_path, capsys):
+    cfgs = tmp_path / "paper"
+    cfgs.mkdir()
+    text = TINY.format(name="a").replace("[sweep.grid]", '[cluster]\npreset = "snitch_default"'
+                                          '\nfpu.divsqrt.enabled = true\n[sweep.grid]')
+    (cfgs / "a.toml").write_text(text)
+    out, js = tmp_path / "out", tmp_path / "rows.json"
+    assert main(["reproduce", "--quick", "--configs", str(cfgs), "-o", str(out), "--json",
+                 str(js), "-j", "1", "--no-progress", "--no-plots"]) == 1
+    rows = json.loads(js.read_text())["rows"]
+    assert [r["simulated"] for r in rows] == [None, None]  # both read the VEXP kernel
+    assert "NOT EVALUATED" in (out / "reproduce.md").read_text()
+    err = capsys.readouterr().err
+    assert "illegal instruction vfexp.h" in err and "error: row a_speedup:" in err

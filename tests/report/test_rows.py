@@ -59,9 +59,10 @@ def test_nested_metric_and_energy_ratio():
 
 def test_missing_metric_names_row_and_point():
     r = row(metric="phases_cycles.nope", at={"workload.kernel": "fast", "workload.params.N": 32})
-    with pytest.raises(UserError, match=r"e.toml: reproduce.rows\[0\].metric: "
-                       r"'phases_cycles.nope' is not in the record of point 2"):
-        evaluate_rows(RESULTS, POINTS, [r], origin="e.toml")
+    (out,) = evaluate_rows(RESULTS, POINTS, [r], origin="e.toml")
+    assert out["simulated"] is None
+    assert out["error"].startswith("e.toml: reproduce.rows[0].metric: 'phases_cycles.nope' is "
+                                   "not in the record of point 2")
 
 
 def test_failed_run_is_an_error_and_zero_divisor_is_inf():
@@ -71,6 +72,18 @@ def test_failed_run_is_an_error_and_zero_divisor_is_inf():
     zero = rec(0, "k", 0, 10)
     assert math.isinf(evaluate_row(row(at={"workload.kernel": "k"}, per=["outputs"]), zero,
                                    None)["simulated"])
+
+
+def test_unevaluable_row_is_reported_not_raised():
+    results = {"points": [dict(RESULTS["points"][0]), {"index": 1, "kernel": "base",
+                                                        "params": {"N": 64}, "run_error": "boom"},
+                          *RESULTS["points"][2:]]}
+    rows = [row(id="a", paper=2.0, at={"workload.kernel": "base", "workload.params.N": 64}),
+            row(id="b", at={"workload.kernel": "fast", "workload.params.N": 64})]
+    a, b = evaluate_rows(results, POINTS, rows, origin="e.toml")
+    assert a["simulated"] is None and a["ratio"] is None
+    assert "point 1 did not run: boom" in a["error"]
+    assert b["simulated"] == 140 and "error" not in b
 
 
 def test_record_value():

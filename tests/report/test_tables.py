@@ -46,3 +46,10 @@ def test_format_number():
     assert format_number(2.125) == "2.125"
     assert format_number(32534.0) == "32,534"
     assert format_number(1.5e-5) == "1.5e-05"
+
+
+def test_markdown_row_not_evaluated():
+    md = reproduce_markdown([{"id": "z", "paper": 1.0, "simulated": None, "ratio": None,
+                              "unit": "x", "at": "", "error": "point 3 did not run"}])
+    assert "| z | 1 | - | - | x |  |" in md
+    assert "- `z`: NOT EVALUATED: point 3 did not run" in md

@@ -145,6 +145,10 @@ def run_reproduce(args: argparse.Namespace) -> int:
         spec = exp.config["reproduce"]["plot"]
         if spec["x"] is not None and not args.no_plots:
             plots += sweep_plots(results, exp.points, spec, outdir, exp.name)
+    for r in rows:
+        if r.get("error"):
+            ok = False
+            print(f"error: row {r['id']}: {r['error']}", file=sys.stderr)
     title = "vexpsim reproduce" + (" (--quick: reduced sweeps)" if args.quick else "")
     md = reproduce_markdown(rows, title=title)
     (outdir / "reproduce.md").write_text(md, encoding="utf-8")

@@ -86,7 +86,8 @@ def evaluate_row(row: Mapping[str, Any], at: Mapping[str, Any], over: Mapping[st
 def evaluate_rows(results: Mapping[str, Any], points: list[Any], rows: list[Mapping[str, Any]],
                   *, origin: str) -> list[dict[str, Any]]:
     """Evaluate every reproduce row of one experiment. `points` are its expanded sweep points
-    (vexpsim.experiments.config.Point) in the order of results["points"]."""
+    (vexpsim.experiments.config.Point) in the order of results["points"]. A row that cannot
+    be evaluated (its point failed, its metric is missing) has simulated None and `error`."""
     from ..experiments.config import select_points
 
     out = []
@@ -103,5 +104,11 @@ def evaluate_rows(results: Mapping[str, Any], points: list[Any], rows: list[Mapp
             if len(found) != 1:  # checked when the config was loaded
                 raise UserError(f"{where}.{part}: selects {len(found)} points, expected one")
             picked.append(recs[found[0].index])
-        out.append(evaluate_row(row, picked[0], picked[1], where=where))
+        try:
+            out.append(evaluate_row(row, picked[0], picked[1], where=where))
+        except UserError as exc:  # e.g. the point did not run: the other rows still count
+            paper = row.get("paper")
+            out.append({"id": row["id"], "paper": paper, "simulated": None, "ratio": None,
+                        "unit": row.get("unit", ""), "at": "", "note": row.get("note", ""),
+                        "source": row.get("source", ""), "error": str(exc)})
     return out

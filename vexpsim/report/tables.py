@@ -76,11 +76,13 @@ def reproduce_markdown(rows: list[dict], *, title: str = "vexpsim reproduce") ->
                      f"{format_number(r['simulated'])} | "
                      f"{'-' if ratio is None else format(ratio, '.3f')} | {r['unit']} | "
                      f"{r.get('at', '')} |")
-    notes = [r for r in rows if r.get("note") or r.get("source")]
+    notes = [r for r in rows if r.get("note") or r.get("source") or r.get("error")]
     if notes:
         lines += [""]
         for r in notes:
             parts = [x for x in (r.get("note", ""), f"paper: {r['source']}"
                                  if r.get("source") else "") if x]
+            if r.get("error"):
+                parts.insert(0, f"NOT EVALUATED: {r['error']}")
             lines.append(f"- `{r['id']}`: {'; '.join(parts)}")
     return "\n".join(lines) + "\n"

@@ -169,3 +169,19 @@ def test_json_is_strict_with_non_finite_values():
 
     text = json_text({"a": [float("inf"), -float("inf"), float("nan"), 1.5], "b": {"c": 2}})
     assert json.loads(text) == {"a": ["inf", "-inf", "nan", 1.5], "b": {"c": 2}}
+
+
+def test_progress_redraws_in_place_on_a_terminal():
+    from vexpsim.experiments.runner import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    s = Tty()
+    bar = Progress(2, s, width=4)
+    bar.update("a")
+    bar.update("b", failed=True)
+    text = s.getvalue()
+    assert text.startswith("\r[##..] 1/2") and "\r[####] 2/2" in text
+    assert text.endswith("b FAILED\x1b[K\n") and text.count("\n") == 1

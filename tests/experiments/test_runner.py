@@ -185,3 +185,10 @@ def test_progress_redraws_in_place_on_a_terminal():
     text = s.getvalue()
     assert text.startswith("\r[##..] 1/2") and "\r[####] 2/2" in text
     assert text.endswith("b FAILED\x1b[K\n") and text.count("\n") == 1
+
+
+def test_dask_bad_address_is_a_user_error(exp_file, tmp_path, capsys):
+    pytest.importorskip("dask.distributed")
+    assert main(["run", str(exp_file), "-o", str(tmp_path), "--dask", "nohost"]) == 1
+    err = capsys.readouterr().err
+    assert "--dask nohost: cannot connect to the scheduler" in err and "Traceback" not in err

@@ -143,10 +143,11 @@ def _run_dask(tasks: list[dict], address: str, jobs: int,
             client = Client(cluster)
         else:
             client = Client(address, timeout="10s")
-    except OSError as exc:
+    except (OSError, ValueError, TypeError) as exc:  # refused, timed out, malformed address
         if cluster is not None:
             cluster.close()
-        raise UserError(f"--dask {address}: cannot connect to the scheduler: {exc}") from None
+        raise UserError(f"--dask {address}: cannot connect to the scheduler: {exc} (give "
+                        f"'local' or a scheduler address such as tcp://HOST:8786)") from None
     out: dict[int, tuple[dict, dict]] = {}
     try:
         # pure=False: never merge two points into one task (they differ only by index)

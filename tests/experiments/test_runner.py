@@ -192,3 +192,12 @@ def test_dask_bad_address_is_a_user_error(exp_file, tmp_path, capsys):
     assert main(["run", str(exp_file), "-o", str(tmp_path), "--dask", "nohost"]) == 1
     err = capsys.readouterr().err
     assert "--dask nohost: cannot connect to the scheduler" in err and "Traceback" not in err
+
+
+def test_dry_run_lists_points_and_runs_nothing(exp_file, tmp_path, capsys):
+    assert main(["run", str(exp_file), "-o", str(tmp_path / "o"), "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "tiny: 4 points"
+    assert lines[4].split() == ["3", "softmax_vexp_row", "N=64", "dist=normal", "seed=1",
+                                "cluster=vexp_paper", "[kernel=softmax_vexp_row", "N=64]"]
+    assert not (tmp_path / "o").exists()

@@ -53,6 +53,8 @@ def register(sub: Any) -> None:
                    help="override a config value (VALUE a TOML literal), e.g. "
                    "workload.seed=3 or cluster.fpu.lat_exp=3; repeatable; setting a swept "
                    "key pins it (removes it from the sweep)")
+    r.add_argument("--dry-run", action="store_true",
+                   help="validate the config and list the expanded sweep points; run nothing")
     _common(r)
     r.set_defaults(func=run_run)
 
@@ -86,6 +88,14 @@ def _report_failures(results: dict) -> None:
 
 def run_run(args: argparse.Namespace) -> int:
     exp = load_experiment(args.config, overrides=args.overrides, quick=args.quick)
+    if args.dry_run:
+        print(f"{exp.name}: {len(exp.points)} points")
+        for p in exp.points:
+            params = " ".join(f"{k}={v}" for k, v in p.params.items())
+            print(f"  {p.index:4d}  {p.kernel} {params} dist={p.dist} seed={p.seed} "
+                  f"cluster={p.cluster['name']}"
+                  + (f"  [{p.label()}]" if p.coords else ""))
+        return 0
     outdir = args.output or Path("results") / exp.name
     results = run_experiment(exp, jobs=args.jobs, dask=args.dask, progress=_progress(args))
     paths = write_results(results, outdir)

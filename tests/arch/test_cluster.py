@@ -330,3 +330,19 @@ def test_same_program_same_cycles():
     for d in (a, b):
         d.pop("sim")
     assert a == b
+
+
+def test_perfetto_shows_every_hart_and_the_dma(tmp_path):
+    import json
+
+    from vexpsim import cli
+    prog = tmp_path / "p.S"
+    prog.write_text(OVERLAP)
+    out = tmp_path / "t.json"
+    assert cli.main(["exec", str(prog), "-D", "SIZE=4096", "-D", "ITER=10", "-D", "NHARTS=9",
+                     "--perfetto", str(out)]) == 0
+    ev = json.loads(out.read_text())["traceEvents"]
+    names = {e["args"]["name"] for e in ev if e["ph"] == "M" and e["name"] == "process_name"}
+    assert names == {f"hart {h}" for h in range(9)} | {"DMA engine"}
+    (dma,) = [e for e in ev if e["name"].startswith("dma #")]
+    assert dma["dur"] == 4096 // WIDTH and dma["args"]["bytes"] == 4096

@@ -70,6 +70,7 @@ def _run(args: argparse.Namespace) -> int:
 
         energy = load_energy_table(args.energy_table)
     trace: list | None = [] if args.trace or args.perfetto else None
+    result = None
     try:
         try:
             result = run_program(program, harts=args.harts, max_steps=args.max_cycles,
@@ -84,7 +85,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.trace:
             Path(args.trace).write_text(format_trace(trace), encoding="utf-8")
         if args.perfetto:
-            Path(args.perfetto).write_text(json.dumps(perfetto_trace(trace)) + "\n",
+            dma = (result.cluster or {}).get("dma_transfers") if result is not None else None
+            Path(args.perfetto).write_text(json.dumps(perfetto_trace(trace, dma)) + "\n",
                                            encoding="utf-8")
     data = result.to_json()
     if energy is not None:

@@ -975,10 +975,11 @@ def format_trace(trace: list) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def perfetto_trace(trace: list) -> dict:
+def perfetto_trace(trace: list, dma_transfers: list[dict] | None = None) -> dict:
     """Chrome/Perfetto trace-event JSON of a timed trace: one 1-cycle slice per instruction
-    issue, one process per hart with an integer-core and an FP-subsystem track
-    (1 microsecond on the time axis = 1 cycle)."""
+    issue, one process per hart with an integer-core and an FP-subsystem track, and a DMA
+    process with one slice per transfer from its first beat to its completion (from
+    ExecResult.cluster["dma_transfers"]); 1 microsecond on the time axis = 1 cycle."""
     from .timed import FP_SIDE_UNITS
     events: list[dict] = []
     harts = sorted({e[0] for e in trace})
@@ -996,6 +997,16 @@ def perfetto_trace(trace: list) -> dict:
                        "dur": 1, "pid": hid,
                        "tid": 1 if ins.defn.unit in FP_SIDE_UNITS else 0,
                        "args": {"pc": f"{ins.pc:#010x}", "src": ins.loc.text.strip()}})
+    if dma_transfers:
+        pid = max(harts, default=-1) + 1
+        events.append({"ph": "M", "name": "process_name", "pid": pid, "tid": 0,
+                       "args": {"name": "DMA engine"}})
+        for x in dma_transfers:
+            events.append({"ph": "X", "name": f"dma #{x['id']} {x['kind']}", "cat": "dma",
+                           "ts": x["start_cycle"], "dur": max(1, x["end_cycle"] - x["start_cycle"]),
+                           "pid": pid, "tid": 0,
+                           "args": {"bytes": x["bytes"], "issue_cycle": x["issue_cycle"],
+                                    "src": f"{x['src']:#010x}", "dst": f"{x['dst']:#010x}"}})
     return {"traceEvents": events, "displayTimeUnit": "ns",
             "otherData": {"time_unit": "1 us = 1 cycle"}}
 

@@ -133,13 +133,18 @@ class Memory:
         buf[off:off + len(data)] = data
 
     def loader(self, size: int) -> Callable[[int], int]:
-        """Fast unsigned load of `size` bytes: two region checks inline, then struct."""
+        """Fast unsigned load of `size` bytes: an alignment check and two region checks
+        inline, then struct. Snitch raises a load-address-misaligned exception for any access
+        not aligned to its size (snitch.sv `ls_misaligned`, integer and FP loads)."""
         unpack = struct.Struct(_FMT[size]).unpack_from
         (_, b0, s0, m0), (_, b1, s1, m1) = self.regions
         e0, e1 = s0 - size, s1 - size
         locate = self._locate
+        am = size - 1
 
         def ld(addr: int) -> int:
+            if addr & am:
+                raise SimError(_misaligned("load", size, addr))
             off = addr - b0
             if 0 <= off <= e0:
                 return unpack(m0, off)[0]
@@ -155,8 +160,11 @@ class Memory:
         (_, b0, s0, m0), (_, b1, s1, m1) = self.regions
         e0, e1, mask = s0 - size, s1 - size, (1 << (8 * size)) - 1
         locate = self._locate
+        am = size - 1
 
         def st(addr: int, v: int) -> None:
+            if addr & am:
+                raise SimError(_misaligned("store", size, addr))
             off = addr - b0
             if 0 <= off <= e0:
                 pack(m0, off, v & mask)
@@ -168,6 +176,12 @@ class Memory:
             buf, off = locate(addr, size)
             pack(buf, off, v & mask)
         return st
+
+
+def _misaligned(what: str, size: int, addr: int) -> str:
+    return (f"misaligned {what} of {size} bytes at {addr:#010x}: Snitch raises a "
+            f"{what}-address-misaligned exception (snitch.sv ls_misaligned); align the "
+            f"address to {size} bytes")
 
 
 # ---- SSR, DMA ----------------------------------------------------------------------------------

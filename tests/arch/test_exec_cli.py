@@ -107,8 +107,9 @@ def test_exec_trace_lists_every_executed_instruction(tmp_path):
     # issue cycle, hart, pc, word, source, register written
     assert first[:5] == ["0", "0", "0x80000000", "00200293", "li"]  # addi t0, zero, 2
     assert first[7] == "x5=0x00000002"
-    assert lines[1].split()[:3] == ["0", "1", "0x80000000"]  # lock-step: hart 1 runs next
-    assert [int(ln.split()[0]) for ln in lines[::2]] == list(range(6))  # 1 per cycle
+    assert lines[6].split()[:3] == ["0", "1", "0x80000000"]  # grouped by hart
+    assert [int(ln.split()[0]) for ln in lines[:6]] == list(range(6))  # 1 per cycle
+    assert [int(ln.split()[0]) for ln in lines[6:]] == list(range(6))
     assert "ecall" in lines[-1] and lines[-1].endswith("# " + prog + ":5:2")
 
 

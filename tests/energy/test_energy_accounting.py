@@ -161,3 +161,18 @@ def test_exec_cli_prices_a_hand_countable_program(toy_table, tmp_path):
                for k, n in t["events"].items()) + 8 * 0.5)
     assert t["energy"]["energy_pj"] == pytest.approx(dyn)
     assert d["energy_pj"] == pytest.approx(dyn + 13.5 * d["cycles"] * 2)
+
+
+def test_exec_cli_prices_tcdm_accesses(toy_table, tmp_path):
+    # 3 loads and 1 store to the TCDM: 4 int_lsu events + 3 bank reads + 1 bank write
+    prog = tmp_path / "q.S"
+    prog.write_text("_start:\n li t0, 0x10000000\n lw a1, 0(t0)\n lw a1, 8(t0)\n"
+                    " lw a1, 16(t0)\n sw a1, 24(t0)\n li a0, 0\n ecall\n")
+    out = tmp_path / "o.json"
+    assert cli.main(["exec", str(prog), "--harts", "1", "--json", str(out),
+                     "--energy-table", str(toy_table)]) == 0
+    d = json.loads(out.read_text())
+    assert d["cluster_events"]["tcdm_read"] == 3 and d["cluster_events"]["tcdm_write"] == 1
+    assert d["energy_by_event_pj"]["tcdm_read"] == 3 * 8.0
+    assert d["energy_by_event_pj"]["tcdm_write"] == 9.0
+    assert d["energy_by_component_pj"]["tcdm"] == pytest.approx(33.0 + 10.0 * d["cycles"] * 2)

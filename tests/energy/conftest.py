@@ -17,6 +17,10 @@ source = "test"
 pj = 3.0
 component = "core"
 source = "test"
+[events.int_lsu]
+pj = 2.5
+component = "core"
+source = "test"
 [events.l0_fetch]
 pj = 0.5
 component = "icache"

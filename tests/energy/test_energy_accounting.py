@@ -176,3 +176,21 @@ def test_exec_cli_prices_tcdm_accesses(toy_table, tmp_path):
     assert d["energy_by_event_pj"]["tcdm_read"] == 3 * 8.0
     assert d["energy_by_event_pj"]["tcdm_write"] == 9.0
     assert d["energy_by_component_pj"]["tcdm"] == pytest.approx(33.0 + 10.0 * d["cycles"] * 2)
+
+
+def test_exec_frep_replays_are_priced_but_not_fetched(toy_table, tmp_path):
+    # 16 FMAs from one fmadd.d replayed by FREP: 16 x the FMA energy, but the integer core
+    # issues only li, frep, fmadd, li, ecall (5 L0 fetches)
+    prog = tmp_path / "f.S"
+    prog.write_text("_start:\n li t0, 15\n frep.o t0, 1, 0, 0\n fmadd.d ft3, ft4, ft5, ft6\n"
+                    " li a0, 0\n ecall\n")
+    out = tmp_path / "o.json"
+    table = tmp_path / "t.toml"
+    table.write_text(toy_table.read_text() + '[events.fp_offload]\npj = 0.0\ncomponent = "fpss"'
+                     '\nsource = "test"\n')
+    assert cli.main(["exec", str(prog), "--harts", "1", "--json", str(out),
+                     "--energy-table", str(table)]) == 0
+    d = json.loads(out.read_text())
+    assert d["harts"][0]["timing"]["core_issued"] == 5
+    assert d["energy_by_event_pj"]["fpu_addmul_fp64"] == 16 * 10.0
+    assert d["energy_by_event_pj"]["l0_fetch"] == 5 * 0.5

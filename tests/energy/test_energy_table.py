@@ -94,3 +94,19 @@ def test_unknown_table_name():
 def test_unknown_event_names_every_one():
     with pytest.raises(UserError, match="no price for event.s. quark, warp_drive"):
         load_energy_table().breakdown({"warp_drive": 1, "quark": 2, "int_alu": 1}, cycles=1)
+
+
+def test_the_calibration_c1_closes():
+    # energy_refs.md §5 C1, the one calibration (reproducible here): FP64 GEMM on the 8+1-core
+    # cluster at 95 % FPU utilisation, SSRs streaming 1.125 elements per FMA, costs ~27 pJ per
+    # FMA all-in (D6). The static floor was derived from it, so the table must close it.
+    from vexpsim.energy.accounting import price_exec
+
+    cycles, fma = 1000, 950
+    harts = [{"hart": i, "timing": {"events": {"fpu_addmul_fp64": fma} if i < 8 else {},
+                                    "core_issued": 10}} for i in range(9)]
+    streamed = int(8 * fma * 1.125)
+    data = {"cycles": cycles, "harts": harts,
+            "cluster_events": {"tcdm_read": streamed, "ssr_elements": streamed}}
+    e = price_exec(data, load_energy_table())
+    assert e["energy_pj"] / (8 * fma) == pytest.approx(27.0, rel=0.05)

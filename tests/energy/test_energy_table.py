@@ -110,3 +110,24 @@ def test_the_calibration_c1_closes():
             "cluster_events": {"tcdm_read": streamed, "ssr_elements": streamed}}
     e = price_exec(data, load_energy_table())
     assert e["energy_pj"] / (8 * fma) == pytest.approx(27.0, rel=0.05)
+
+
+def test_energy_table_cli(tmp_path, capsys):
+    from vexpsim import cli
+
+    assert cli.main(["energy-table"]) == 0
+    out = capsys.readouterr().out
+    m = load_energy_table()
+    for e in m.events.values():  # every number listed with its source
+        assert f"| `{e.name}` | {e.pj:g} |" in out
+    assert "static power of cluster 'vexp_paper'" in out
+    assert cli.main(["energy-table", "--format", "json"]) == 0
+    import json
+    d = json.loads(capsys.readouterr().out)
+    assert d["static_power_mw"]["total"] == pytest.approx(
+        sum(m.static_power_mw(Instances(8, 1, features=frozenset({"exp"}))).values()))
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[meta]\nname = "b"\nfrequency_hz = 1e9\n[events.a]\npj = 1\n'
+                   'component = "c"\n')
+    assert cli.main(["energy-table", str(bad)]) == 1
+    assert "events.a.source: missing" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """`vexpsim area`: the cluster's area block by block (vexpsim/energy/tables/area_gf12.toml,
 each number with its source) and the EXP block's share of the cluster and of the FPU, next to
-the VEXP paper's ~1 %."""
+the VEXP paper's ~1 %. `vexpsim energy-table [NAME|FILE]`: check an energy table and list
+every number with its source (docs/energy.md)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,46 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _run_table(args: argparse.Namespace) -> int:
+    from ..energy.model import load_energy_table
+    from .config import load_cluster_config
+
+    m = load_energy_table(args.table)  # validates: every problem with its key path
+    cfg = load_cluster_config(args.config) if args.config else load_cluster_config()
+    inst = cluster_instances(cfg)
+    static = m.static_power_mw(inst)
+    if args.format == "json":
+        print(json.dumps({
+            "name": m.name, "technology": m.technology, "frequency_hz": m.frequency_hz,
+            "origin": m.origin, "events": {k: vars(e) for k, e in m.events.items()},
+            "leakage": {k: vars(e) for k, e in m.leakage.items()},
+            "static_power_mw": {"config": cfg.name, "total": sum(static.values()),
+                                "by_entry": static}}, indent=1))
+        return 0
+    print(f"energy table {m.name} ({m.origin}): {m.technology}, "
+          f"{m.frequency_hz / 1e9:g} GHz")
+    print()
+    print("| event | pJ | component | label | confidence | source |")
+    print("|---|---:|---|---|---|---|")
+    for e in m.events.values():
+        print(f"| `{e.name}` | {e.pj:g} | {e.component} | {e.label} | {e.confidence} | "
+              f"{_md(e.source)} |")
+    print()
+    print("| static block | mW each | per | feature | component | label | source |")
+    print("|---|---:|---|---|---|---|---|")
+    for e in m.leakage.values():
+        print(f"| `{e.name}` | {e.mw:g} | {e.per} | {e.feature or ''} | {e.component} | "
+              f"{e.label} | {_md(e.source)} |")
+    print()
+    print(f"static power of cluster '{cfg.name}' ({inst.compute_cores} compute + "
+          f"{inst.dma_cores} DMA cores): {sum(static.values()):.2f} mW")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from .config import DEFAULT_PRESET, PRESETS
 
@@ -72,3 +113,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--block", default="exp", help="block whose share to report (default exp)")
     p.add_argument("--json", metavar="OUT", help="write the report as JSON")
     p.set_defaults(func=_run)
+
+    t = sub.add_parser("energy-table", help="check an energy table and list its numbers with "
+                       "their sources", description=__doc__)
+    t.add_argument("table", nargs="?", default="gf12lp_0p8v", metavar="NAME|FILE",
+                   help="a shipped table name or a TOML file (default gf12lp_0p8v)")
+    t.add_argument("--config", metavar="FILE",
+                   help="cluster configuration whose static power to total")
+    t.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    t.set_defaults(func=_run_table)

@@ -8,12 +8,15 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..energy.model import Instances
 
 __all__ = ["register", "cluster_instances"]
 
 
-def cluster_instances(cfg: Any) -> Any:
+def cluster_instances(cfg: Any) -> Instances:
     """The block counts and features of a ClusterConfig (for energy and area tables)."""
     from ..energy.model import Instances
 

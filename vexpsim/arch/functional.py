@@ -668,32 +668,51 @@ class Hart:
         # the sequencer: a second closure set (snitch_cluster.md §4.2).
         variants = []
         replays = []
+        plain = []
         for k in range(smax + 1):
             codes = []
             again = []
+            raw = []
             for j, b in enumerate(body):
                 bb = b
                 if k and smask:
                     bb = _stagger(b, k, smask)
                 fn = bb.defn.builder(bb, self, start + j + 1)
+                raw.append(fn)
                 codes.append(self._closure(bb, fn))
                 again.append(self._closure(bb, fn, seq=True) if self.tm is not None
                              else codes[-1])
             variants.append(codes)
             replays.append(again)
+            plain.append(raw)
         x, rs1, maxit = self.x, ins.rs1, self.cfg.frep_max_iterations
         nvar = smax + 1
+
+        def run_iter(it: int) -> None:
+            codes = (replays if it else variants)[it % nvar]
+            j = start
+            while j < end:
+                j = codes[j - start]()
+
+        def run_plain(it: int) -> None:
+            codes = plain[it % nvar]
+            j = start
+            while j < end:
+                j = codes[j - start]()
+
+        fast = self.tm is not None and self.trace is None
 
         def f() -> int:
             iters = x[rs1] + 1
             if iters > maxit:
                 raise SimError(f"{ins.mnemonic}: {iters} iterations exceed the sequencer "
                                f"limit ({maxit})")
-            for it in range(iters):
-                codes = (replays if it else variants)[it % nvar]
-                j = start
-                while j < end:
-                    j = codes[j - start]()
+            if fast:
+                from .frep_fast import run_frep
+                run_frep(self, iters, run_iter, run_plain, nvar)
+            else:
+                for it in range(iters):
+                    run_iter(it)
             self.retired += iters * n_inst
             return end
         return f

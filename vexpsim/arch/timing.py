@@ -84,7 +84,7 @@ class _Stream:
     functional data mover's next address (`ssr`, vexpsim.arch.functional.Ssr)."""
 
     __slots__ = ("depth", "lat", "last_req", "consumed", "repeat", "rep_left", "avail",
-                 "tcdm", "ssr", "elements")
+                 "tcdm", "ssr", "elements", "log")
 
     def __init__(self, depth: int, lat: int) -> None:
         self.depth = depth
@@ -97,6 +97,7 @@ class _Stream:
         self.tcdm = None
         self.ssr = None
         self.elements = 0  # TCDM words moved (for the energy model)
+        self.log = None  # list: record the cycle of every TCDM reservation (FREP fast path)
 
     def start(self, t: int, repeat: int = 0) -> None:
         self.last_req = t - 1
@@ -142,6 +143,8 @@ class _Stream:
             if b >= 0:
                 req = self.tcdm.grant(req, b)  # = read_ready() - lat; counts the conflict
                 self.tcdm.reads += 1
+                if self.log is not None:
+                    self.log.append(req)
         self.elements += 1
         self.last_req = req
         self.avail = req + self.lat
@@ -166,6 +169,8 @@ class _Stream:
             if b >= 0:
                 drain = self.tcdm.grant(drain, b)
                 self.tcdm.writes += 1
+                if self.log is not None:
+                    self.log.append(drain)
         self.elements += 1
         self.last_req = drain
         self.consumed.append(drain)
@@ -470,6 +475,42 @@ class CoreTiming:
         self.cycle = need + 1
         self.retired += 1
         return need
+
+    # ---- FREP fast path: the FP-side state as a vector (vexpsim.arch.frep_fast) -------------
+    def fp_state(self) -> list[int]:
+        """Every value a sequencer-issued instruction can change, flattened: times (FPSS issue,
+        register ready, stream requests and FIFO slots, unit busy) and counters. Between two
+        iterations of a loop in steady state the vector changes by a constant step."""
+        v = [self.fp_last, self.last_fp_done, self.fp_issued, *self.fready]
+        v += [len(self.unit_free), *self.unit_free.values()]
+        v += self.stalls.__dict__.values()
+        for st in self.streams:
+            v += [st.last_req, st.rep_left, st.avail, st.elements, len(st.consumed),
+                  *st.consumed]
+        tc = self.tcdm
+        if tc is not None:
+            v += [tc.reads, tc.writes, tc.conflicts]
+        return v
+
+    def set_fp_state(self, v: list[int]) -> None:
+        """Inverse of fp_state (same shape: same unit_free keys and FIFO lengths)."""
+        self.fp_last, self.last_fp_done, self.fp_issued = v[0], v[1], v[2]
+        self.fready[:] = v[3:35]
+        i = 35
+        n = v[i]
+        for key, val in zip(list(self.unit_free), v[i + 1:i + 1 + n], strict=True):
+            self.unit_free[key] = val
+        i += 1 + n
+        for key in self.stalls.__dict__:
+            setattr(self.stalls, key, v[i])
+            i += 1
+        for st in self.streams:
+            st.last_req, st.rep_left, st.avail, st.elements, n = v[i:i + 5]
+            st.consumed = deque(v[i + 5:i + 5 + n])
+            i += 5 + n
+        tc = self.tcdm
+        if tc is not None:
+            tc.reads, tc.writes, tc.conflicts = v[i:i + 3]
 
     # ---- results ------------------------------------------------------------------------
     def end_cycle(self) -> int:

@@ -330,3 +330,29 @@ def test_same_program_same_cycles():
     for d in (a, b):
         d.pop("sim")
     assert a == b
+
+
+def test_perfetto_shows_every_hart_and_the_dma(tmp_path):
+    import json
+
+    from vexpsim import cli
+    prog = tmp_path / "p.S"
+    prog.write_text(OVERLAP)
+    out = tmp_path / "t.json"
+    assert cli.main(["exec", str(prog), "-D", "SIZE=4096", "-D", "ITER=10", "-D", "NHARTS=9",
+                     "--perfetto", str(out)]) == 0
+    ev = json.loads(out.read_text())["traceEvents"]
+    names = {e["args"]["name"] for e in ev if e["ph"] == "M" and e["name"] == "process_name"}
+    assert names == {f"hart {h}" for h in range(9)} | {"DMA engine"}
+    (dma,) = [e for e in ev if e["name"].startswith("dma #")]
+    assert dma["dur"] == 4096 // WIDTH and dma["args"]["bytes"] == 4096
+
+
+@pytest.mark.parametrize("ins,what", [("lw t1, 2(t0)", "load of 4"), ("sh t1, 1(t0)", "store of 2"),
+                                      ("fld ft0, 4(t0)", "load of 8"),
+                                      ("fsw ft0, 6(t0)", "store of 4")])
+def test_misaligned_access_is_a_clear_error(ins, what):
+    from vexpsim.errors import UserError
+    with pytest.raises(UserError, match=f"misaligned {what} bytes"):
+        run_source(f"_start:\n la t0, buf\n {ins}\n ecall\n.tcdm\nbuf: .zero 16\n",
+                   harts=1, timing=True)

@@ -132,8 +132,9 @@ def test_exec_include_dir_option(tmp_path):
 
 def test_exec_energy_is_events_times_table(tmp_path):
     # hand-countable: 6 ALU instructions (li x4, mv... are addi), 4 vfexp.ah, the ecall;
-    # energy = sum(count x pJ) from the table + per-core floor x cycles
-    from vexpsim.energy.model import load_energy_table
+    # energy = sum(count x pJ) from the table + one L0 fetch per issued instruction + static
+    # power of the 1-hart cluster x time (vexpsim/energy/accounting.py)
+    from vexpsim.energy.model import Instances, load_energy_table
 
     prog = """_start:
     li a0, 1
@@ -156,13 +157,16 @@ def test_exec_energy_is_events_times_table(tmp_path):
     m = load_energy_table()
     ev = t["events"]
     assert ev["fpu_exp_bf16x4"] == 4
-    expect = sum(n * m.events[k].pj for k, n in ev.items()) + d["cycles"] * 4.5
-    assert t["energy"]["energy_pj"] == pytest.approx(expect)
-    assert d["energy_pj"] == pytest.approx(expect)
+    dyn = sum(n * m.events[k].pj for k, n in ev.items()) + 12 * m.events["l0_fetch"].pj
+    from vexpsim.energy.accounting import CLUSTER_EVENTS
+    cl = sum(n * m.events[CLUSTER_EVENTS[k]].pj for k, n in d["cluster_events"].items())
+    static_mw = sum(m.static_power_mw(Instances(compute_cores=1, dma_cores=0)).values())
+    assert t["energy"]["energy_pj"] == pytest.approx(dyn)
+    assert d["energy_pj"] == pytest.approx(dyn + cl + static_mw * d["cycles"])  # 1 GHz: mW=pJ/cyc
     assert t["energy"]["energy_by_event_pj"]["fpu_exp_bf16x4"] == pytest.approx(4 * 7.8)
-    assert d["energy_by_component_pj"]["fpu"] == pytest.approx(4 * 7.8)
-    assert d["average_power_mw"] == pytest.approx(expect / d["cycles"])  # 1 GHz: pJ/ns = mW
-    assert "core-level events only" in d["energy_note"]
+    assert d["energy_by_event_pj"]["fpu_exp_bf16x4"] == pytest.approx(4 * 7.8)
+    assert d["average_power_mw"] == pytest.approx(d["energy_pj"] / d["cycles"])
+    assert "no cluster_events" not in d["energy_note"]
 
 
 def test_exec_bad_energy_table(tmp_path, capsys):

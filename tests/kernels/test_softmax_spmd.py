@@ -303,3 +303,20 @@ def test_deterministic(name):
     assert np.array_equal(a.output, b.output)
     for key in ("cycles", "instructions", "phases_cycles", "harts", "energy_pj"):
         assert a.record[key] == b.record[key], key
+
+
+def test_bf16_unit_roundoff_is_2_to_the_minus_8():
+    """BF16 has 8 significant bits: a rounding can move a value by 2^-8 of it (the bounds
+    use u = 2^-8; 2^-9 was too small: BF16(-17.0625) = -17, a relative 2^-8.09)."""
+    v = -17.0625
+    r = float(convert(np.array([v]), BF16).astype(np.float64)[0])
+    assert r == -17.0
+    assert abs(r - v) / abs(v) > 2.0**-9
+    assert abs(r - v) / abs(v) <= 2.0**-8
+
+
+def test_vexp_bound_is_inf_when_the_bf16_sum_can_stagnate():
+    from vexpsim.experiments.kernels.softmax_row import vexp_softmax_bound
+    x = np.linspace(-3, 3, 2048)
+    assert vexp_softmax_bound(x, accumulators=2) == float("inf")
+    assert 0 < vexp_softmax_bound(x[:256], accumulators=2) < 1

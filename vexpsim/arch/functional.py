@@ -133,13 +133,18 @@ class Memory:
         buf[off:off + len(data)] = data
 
     def loader(self, size: int) -> Callable[[int], int]:
-        """Fast unsigned load of `size` bytes: two region checks inline, then struct."""
+        """Fast unsigned load of `size` bytes: an alignment check and two region checks
+        inline, then struct. Snitch raises a load-address-misaligned exception for any access
+        not aligned to its size (snitch.sv `ls_misaligned`, integer and FP loads)."""
         unpack = struct.Struct(_FMT[size]).unpack_from
         (_, b0, s0, m0), (_, b1, s1, m1) = self.regions
         e0, e1 = s0 - size, s1 - size
         locate = self._locate
+        am = size - 1
 
         def ld(addr: int) -> int:
+            if addr & am:
+                raise SimError(_misaligned("load", size, addr))
             off = addr - b0
             if 0 <= off <= e0:
                 return unpack(m0, off)[0]
@@ -155,8 +160,11 @@ class Memory:
         (_, b0, s0, m0), (_, b1, s1, m1) = self.regions
         e0, e1, mask = s0 - size, s1 - size, (1 << (8 * size)) - 1
         locate = self._locate
+        am = size - 1
 
         def st(addr: int, v: int) -> None:
+            if addr & am:
+                raise SimError(_misaligned("store", size, addr))
             off = addr - b0
             if 0 <= off <= e0:
                 pack(m0, off, v & mask)
@@ -168,6 +176,12 @@ class Memory:
             buf, off = locate(addr, size)
             pack(buf, off, v & mask)
         return st
+
+
+def _misaligned(what: str, size: int, addr: int) -> str:
+    return (f"misaligned {what} of {size} bytes at {addr:#010x}: Snitch raises a "
+            f"{what}-address-misaligned exception (snitch.sv ls_misaligned); align the "
+            f"address to {size} bytes")
 
 
 # ---- SSR, DMA ----------------------------------------------------------------------------------
@@ -975,10 +989,11 @@ def format_trace(trace: list) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def perfetto_trace(trace: list) -> dict:
+def perfetto_trace(trace: list, dma_transfers: list[dict] | None = None) -> dict:
     """Chrome/Perfetto trace-event JSON of a timed trace: one 1-cycle slice per instruction
-    issue, one process per hart with an integer-core and an FP-subsystem track
-    (1 microsecond on the time axis = 1 cycle)."""
+    issue, one process per hart with an integer-core and an FP-subsystem track, and a DMA
+    process with one slice per transfer from its first beat to its completion (from
+    ExecResult.cluster["dma_transfers"]); 1 microsecond on the time axis = 1 cycle."""
     from .timed import FP_SIDE_UNITS
     events: list[dict] = []
     harts = sorted({e[0] for e in trace})
@@ -996,6 +1011,16 @@ def perfetto_trace(trace: list) -> dict:
                        "dur": 1, "pid": hid,
                        "tid": 1 if ins.defn.unit in FP_SIDE_UNITS else 0,
                        "args": {"pc": f"{ins.pc:#010x}", "src": ins.loc.text.strip()}})
+    if dma_transfers:
+        pid = max(harts, default=-1) + 1
+        events.append({"ph": "M", "name": "process_name", "pid": pid, "tid": 0,
+                       "args": {"name": "DMA engine"}})
+        for x in dma_transfers:
+            events.append({"ph": "X", "name": f"dma #{x['id']} {x['kind']}", "cat": "dma",
+                           "ts": x["start_cycle"], "dur": max(1, x["end_cycle"] - x["start_cycle"]),
+                           "pid": pid, "tid": 0,
+                           "args": {"bytes": x["bytes"], "issue_cycle": x["issue_cycle"],
+                                    "src": f"{x['src']:#010x}", "dst": f"{x['dst']:#010x}"}})
     return {"traceEvents": events, "displayTimeUnit": "ns",
             "otherData": {"time_unit": "1 us = 1 cycle"}}
 

@@ -25,7 +25,8 @@ def main() -> None:
     ap.add_argument("sizes", type=int, nargs="*", default=[32, 64, 128, 256, 512, 1024, 2048])
     a = ap.parse_args()
     m = a.rows
-    print(f"M = {m} rows, cycles/output = cluster cycles / (M x N); ins = all harts")
+    print(f"M = {m} rows, cycles/output = cluster cycles / (M x N) (x 8 = per element on one "
+          "core, the paper's metric); ins = all harts")
     print(f"{'N':>5} | {'base cyc/out':>12} {'ins/out':>7} | {'opt cyc/out':>11} {'ins/out':>7} | "
           f"{'vexp cyc/out':>12} {'ins/out':>7} | {'base/vexp':>9} {'opt/vexp':>8} | "
           f"{'pJ/out b/o/v':>20} {'E b/v':>6} {'E o/v':>5} | "

@@ -26,11 +26,11 @@
 # Algorithm choice: the public vexpf_optimized kernel (snitch_cluster.md §5.2) evaluates the
 # libm expf in FP64, one element per instruction, with a 32-entry table read by the integer
 # core (about 10 FP instructions per element, overlapped with about 10 integer ones). For
-# BF16 outputs (relative precision 2^-9 = 1.95e-3) that accuracy is wasted: a table-free
-# quadratic on 2 FP32 lanes per instruction is accurate to 1.73e-3 (4x better than VEXP's
-# 0.706 %) and needs 8.75 FP instructions per element in total (max 0.25, P1 1.5, P2 3,
-# P3 3.5, sum 0.25, norm 0.25; softmax_vexp: 1.5) and no integer-core work. A cubic would cost one more
-# instruction per pair and no longer fit the 32-instruction body of P3 with 4 chains.
+# BF16 outputs (unit roundoff 2^-8 = 3.9e-3) that accuracy is wasted: a table-free quadratic
+# on 2 FP32 lanes per instruction is accurate to 1.73e-3 (4x better than VEXP's 0.706 %)
+# and needs 8.75 FP instructions per element in total (max 0.25, P1 1.5, P2 3, P3 3.5,
+# sum 0.25, norm 0.25; softmax_vexp needs 1.5) and no integer-core work. A cubic uses r three
+# times (a copy and 6 operations instead of 4): P3 would grow to 40 > 32 instructions.
 # Assumptions: x - max rounded to BF16 (as softmax_vexp does); arguments below -87 are clamped
 # to -87 (exp(-87) = 1.6e-38, the smallest the 2^k construction supports: the true value is
 # smaller still, an absolute error below 2e-38 on an output); the sum is accumulated in FP32

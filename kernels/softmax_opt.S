@@ -9,7 +9,7 @@
 #   EXP   per chunk of CH elements (CH = min(N, 512)), three passes through this core's work
 #         area in the TCDM (an FREP body holds at most 32 instructions, snitch_cluster.md §4.2,
 #         and a value popped from an SSR can be used only once):
-#     P1  d = max(x - max, -87) in BF16 (vfsub.r.h, vfmax.h: 4 lanes), widened to FP32 pairs
+#     P1  d = max(x - max, -88) in BF16 (vfsub.r.h, vfmax.h: 4 lanes), widened to FP32 pairs
 #         (vfcvt.s.h, vfcvtu.s.h, exact), z = d * log2(e) (vfmul.r.s) -> z buffer;
 #     P2  reads z twice (SSR0, SSR1): k = round(z) by the shift trick kd = z + 1.5*2^23,
 #         r = z - (kd - 1.5*2^23) (exact, |r| <= 1/2), and 2^k built WITHOUT the integer core:
@@ -31,9 +31,9 @@
 # and needs 8.75 FP instructions per element in total (max 0.25, P1 1.5, P2 3, P3 3.5,
 # sum 0.25, norm 0.25; softmax_vexp needs 1.5) and no integer-core work. A cubic uses r three
 # times (a copy and 6 operations instead of 4): P3 would grow to 40 > 32 instructions.
-# Assumptions: x - max rounded to BF16 (as softmax_vexp does); arguments below -87 are clamped
-# to -87 (exp(-87) = 1.6e-38, the smallest the 2^k construction supports: the true value is
-# smaller still, an absolute error below 2e-38 on an output); the sum is accumulated in FP32
+# Assumptions: x - max rounded to BF16 (as softmax_vexp does); arguments are clamped to -88,
+# so k >= -127: k = -127 (x - max < -87.68) gives t = 0, 2^k = +0 and e = 0 exactly, the
+# subnormal results flushed to zero as VEXP does (an absolute error below 1.2e-38); the sum is accumulated in FP32
 # over the BF16-rounded e values, the ones normalised; N is a multiple of 16.
 # Constants (FP32 bit patterns) come from vexpsim/experiments/kernels/softmax.py (OPT_CONSTS):
 # K_L, K_S, K_B, K_P23, K_A, K_C2, K_BQ. Symbols: M (multiple of 8), N, NBUF, CH.
@@ -56,7 +56,7 @@
 .macro ROW_INIT
     csrwi   fmode, 3                # .h = BF16 (src and dst alt formats)
     la      t1, opt_consts
-    fld     f4, 0(t1)               # 4 x BF16 -87 (the clamp)
+    fld     f4, 0(t1)               # 4 x BF16 -88 (the clamp)
     flw     f5, 8(t1)               # log2(e)
     flw     f6, 12(t1)              # S = 1.5 * 2^23
     flw     f7, 16(t1)              # 127 - S
@@ -258,7 +258,7 @@
     .tcdm
     .balign 8
 opt_consts:
-    .half   0xc2ae, 0xc2ae, 0xc2ae, 0xc2ae  # 0: BF16 -87 x 4
+    .half   0xc2b0, 0xc2b0, 0xc2b0, 0xc2b0  # 0: BF16 -88 x 4
     .word   K_L                             # 8: log2(e)
     .word   K_S                             # 12: 1.5 * 2^23
     .word   K_B                             # 16: 127 - 1.5 * 2^23

@@ -70,7 +70,7 @@ def emulate_opt(x: np.ndarray) -> np.ndarray:
     k = {name: F(v) for name, v in fam.OPT_CONSTS.items()}
     out = np.empty(x.shape)
     for i, row in enumerate(np.asarray(x, dtype=np.float64)):
-        d = np.maximum(_b(row - row.max()), -87.0).astype(F)  # P1: BF16 sub, clamp, widen
+        d = np.maximum(_b(row - row.max()), -88.0).astype(F)  # P1: BF16 sub, clamp, widen
         z = d * k["K_L"]
         kd = z + k["K_S"]  # P2
         r = z - (kd - k["K_S"])
@@ -144,16 +144,19 @@ def test_opt_bit_exact(m, n, dist, seed):
                           to_bits(convert(emulate_opt(x), BF16)))
 
 
-def test_opt_clamps_arguments_below_minus_87():
-    """x - max < -87: the kernel uses exp(-87) (its 2^k needs k >= -126), the emulation too,
-    and those outputs are tiny."""
+def test_opt_flushes_below_minus_87_68():
+    """x - max < -87.68 (2^k with k = -127): e is exactly 0, as VEXP flushes its subnormal
+    results; just above, e is a normal number; the emulation agrees bit for bit."""
     rng = np.random.default_rng(9)
     x = convert(rng.normal(0, 3, (8, 32)), BF16).astype(np.float64)
-    x[:, 5] = -120.0
-    x[:, 7] = -1000.0
+    x[:, 0] = 20.0  # the max
+    x[:, 5] = 20.0 - 87.5  # z = -126.2: k = -126, smallest normal power
+    x[:, 6] = 20.0 - 88.0  # k = -127: flushed
+    x[:, 7] = -1000.0  # clamped to -88, flushed
     y = run_with_inputs("softmax_opt", {"M": 8, "N": 32}, x)
     assert np.array_equal(to_bits(convert(y, BF16)), to_bits(convert(emulate_opt(x), BF16)))
-    assert np.all(y[:, [5, 7]] < 1e-36) and np.all(y[:, [5, 7]] > 0)
+    assert np.all(y[:, [6, 7]] == 0)
+    assert np.all(y[:, 5] > 2.0**-127)
 
 
 def test_opt_quadratic_error_is_as_stated():

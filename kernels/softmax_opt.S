@@ -33,8 +33,9 @@
 # times (a copy and 6 operations instead of 4): P3 would grow to 40 > 32 instructions.
 # Assumptions: x - max rounded to BF16 (as softmax_vexp does); arguments are clamped to -88,
 # so k >= -127: k = -127 (x - max < -87.68) gives t = 0, 2^k = +0 and e = 0 exactly, the
-# subnormal results flushed to zero as VEXP does (an absolute error below 1.2e-38); the sum is accumulated in FP32
-# over the BF16-rounded e values, the ones normalised; N is a multiple of 16.
+# subnormal results flushed to zero as VEXP does (an absolute error below 1.2e-38); the sum
+# is accumulated in FP32 over the BF16-rounded e values, the ones normalised; N is a multiple
+# of 16.
 # Constants (FP32 bit patterns) come from vexpsim/experiments/kernels/softmax.py (OPT_CONSTS):
 # K_L, K_S, K_B, K_P23, K_A, K_C2, K_BQ. Symbols: M (multiple of 8), N, NBUF, CH.
 

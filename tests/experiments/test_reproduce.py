@@ -76,7 +76,7 @@ def test_reproduce_quick_table_json_plots(tmp_path, capsys):
     md = (out / "reproduce.md").read_text()
     assert md.splitlines()[2] == "| id | paper | simulated | simulated/paper | unit | at |"
     assert "| a_speedup | 100 |" in md and md.splitlines()[0] in stdout
-    for kind in ("latency", "speedup", "phases"):
+    for kind in ("latency", "speedup", "phases", "energy"):
         png = out / f"a_{kind}.png"
         assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 10_000
 

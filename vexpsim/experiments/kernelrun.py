@@ -163,13 +163,10 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
     failed = {m: (err[m], b) for m, b in tol.items() if not err[m] <= b}
     data = res.to_json()
     if timing and energy_table:
-        from dataclasses import replace
-
         from ..energy.accounting import add_energy, default_instances
         from ..energy.model import load_energy_table
         # the run's harts; the EXP block's static power only if the config has the unit
-        inst = replace(default_instances(data), features=frozenset(
-            {"exp"} if cluster.fpu.exp.enabled else set()))
+        inst = default_instances(data, frozenset({"exp"} if cluster.fpu.exp.enabled else ()))
         add_energy(data, load_energy_table(energy_table), inst)
     rec: dict[str, Any] = {
         "kernel": name, "params": p, "dist": dist, "seed": seed, "config": cluster.name,

@@ -287,16 +287,13 @@ def test_dma_protocol_under_a_slow_dma(name):
     assert run.record["cycles"] > fast.record["cycles"]
 
 
-@pytest.mark.xfail(strict=True, raises=ImportError,
-                   reason="kernelrun.input_values('attention') imports "
-                          "vexpsim.llm.scores.attention_score_rows, which does not exist yet: "
-                          "an ImportError traceback instead of a UserError")
-def test_attention_distribution_is_a_user_error_or_works():
-    try:
-        rec = run_kernel("softmax_vexp", {"M": 8, "N": 32}, dist="attention").record
-    except UserError:
-        return
-    assert rec["check"]["passed"]
+@pytest.mark.parametrize("name", KERNELS)
+def test_real_attention_scores_as_inputs(name):
+    """dist='attention': rows of real SmolLM2 attention scores (vexpsim.llm.scores)."""
+    pytest.importorskip("gguf")
+    run = run_kernel(name, {"M": 8, "N": 32}, dist="attention", seed=1)
+    assert run.record["check"]["passed"], run.record["check"]
+    assert np.allclose(run.output.reshape(8, 32).sum(axis=1), 1.0, atol=0.05)
 
 
 @pytest.mark.parametrize("name", KERNELS)

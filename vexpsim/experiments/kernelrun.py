@@ -101,7 +101,11 @@ def input_values(shape: tuple[int, ...], dist: str, rng: np.random.Generator,
     if dist == "normal":
         return rng.normal(0.0, scale, size=shape)
     if dist == "attention":
-        from ..llm.scores import attention_score_rows  # type: ignore[attr-defined]
+        try:
+            from ..llm.scores import attention_score_rows
+        except ImportError as exc:
+            raise UserError(f"input distribution 'attention' needs the llm extra "
+                            f"(pip install 'vexpsim[llm]'): {exc}") from None
         return attention_score_rows(shape, rng)
     raise UserError(f"unknown input distribution {dist!r}; choose one of {DISTRIBUTIONS}")
 

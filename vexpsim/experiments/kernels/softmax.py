@@ -156,6 +156,7 @@ def _flops(p: dict) -> float:
 
 register(Kernel(
     name="softmax_baseline",
+    config="paper_baseline",  # no EXP block (vexpsim/arch/configs/paper_baseline.toml)
     source="softmax_baseline.S",
     description="softmax of M FP32 rows on 8 cores with DMA: scalar, software expf, fdiv.s",
     params={"M": 16, "N": 256},
@@ -193,6 +194,7 @@ register(Kernel(
 
 register(Kernel(
     name="softmax_opt",
+    config="paper_baseline",  # no EXP block (vexpsim/arch/configs/paper_baseline.toml)
     source="softmax_opt.S",
     description="softmax of M BF16 rows on 8 cores with DMA, no VEXP: SSR/FREP passes, "
                 "software exp (FP32 SIMD quadratic, 2^k by conversion)",

@@ -59,6 +59,7 @@ def _ref(inputs: dict, p: dict) -> np.ndarray:
 
 register(Kernel(
     name="softmax_baseline_row",
+    config="paper_baseline",  # no EXP block (vexpsim/arch/configs/paper_baseline.toml)
     source="softmax_baseline_row.S",
     description="softmax of one FP32 row on one core: scalar, software expf, fdiv.s",
     params={"N": 256},

@@ -356,3 +356,14 @@ def test_misaligned_access_is_a_clear_error(ins, what):
     with pytest.raises(UserError, match=f"misaligned {what} bytes"):
         run_source(f"_start:\n la t0, buf\n {ins}\n ecall\n.tcdm\nbuf: .zero 16\n",
                    harts=1, timing=True)
+
+
+def test_xdma_only_on_the_dma_core():
+    from vexpsim.errors import UserError
+    src = "_start:\n csrr a0, mhartid\n dmsrc a0, zero\n li a0, 0\n ecall\n"
+    with pytest.raises(UserError, match=r"dmsrc on hart 0: only the DMA core \(hart 2"):
+        run_source(src, harts=3, timing=True)
+    ok = ("_start:\n csrr a0, mhartid\n li t0, 2\n bne a0, t0, 1f\n dmsrc a0, zero\n"
+          "1: li a0, 0\n ecall\n")
+    assert all(h.exit_code == 0 for h in run_source(ok, harts=3).harts)
+    assert run_source(src, harts=1).harts[0].exit_code == 0  # one hart: every extension

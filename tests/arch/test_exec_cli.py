@@ -173,3 +173,19 @@ def test_exec_bad_energy_table(tmp_path, capsys):
     rc = cli.main(["exec", write(tmp_path, PROG), "-D", "N=1", "--energy-table", "tsmc3"])
     assert rc == 1
     assert "unknown energy table" in capsys.readouterr().err
+
+
+def test_exec_charges_the_exp_blocks_static_power_only_when_configured(tmp_path):
+    import json
+    prog = write(tmp_path, "_start:\n li a0, 0\n ecall\n")
+    out = {}
+    for preset in ("snitch_default", "vexp_paper"):
+        cfg = tmp_path / f"{preset}.toml"
+        cfg.write_text(f'preset = "{preset}"\n')
+        js = tmp_path / f"{preset}.json"
+        assert cli.main(["exec", prog, "--config", str(cfg), "--json", str(js)]) == 0
+        out[preset] = json.loads(js.read_text())
+    assert out["snitch_default"]["energy_instances"]["features"] == []
+    assert out["vexp_paper"]["energy_instances"]["features"] == ["exp"]
+    assert "leakage.exp" not in out["snitch_default"]["energy_by_event_pj"]
+    assert out["vexp_paper"]["energy_pj"] > out["snitch_default"]["energy_pj"]

@@ -49,7 +49,7 @@ def test_paper_softmax_sweeps_n_32_to_2048():
     assert sorted({p.params["N"] for p in exp.points}) == [2**i for i in range(5, 12)]
     ids = [r["id"] for r in exp.config["reproduce"]["rows"]]
     assert ids == ["softmax_speedup", "softmax_baseline_cycles_per_output",
-                   "softmax_vexp_cycles_per_output"]
+                   "softmax_vexp_cycles_per_output", "softmax_energy_ratio"]
     assert max(p.params["N"] for p in load_experiment(PAPER_DIR / "softmax.toml",
                                                       quick=True).points) <= 256
 
@@ -76,7 +76,7 @@ def test_reproduce_quick_table_json_plots(tmp_path, capsys):
     md = (out / "reproduce.md").read_text()
     assert md.splitlines()[2] == "| id | paper | simulated | simulated/paper | unit | at |"
     assert "| a_speedup | 100 |" in md and md.splitlines()[0] in stdout
-    for kind in ("latency", "speedup", "phases"):
+    for kind in ("latency", "speedup", "phases", "energy"):
         png = out / f"a_{kind}.png"
         assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 10_000
 

@@ -90,7 +90,10 @@ def _run(args: argparse.Namespace) -> int:
                                            encoding="utf-8")
     data = result.to_json()
     if energy is not None:
-        add_energy(data, energy)
+        from ..energy.accounting import default_instances
+        # the EXP block's static power only when the configuration has the unit
+        add_energy(data, energy, default_instances(
+            data, frozenset({"exp"} if cluster.fpu.exp.enabled else ())))
     if args.json:
         Path(args.json).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     _print_summary(data)

@@ -452,8 +452,13 @@ class Hart:
         self.by_index = by_index
         self.code: list[Callable[[], int]] = [self._trap_data(i) for i in range(n)]
         self.code.append(self._trap_end())
+        dma_core = nharts - 1  # the last hart (design.md 'The DSL')
         for i, ins in enumerate(by_index):
-            if ins is not None:
+            if ins is None:
+                continue
+            if ins.defn.unit == "dma" and nharts > 1 and hartid != dma_core:
+                self.code[i] = self._not_here(ins, dma_core)
+            else:
                 self.code[i] = self._closure(ins, ins.defn.builder(ins, self, i + 1))
         self.idx = self.target(program.entry)
 
@@ -494,6 +499,16 @@ class Hart:
                 if rd is not None:
                     entry[3] = regs[rd]
         return traced_timed
+
+    def _not_here(self, ins: Any, dma_core: int) -> Callable[[], int]:
+        """Xdma on a compute core: only the DMA core has it (snitch_cluster.md §1 'Compute-core
+        extensions'); with a single hart, that hart has every extension (debug runs)."""
+        msg = (f"illegal instruction {ins.mnemonic} on hart {self.hartid}: only the DMA core "
+               f"(hart {dma_core}, the last hart) has the Xdma extension; branch on mhartid")
+
+        def f() -> int:
+            raise SimError(msg)
+        return f
 
     # -- control flow helpers
     def _trap_data(self, i: int) -> Callable[[], int]:

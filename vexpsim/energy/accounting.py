@@ -32,12 +32,18 @@ CLUSTER_EVENTS: dict[str, str] = {
 FETCH_EVENT = "l0_fetch"  # one per instruction the integer core issues (FREP replays: none)
 
 
-def default_instances(data: Mapping) -> Instances:
+def default_instances(data: Mapping, features: frozenset[str] | None = None) -> Instances:
     """The cluster a run simulated: every hart in the JSON; the last one is the DMA core when
-    there are at least two (design.md 'The DSL'), a single hart is a compute core."""
+    there are at least two (design.md 'The DSL'), a single hart is a compute core.
+    `features`: optional units the configuration has (e.g. {"exp"}); None keeps the
+    Instances default."""
     n = len(data["harts"])
     dma = 1 if n >= 2 else 0
-    return Instances(compute_cores=n - dma, dma_cores=dma)
+    inst = Instances(compute_cores=n - dma, dma_cores=dma)
+    if features is not None:
+        from dataclasses import replace
+        inst = replace(inst, features=frozenset(features))
+    return inst
 
 
 def _add(into: dict[str, float], items: Mapping[str, float]) -> None:

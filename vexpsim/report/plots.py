@@ -115,4 +115,33 @@ def sweep_plots(results: Mapping[str, Any], points: list[Any], spec: Mapping[str
     fig.savefig(path, dpi=110)
     plt.close(fig)
     written.append(path)
+
+    # energy by component: one stacked bar per series at its largest x (issue 8)
+    last = {name: pts[-1] for name, pts in data.items()
+            if pts and pts[-1][2].get("energy_by_component_pj")}
+    if last:
+        comps: list[str] = []
+        for _, _, rec in last.values():
+            comps += [c for c in rec["energy_by_component_pj"] if c not in comps]
+        fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.4))
+        labels = [f"{name}\n{xname}={t[0]}" for name, t in last.items()]
+        for ax, relative in zip(axes, (False, True), strict=True):
+            bottom = [0.0] * len(last)
+            for c in comps:
+                vals = []
+                for _, _, rec in last.values():
+                    e = rec["energy_by_component_pj"]
+                    v = float(e.get(c, 0.0))
+                    vals.append(v / sum(e.values()) * 100 if relative else v * 1e-6)
+                ax.bar(labels, vals, bottom=bottom, label=c)
+                bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+            ax.set_ylabel("share of energy (%)" if relative else "energy (µJ)")
+            ax.tick_params(axis="x", labelsize=7)
+        axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        fig.suptitle(f"{results['experiment']}: energy by component")
+        path = outdir / f"{stem}_energy.png"
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
     return written

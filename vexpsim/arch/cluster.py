@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from .narrow_port import Caq, NarrowPort
+
 __all__ = ["TcdmBanks", "DmaEngine", "DmaTransfer", "SharedIpu", "ClusterState"]
 
 
@@ -250,6 +252,14 @@ class ClusterState:
     barrier_latency: int
     quantum: int
     barrier_waits: list[int] = field(default_factory=list)
+    # main-memory data accesses of all cores share one port (vexpsim.arch.narrow_port)
+    port: NarrowPort | None = None
+    caq_depth: int = 8
+    caq_tag_width: int = 16
+
+    def new_caq(self) -> Caq:
+        """A fresh CAQ for one core (fpss.caq_depth, fpss.caq_tag_width)."""
+        return Caq(self.caq_depth, self.caq_tag_width)
 
     @classmethod
     def from_config(cls, cluster: Any) -> ClusterState:
@@ -257,7 +267,9 @@ class ClusterState:
         tcdm = TcdmBanks(t.base, t.size, t.banks, t.bank_width, t.superbank_width)
         return cls(tcdm=tcdm, dma=DmaEngine(cluster, tcdm),
                    ipu=SharedIpu() if cluster.core.shared_ipu else None,
-                   barrier_latency=cluster.barrier.latency, quantum=cluster.sim.quantum)
+                   barrier_latency=cluster.barrier.latency, quantum=cluster.sim.quantum,
+                   port=NarrowPort(cluster.main_memory.core_port_outstanding),
+                   caq_depth=cluster.fpss.caq_depth, caq_tag_width=cluster.fpss.caq_tag_width)
 
     def events(self, ssr_elements: int = 0) -> dict[str, int]:
         """Cluster-level event counts (energy model keys; counts of 64-bit bank accesses)."""

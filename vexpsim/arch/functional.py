@@ -729,7 +729,10 @@ class Hart:
             while j < end:
                 j = codes[j - start]()
 
-        fast = self.tm is not None and self.trace is None
+        # the timing fast path extrapolates stream requests only: a body with its own loads or
+        # stores (TCDM bank, main-memory port, CAQ) always runs per instruction
+        fast = (self.tm is not None and self.trace is None
+                and not any(b.defn.unit == "fp_lsu" for b in body))
 
         def f() -> int:
             iters = x[rs1] + 1
@@ -810,7 +813,7 @@ def run_program(program: Program, *, harts: int | None = None, max_steps: int = 
     for h in hs:
         h.x[2] = 0  # sp: no stack is set up; programs that need one set it themselves
         if state is not None:
-            h.tm.ct.attach(state.tcdm, state.ipu, h.ssrs)
+            h.tm.ct.attach(state.tcdm, state.ipu, h.ssrs, state.port, state.new_caq())
             h.dma.engine, h.dma.ct = state.dma, h.tm.ct
     t0 = time.perf_counter()
 

@@ -1,7 +1,7 @@
-"""Two timing resources of the Snitch core complex that the core model does not yet use:
-the cluster's shared data port to main memory, and each core's consistency address queue (CAQ).
-docs/baseline_expf.md §6 explains why they matter (the paper's baseline `expf` keeps its tables
-in main memory) and gives the hook points in vexpsim.arch.timing / timed / cluster.
+"""Two timing resources of the Snitch core complex: the cluster's shared data port to main
+memory, and each core's consistency address queue (CAQ). docs/baseline_expf.md §6 explains why
+they matter (the paper's baseline `expf` keeps its tables in main memory); CoreTiming
+(vexpsim.arch.timing) uses them for every load and store.
 
 NarrowPort: every core's loads and stores outside the TCDM leave through one request/response
 multiplexer, `i_reqrsp_mux_core` in snitch_cluster.sv (pulp-platform/snitch_cluster 2fa38482,

@@ -309,9 +309,9 @@ class HartTiming:
                 cnt[k] += 1
                 a = (x[rs1] + imm) & 0xFFFFFFFF
                 if lo <= a < hi:
-                    fp_load(rd, rs1, False, seq, ((a - lo) >> shift) % nb)
+                    fp_load(rd, rs1, False, seq, ((a - lo) >> shift) % nb, a)
                 else:
-                    fp_load(rd, rs1, True, seq)
+                    fp_load(rd, rs1, True, seq, -1, a)
                 return fn()
             return f_fld
         if fp:
@@ -320,7 +320,10 @@ class HartTiming:
             def f_fsd() -> int:
                 cnt[k] += 1
                 a = (x[rs1] + imm) & 0xFFFFFFFF
-                fp_store(rs2, rs1, seq, ((a - lo) >> shift) % nb if lo <= a < hi else -1)
+                if lo <= a < hi:
+                    fp_store(rs2, rs1, seq, ((a - lo) >> shift) % nb, a)
+                else:
+                    fp_store(rs2, rs1, seq, -1, a, True)
                 return fn()
             return f_fsd
         if is_load:
@@ -330,9 +333,9 @@ class HartTiming:
                 cnt[k] += 1
                 a = (x[rs1] + imm) & 0xFFFFFFFF
                 if lo <= a < hi:
-                    load(rd, rs1, False, ((a - lo) >> shift) % nb)
+                    load(rd, rs1, False, ((a - lo) >> shift) % nb, a)
                 else:
-                    load(rd, rs1, True)
+                    load(rd, rs1, True, -1, a)
                 return fn()
             return f_ld
         store, rs2 = ct.store, ins.rs2
@@ -340,7 +343,10 @@ class HartTiming:
         def f_st() -> int:
             cnt[k] += 1
             a = (x[rs1] + imm) & 0xFFFFFFFF
-            store(rs1, rs2, ((a - lo) >> shift) % nb if lo <= a < hi else -1)
+            if lo <= a < hi:
+                store(rs1, rs2, ((a - lo) >> shift) % nb, a)
+            else:
+                store(rs1, rs2, -1, a, True)
             return fn()
         return f_st
 

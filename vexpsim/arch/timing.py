@@ -72,6 +72,8 @@ class StallCounters:
     ipu: int = 0  # the shared integer multiplier was taken by another core
     barrier: int = 0  # waiting at the cluster barrier for the other harts
     dma_wait: int = 0  # DMA core: dmcpy blocked on a full queue, or dmstat polls while busy
+    mem_port: int = 0  # a main-memory access waited for the cluster's shared core port
+    caq: int = 0  # an integer access waited for an offloaded FP access to its word (CAQ)
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -204,12 +206,19 @@ class CoreTiming:
         # core is modelled alone: TCDM bank reservations and the shared MUL/DIV unit
         self.tcdm = None
         self.ipu = None
+        # the cluster's shared port for main-memory data accesses and this core's consistency
+        # address queue (vexpsim.arch.narrow_port), None when not modelled
+        self.port = None
+        self.caq = None
 
-    def attach(self, tcdm, ipu, ssrs) -> None:
-        """Share the cluster's TCDM banks and IPU; `ssrs` are the functional data movers
-        (their next addresses select the banks of the stream requests)."""
+    def attach(self, tcdm, ipu, ssrs, port=None, caq=None) -> None:
+        """Share the cluster's TCDM banks, IPU and main-memory port; `ssrs` are the
+        functional data movers (their next addresses select the banks of the stream requests);
+        `caq` is this core's CAQ."""
         self.tcdm = tcdm
         self.ipu = ipu
+        self.port = port
+        self.caq = caq
         for st, ssr in zip(self.streams, ssrs, strict=False):
             st.tcdm, st.ssr = tcdm, ssr
 
@@ -246,8 +255,34 @@ class CoreTiming:
             self.xready[rd] = t + 1
         return t
 
-    def load(self, rd: int, rs1: int, main_memory: bool = False, bank: int = -1) -> int:
+    def _caq_wait(self, t: int, addr: int, store: bool) -> int:
+        """An integer access issued at t that collides with an outstanding offloaded FP access
+        in the CAQ stalls the core until that access has completed."""
+        r = self.caq.int_ready(addr, store)
+        if r > t:
+            self.stalls.caq += r - t
+            self.cycle = r + 1
+            return r
+        return t
+
+    def _port_grant(self, t: int, lat: int) -> int:
+        """A main-memory access issued at t requests the shared port at t + 1 and holds a slot
+        until its response (t + lat); the issuing unit stalls until the request is accepted.
+        Returns the (possibly later) issue cycle."""
+        g = self.port.grant(t + 1, max(1, lat - 1))
+        if g != t + 1:
+            self.stalls.mem_port += g - (t + 1)
+        return g - 1
+
+    def load(self, rd: int, rs1: int, main_memory: bool = False, bank: int = -1,
+             addr: int = -1) -> int:
         t = self._int_issue((rs1,), rd)
+        if self.caq is not None and addr >= 0:
+            t = self._caq_wait(t, addr, False)
+        if main_memory and self.port is not None:
+            g = self._port_grant(t, self.p.lat_load_main)
+            if g != t:
+                t, self.cycle = g, g + 1
         if bank >= 0 and self.tcdm is not None:
             # the request reaches the bank the cycle after issue (request cut); the core's
             # LSU handshake holds the core until the request is granted
@@ -260,8 +295,15 @@ class CoreTiming:
             self.xready[rd] = t + lat + 1
         return t
 
-    def store(self, rs1: int, rs2: int, bank: int = -1) -> int:
+    def store(self, rs1: int, rs2: int, bank: int = -1, addr: int = -1,
+              main_memory: bool = False) -> int:
         t = self._int_issue((rs1, rs2), 0)
+        if self.caq is not None and addr >= 0:
+            t = self._caq_wait(t, addr, True)
+        if main_memory and self.port is not None:  # held until the write response
+            g = self._port_grant(t, self.p.lat_load_main)
+            if g != t:
+                t, self.cycle = g, g + 1
         if bank >= 0 and self.tcdm is not None:
             g = self._tcdm_access(t + 1, bank, True)
             if g != t + 1:
@@ -369,28 +411,51 @@ class CoreTiming:
         if wb > self.last_fp_done:
             self.last_fp_done = wb
 
+    def _caq_offload(self) -> None:
+        """Offloading an FP load/store needs a free CAQ entry."""
+        r = self.caq.offload_ready(self.cycle)
+        if r > self.cycle:
+            self.stalls.caq += r - self.cycle
+            self.cycle = r
+
     def fp_load(self, rd: int, rs1: int, main_memory: bool = False,
-                from_sequencer: bool = False, bank: int = -1) -> int:
+                from_sequencer: bool = False, bank: int = -1, addr: int = -1) -> int:
+        caq = self.caq if addr >= 0 and not from_sequencer else None
+        if caq is not None:
+            self._caq_offload()
         arrive = self.fp_last + 1 if from_sequencer else self._offload((rs1,))
         t = self._fp_issue(arrive, (), rd, "lsu")
+        lat = self.p.lat_fp_load_main if main_memory else self.p.lat_fp_load_tcdm
+        if main_memory and self.port is not None:
+            t = self.fp_last = self._port_grant(t, lat)
         if bank >= 0 and self.tcdm is not None:
             g = self._tcdm_access(t + 1, bank, False)
             if g != t + 1:  # the FP LSU holds the FPSS until its request is granted
                 t = self.fp_last = g - 1
-        lat = self.p.lat_fp_load_main if main_memory else self.p.lat_fp_load_tcdm
+        if caq is not None:
+            caq.fp_access(addr, t + lat, False)
         self._write_f(rd, t + lat)
         if not from_sequencer:
             self.fpq.append(t)
         return t
 
     def fp_store(self, rs2: int, rs1: int, from_sequencer: bool = False,
-                 bank: int = -1) -> int:
+                 bank: int = -1, addr: int = -1, main_memory: bool = False) -> int:
+        caq = self.caq if addr >= 0 and not from_sequencer else None
+        if caq is not None:
+            self._caq_offload()
         arrive = self.fp_last + 1 if from_sequencer else self._offload((rs1,))
         t = self._fp_issue(arrive, (rs2,), -1, "lsu", rd_is_fp=False)
+        # the store's response (which pops its CAQ entry) comes as a load's data would
+        lat = self.p.lat_fp_load_main if main_memory else self.p.lat_fp_load_tcdm
+        if main_memory and self.port is not None:
+            t = self.fp_last = self._port_grant(t, lat)
         if bank >= 0 and self.tcdm is not None:
             g = self._tcdm_access(t + 1, bank, True)
             if g != t + 1:
                 t = self.fp_last = g - 1
+        if caq is not None:
+            caq.fp_access(addr, t + lat, True)
         if not from_sequencer:
             self.fpq.append(t)
         return t

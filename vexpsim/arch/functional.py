@@ -28,6 +28,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
 from ..asm import Program, assemble
 from ..errors import UserError
 from ..isa.semantics import (
@@ -190,7 +192,10 @@ class Ssr:
         self.dims = 0
         self._rep_left = 0
         self._cur = 0
+        self._cur_addr = 0
         self._ahead: int | None = None
+        self._next_e = 0  # element index of `_ahead` in the stream
+        self._geo: tuple[int, int, list[int], list[int]] = (0, 0, [], [])
 
     def configure(self, reg: int, value: int) -> None:
         if reg == 1:
@@ -220,17 +225,27 @@ class Ssr:
 
     def start(self, ptr: int, dims: int, write: bool) -> None:
         self.ptr, self.dims, self.write = ptr, dims, write
-        self.addrs = self._gen(ptr, dims, list(self.bounds), list(self.strides))
+        self._geo = (ptr, dims, list(self.bounds), list(self.strides))
+        self.addrs = self._gen(*self._geo)
         self._ahead = next(self.addrs)  # one address of look-ahead, so `done` is exact
+        self._next_e = 0
         self.done = False
         self._rep_left = 0
 
     @staticmethod
-    def _gen(ptr: int, dims: int, bounds: list[int], strides: list[int]):
-        # Relative strides: on each step add the stride of the outermost dimension that
+    def _gen(ptr: int, dims: int, bounds: list[int], strides: list[int], start: int = 0):
+        # Relative strides: on each step add the stride of the innermost dimension that
         # increments (snitch_ssr_addr_gen.sv); addresses are 8-byte word aligned (WordAddrMask).
+        # `start`: resume at that element (advance()).
         idx = [0] * dims
         addr = ptr
+        if start:
+            period = 1
+            for d in range(dims):
+                idx[d] = (start // period) % (bounds[d] + 1)
+                period *= bounds[d] + 1
+            addr = int(Ssr._unmasked(np.array([start], dtype=np.int64), ptr, dims, bounds,
+                                     strides)[0])
         while True:
             yield addr & 0xFFFFFFF8
             for d in range(dims):
@@ -250,6 +265,7 @@ class Ssr:
                            "consumes more elements than the stream was configured for)")
         addr = self._ahead
         self._ahead = next(self.addrs, None)
+        self._next_e += 1
         return addr
 
     def pop(self) -> int:
@@ -257,7 +273,8 @@ class Ssr:
             raise SimError(f"SSR{self.index} is a write stream but an instruction reads "
                            f"ft{self.index}")
         if self._rep_left == 0:
-            self._cur = int.from_bytes(self.mem.read(self._next_addr("read"), 8), "little")
+            self._cur_addr = self._next_addr("read")
+            self._cur = int.from_bytes(self.mem.read(self._cur_addr, 8), "little")
             self._rep_left = self.repeat + 1
         self._rep_left -= 1
         self.done = self._ahead is None and self._rep_left == 0
@@ -269,6 +286,85 @@ class Ssr:
                            f"ft{self.index}")
         self.mem.write(self._next_addr("write"), (value & M64).to_bytes(8, "little"))
         self.done = self._ahead is None
+
+    # -- vectorised access (vexpsim.arch.fastfrep): same addresses and end state as pops/pushes
+    @staticmethod
+    def _unmasked(e: np.ndarray, ptr: int, dims: int, bounds: list[int],
+                  strides: list[int]) -> np.ndarray:
+        """Generator address (before word masking) of stream elements `e`: dimension d has
+        incremented e // P_d - e // P_(d+1) times (P_d: product of the inner extents)."""
+        addr = np.full(e.shape, ptr, dtype=np.int64)
+        period = 1
+        for d in range(dims):
+            nxt = period * (bounds[d] + 1)
+            steps = e // period - (e // nxt if d < dims - 1 else 0)
+            addr += steps * strides[d]
+            period = nxt
+        return addr & M32
+
+    def _remaining(self) -> int:
+        """Elements the address generator can still deliver, `_ahead` included."""
+        if self._ahead is None:
+            return 0
+        _, dims, bounds, _ = self._geo
+        total = 1
+        for d in range(dims):
+            total *= bounds[d] + 1
+        return total - self._next_e
+
+    def _plan(self, count: int, what: str) -> tuple[int, int]:
+        """(pops served from the buffered element, new elements needed) for `count` pops."""
+        if self.addrs is None:
+            raise SimError(f"SSR{self.index}: {what} but no stream was started")
+        if self.write:
+            buffered, per = 0, 1
+        else:
+            buffered, per = min(count, self._rep_left), self.repeat + 1
+        new = -(-(count - buffered) // per)
+        if new > self._remaining():
+            raise SimError(f"SSR{self.index}: {what} after the stream ended (the program "
+                           "consumes more elements than the stream was configured for)")
+        return buffered, new
+
+    def peek_addresses(self, count: int) -> np.ndarray:
+        """Word addresses (int64) of the next `count` pops (read stream, each element repeated
+        `repeat` + 1 times; the pops still served from the buffered element give its address)
+        or pushes (write stream). Raises SimError if the stream cannot deliver them."""
+        buffered, new = self._plan(count, "write" if self.write else "read")
+        e = self._next_e + np.arange(new, dtype=np.int64)
+        addrs = self._unmasked(e, *self._geo) & 0xFFFFFFF8
+        if not self.write and self.repeat:
+            addrs = np.repeat(addrs, self.repeat + 1)
+        if buffered:
+            addrs = np.concatenate([np.full(buffered, self._cur_addr, dtype=np.int64), addrs])
+        return addrs[:count]
+
+    def advance(self, count: int, last_value: int | None = None) -> None:
+        """Skip `count` pops/pushes: the same end state as performing them (`done`, look-ahead,
+        repeat counter). A read stream's buffered element becomes the last one fetched:
+        `last_value` is its data (as read by the last pop), else it is read from memory now."""
+        if count <= 0:
+            return
+        buffered, new = self._plan(count, "write" if self.write else "read")
+        if new:
+            left = self._remaining() - new
+            last = self._next_e + new - 1
+            if not self.write:
+                self._cur_addr = int(self._unmasked(np.array([last], dtype=np.int64),
+                                                    *self._geo)[0]) & 0xFFFFFFF8
+                self._cur = last_value if last_value is not None else \
+                    int.from_bytes(self.mem.read(self._cur_addr, 8), "little")
+                self._rep_left = new * (self.repeat + 1) - (count - buffered)
+            self._next_e = last + 1
+            if left:
+                self.addrs = self._gen(*self._geo, start=self._next_e)
+                self._ahead = next(self.addrs)
+            else:
+                self.addrs = iter(())
+                self._ahead = None
+        else:
+            self._rep_left -= count
+        self.done = self._ahead is None and (self.write or self._rep_left == 0)
 
 
 class Dma:

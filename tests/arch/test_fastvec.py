@@ -1,0 +1,131 @@
+"""The vectorised FP kernels of the FREP fast path equal fparith bit for bit (values and
+flags), on random and corner-case operands, in every rounding mode and both conformances."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vexpsim.arch import fastvec as fv
+from vexpsim.numerics import fparith as fpa
+
+FMTS = ["fp64", "fp32", "fp16", "bf16"]
+RMS = ["rne", "rtz", "rdn", "rup", "rmm"]
+
+
+def _corner(fmt: str) -> list[int]:
+    w, mb, bias, eb = fv.FORMATS[fmt]
+    s = 1 << (w - 1)
+    emax = ((1 << eb) - 1) << mb
+    vals = [0, 1, 2, (1 << mb) - 1, 1 << mb, (1 << mb) + 1, emax, emax | 1,
+            emax | (1 << (mb - 1)), emax - 1, bias << mb, (bias << mb) | 1,
+            ((bias - 1) << mb) | ((1 << mb) - 1), (2 * bias) << mb, ((2 * bias) << mb) | 7,
+            ((2 * bias - 1) << mb) | ((1 << mb) - 1)]
+    return vals + [v | s for v in vals]
+
+
+def _operands(fmt: str, n: int, rng: np.random.Generator, arity: int) -> list[np.ndarray]:
+    w, mb, bias, eb = fv.FORMATS[fmt]
+    m = (1 << w) - 1
+    ops = []
+    for _ in range(arity):
+        r = rng.integers(0, 1 << 62, size=n, dtype=np.int64).astype(np.uint64) * np.uint64(4) \
+            + rng.integers(0, 4, size=n, dtype=np.int64).astype(np.uint64)
+        r &= np.uint64(m)
+        # half the operands in a narrow exponent window so that sums round and cancel
+        near = rng.random(n) < 0.5
+        e = rng.integers(bias - 3, bias + 3, size=n).astype(np.uint64)
+        near_v = (e << np.uint64(mb)) | (r & np.uint64((1 << mb) - 1)) | \
+            (r & np.uint64(1 << (w - 1)))
+        r = np.where(near, near_v, r)
+        corner = np.array(_corner(fmt), dtype=np.uint64)
+        pick = rng.random(n) < 0.15
+        r = np.where(pick, corner[rng.integers(0, len(corner), size=n)], r)
+        ops.append(r)
+    return ops
+
+
+def _check(res, fl, ref_fn, ops):
+    for i in range(len(res)):
+        ref = ref_fn(*[int(o[i]) for o in ops])
+        got = (int(res[i]), int(fl[i]))
+        assert got == ref, (i, [hex(int(o[i])) for o in ops], [hex(v) for v in got],
+                            [hex(v) for v in ref])
+
+
+@pytest.fixture(params=["ieee", "fpnew"])
+def conformance(request):
+    old = fpa.get_conformance()
+    fpa.set_conformance(request.param)
+    yield request.param
+    fpa.set_conformance(old)
+
+
+@pytest.mark.parametrize("fmt", FMTS)
+@pytest.mark.parametrize("rm", RMS)
+def test_add_sub_mul(fmt, rm, conformance):
+    rng = np.random.default_rng(hash((fmt, rm, conformance)) & 0xFFFF)
+    a, b = _operands(fmt, 1500, rng, 2)
+    for sub in (False, True):
+        res, fl = fv.k_add(a, b, fmt, rm, sub)
+        fn = fpa.fp_sub if sub else fpa.fp_add
+        _check(res, fl, lambda x, y: fn(x, y, fmt, rm), [a, b])
+    res, fl = fv.k_mul(a, b, fmt, rm)
+    _check(res, fl, lambda x, y: fpa.fp_mul(x, y, fmt, rm), [a, b])
+
+
+@pytest.mark.parametrize("fmt", FMTS)
+@pytest.mark.parametrize("rm", RMS)
+def test_fma(fmt, rm, conformance):
+    rng = np.random.default_rng(7 + (hash((fmt, rm, conformance)) & 0xFFFF))
+    a, b, c = _operands(fmt, 1500, rng, 3)
+    # addends that nearly or exactly cancel the product
+    near = rng.random(len(a)) < 0.3
+    p, _ = fv.k_mul(a, b, fmt, "rne")
+    sbit = np.uint64(1 << (fv.FORMATS[fmt][0] - 1))
+    c = np.where(near, (p ^ sbit) + rng.integers(0, 3, size=len(a)).astype(np.uint64), c)
+    c &= np.uint64((1 << fv.FORMATS[fmt][0]) - 1)
+    for np_, na in ((False, False), (False, True), (True, False), (True, True)):
+        res, fl = fv.k_fma(a, b, c, fmt, rm, np_, na)
+        _check(res, fl, lambda x, y, z: fpa.fp_fma(x, y, z, fmt, rm, np_, na), [a, b, c])
+
+
+@pytest.mark.parametrize("fmt", FMTS)
+def test_minmax_sgnj(fmt):
+    rng = np.random.default_rng(3)
+    a, b = _operands(fmt, 1500, rng, 2)
+    b = np.where(rng.random(len(a)) < 0.2, a, b)  # ties
+    for want_max in (False, True):
+        res, fl = fv.k_minmax(a, b, fmt, want_max)
+        fn = fpa.fp_max if want_max else fpa.fp_min
+        _check(res, fl, lambda x, y: fn(x, y, fmt), [a, b])
+    for mode in "jnx":
+        res, fl = fv.k_sgnj(a, b, fmt, mode)
+        _check(res, fl, lambda x, y: fpa.fp_sgnj(x, y, fmt, mode), [a, b])
+
+
+def test_fma64_domain_edges():
+    """FP64 FMA operands at the edges of the vectorised domain and outside it."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    ea = rng.integers(-1074, 1023, size=n)
+    eb = np.clip(rng.integers(-1100, 1100, size=n) - ea, -1074, 1023)
+    a = np.ldexp(1 + rng.random(n), ea)
+    b = np.ldexp(1 + rng.random(n), eb)
+    with np.errstate(over="ignore"):
+        c = -(a * b) * (1 + (rng.random(n) - 0.5) * 2.0 ** -40)
+    ab, bb, cb = (v.astype(np.float64).view(np.uint64) for v in (a, b, c))
+    res, fl = fv.k_fma(ab, bb, cb, "fp64", "rne")
+    _check(res, fl, lambda x, y, z: fpa.fp_fma(x, y, z, "fp64", "rne"), [ab, bb, cb])
+
+
+def test_vexp_and_lanes():
+    rng = np.random.default_rng(5)
+    words = rng.integers(0, 1 << 63, size=200, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    lanes = fv.lanes_of(words, "bf16")
+    assert lanes.shape == (200, 4)
+    assert np.array_equal(fv.pack_lanes(lanes, "bf16"), words)
+    res, fl = fv.k_vexp(lanes.ravel())
+    from vexpsim.numerics.exp import vexp_bf16_bits
+    ref = vexp_bf16_bits(lanes.ravel().astype(np.uint16))
+    assert np.array_equal(res, ref.astype(np.uint64)) and not fl.any()

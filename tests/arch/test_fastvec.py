@@ -69,7 +69,7 @@ def test_add_sub_mul(fmt, rm, conformance):
     for sub in (False, True):
         res, fl = fv.k_add(a, b, fmt, rm, sub)
         fn = fpa.fp_sub if sub else fpa.fp_add
-        _check(res, fl, lambda x, y: fn(x, y, fmt, rm), [a, b])
+        _check(res, fl, lambda x, y, fn=fn: fn(x, y, fmt, rm), [a, b])
     res, fl = fv.k_mul(a, b, fmt, rm)
     _check(res, fl, lambda x, y: fpa.fp_mul(x, y, fmt, rm), [a, b])
 
@@ -87,7 +87,8 @@ def test_fma(fmt, rm, conformance):
     c &= np.uint64((1 << fv.FORMATS[fmt][0]) - 1)
     for np_, na in ((False, False), (False, True), (True, False), (True, True)):
         res, fl = fv.k_fma(a, b, c, fmt, rm, np_, na)
-        _check(res, fl, lambda x, y, z: fpa.fp_fma(x, y, z, fmt, rm, np_, na), [a, b, c])
+        _check(res, fl, lambda x, y, z, np_=np_, na=na: fpa.fp_fma(x, y, z, fmt, rm, np_, na),
+               [a, b, c])
 
 
 @pytest.mark.parametrize("fmt", FMTS)
@@ -98,10 +99,10 @@ def test_minmax_sgnj(fmt):
     for want_max in (False, True):
         res, fl = fv.k_minmax(a, b, fmt, want_max)
         fn = fpa.fp_max if want_max else fpa.fp_min
-        _check(res, fl, lambda x, y: fn(x, y, fmt), [a, b])
+        _check(res, fl, lambda x, y, fn=fn: fn(x, y, fmt), [a, b])
     for mode in "jnx":
         res, fl = fv.k_sgnj(a, b, fmt, mode)
-        _check(res, fl, lambda x, y: fpa.fp_sgnj(x, y, fmt, mode), [a, b])
+        _check(res, fl, lambda x, y, mode=mode: fpa.fp_sgnj(x, y, fmt, mode), [a, b])
 
 
 def test_fma64_domain_edges():

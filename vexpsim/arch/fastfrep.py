@@ -1,0 +1,583 @@
+"""Vectorised functional execution of FREP loops (design.md, "Simulation strategy").
+
+An FREP body replayed instruction by instruction costs microseconds per instruction; here a
+whole FREP (iterations `first..iters-1`) runs as NumPy over all iterations, bit-identical to
+the per-instruction path: the same SSR pops and pushes (addresses, repeat, end state), FP
+registers, memory and fflags. The kernels are in vexpsim.arch.fastvec.
+
+Static conditions (`plan_frep` returns None otherwise; the caller keeps the slow path):
+- every body instruction is one of: scalar fadd/fsub/fmul, fmadd/fmsub/fnmsub/fnmadd,
+  fmin/fmax, fsgnj/fsgnjn/fsgnjx in FP64, FP32 or FP16/BF16 (.h, .ah); packed
+  vfadd/vfsub/vfmul/vfmin/vfmax/vfsgnj[n|x] (and `.r`), vfmac/vfmre (and `.r`) on FP32, FP16
+  or BF16 lanes; vfexp/fexp (VEXP). No FP8, division, square root, conversions, compares,
+  DOTP ops (vfsum, vfdotpex: their FPnew datapath is not vectorised), loads or stores;
+- every non-stream FP register is either read-only in the body (a constant), written before
+  it is read in each iteration (a per-iteration temporary), or a loop-carried ACCUMULATOR:
+  touched by exactly one body instruction that reads it once and writes it, as the addend
+  of fadd/vfadd/fsub (minuend)/fmadd/fnmsub/vfmac/vfmre or an operand of fmin/fmax/vfmin/
+  vfmax; any other loop-carried register (e.g. a chain through two instructions) is refused;
+- stagger: the body is unrolled over the stagger steps (run time needs `first` and the
+  iteration count to be multiples of stagger_max + 1);
+- the hart is not tracing (a trace must list every instruction).
+
+Run-time conditions (`run_frep_vectorised` raises CannotVectorise BEFORE changing any state):
+a stream register is used with SSRs enabled only if each SSR is only read or only written by
+the body and its stream direction matches; every stream has enough elements and lies in
+simulated memory; no stream element is read after a write stream wrote its address during the
+FREP (in-place maps, read and written at the same instruction, are fine); rounding modes are
+valid; VEXP is used in BF16 mode; accumulation chains converge (below).
+
+Accumulation chains round at every step in order. They are evaluated speculatively: a
+candidate sequence (min/max: an exact running reduction on an order-preserving integer key;
+add and fused chains in round-to-nearest: np.add.accumulate in the format's own dtype, with
+the products rounded first for fused chains) is checked in ONE vectorised pass of the exact
+kernel over all steps (each step recomputed from the candidate previous value); from the first
+mismatch the chain restarts with the exact value, so the result is exact whatever the
+candidate. Flags come from the exact pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..isa.semantics import FMODE_DST, SimError
+from ..numerics import fparith as fpa
+from . import fastvec as fv
+
+__all__ = ["FrepPlan", "CannotVectorise", "plan_frep", "run_frep_vectorised"]
+
+U64 = np.uint64
+_RM = ("rne", "rtz", "rdn", "rup", "rmm")
+_SCALAR_FMT = {"fp64": "fp64", "fp32": "fp32", "h": None, "ah": "bf16"}
+_SIMD_FMT = {"fp32": "fp32", "h": None, "ah": "bf16"}
+_BINOPS = {"add", "sub", "mul", "min", "max", "sgnj", "sgnjn", "sgnjx"}
+_NATIVE = {"fp64": np.float64, "fp32": np.float32, "fp16": np.float16}
+_MAX_ROUNDS = 200  # chain repair rounds before giving up (then the slow path runs)
+
+
+class CannotVectorise(Exception):
+    """A run-time condition of the fast path is not met; no state was changed."""
+
+
+@dataclass(frozen=True)
+class _Step:
+    ins: Any
+    kind: str  # "binop", "fma", "vexp"
+    op: str  # binop: add/sub/mul/min/max/sgnj/sgnjn/sgnjx; fma: "fma"; vexp: "exp"
+    simd: bool
+    spec: str  # format spec of the ISA row ("fp64", "fp32", "h", "ah")
+    srcs: tuple[tuple[str, int], ...]  # ("s", ssr) stream, ("t", reg) temporary,
+    #                                    ("c", reg) constant, ("a", reg) accumulator
+    dst: tuple[str, int]  # ("s", ssr) push, ("t", reg) or ("a", reg)
+    pops: tuple[int, ...]  # SSR lanes popped (once each per instruction)
+    negate_product: bool = False
+    negate_addend: bool = False
+    replicate: bool = False
+    alias: bool = False  # vexp on '.ah': BF16 whatever fmode says
+
+    @property
+    def acc_pos(self) -> int | None:
+        for i, (k, _) in enumerate(self.srcs):
+            if k == "a":
+                return i
+        return None
+
+
+@dataclass(frozen=True)
+class _Flow:
+    """The dataflow of the (unrolled) body for one SSR setting."""
+
+    steps: tuple[_Step, ...]
+    reads: dict[int, tuple[int, ...]]  # ssr -> steps popping it, in body order
+    writes: dict[int, tuple[int, ...]]  # ssr -> steps pushing it
+    written: tuple[int, ...]  # non-stream registers written (temporaries, accumulators)
+
+
+@dataclass(frozen=True)
+class FrepPlan:
+    """How to vectorise one FREP site: the body dataflow with streaming on and off."""
+
+    body: tuple[Any, ...]  # the unrolled body (nvar stagger steps)
+    nvar: int
+    streaming: _Flow | None
+    plain: _Flow | None
+
+
+# ---- planning --------------------------------------------------------------------------------
+
+def _describe(ins: Any) -> tuple[str, str, bool, str, list[int], dict] | None:
+    """(kind, op, simd, spec, source registers in read order, extras) or None."""
+    d = ins.defn
+    a = d.args
+    sem = d.semantics
+    if sem == "fp_arith" and a["op"] in ("add", "sub", "mul") and a["fmt"] in _SCALAR_FMT:
+        return "binop", a["op"], False, a["fmt"], [ins.rs1, ins.rs2], {}
+    if sem == "fp_minmax" and a["fmt"] in _SCALAR_FMT:
+        return "binop", a["op"], False, a["fmt"], [ins.rs1, ins.rs2], {}
+    if sem == "fp_sgnj" and a["fmt"] in _SCALAR_FMT:
+        op = {"j": "sgnj", "n": "sgnjn", "x": "sgnjx"}[a["mode"]]
+        return "binop", op, False, a["fmt"], [ins.rs1, ins.rs2], {}
+    if sem == "fp_fma" and a["fmt"] in _SCALAR_FMT:
+        return "fma", "fma", False, a["fmt"], [ins.rs1, ins.rs2, ins.rs3], {
+            "negate_product": a["negate_product"], "negate_addend": a["negate_addend"]}
+    if sem == "simd_binop" and a["op"] in _BINOPS and a["fmt"] in _SIMD_FMT:
+        return "binop", a["op"], True, a["fmt"], [ins.rs1, ins.rs2], {
+            "replicate": a["replicate"]}
+    if sem == "simd_mac" and a["fmt"] in _SIMD_FMT:
+        return "fma", "fma", True, a["fmt"], [ins.rs1, ins.rs2, ins.rd], {
+            "negate_product": a["negate"], "replicate": a["replicate"]}
+    if sem == "vexp" and a["fmt"] in ("h", "ah"):
+        return "vexp", "exp", a["simd"], "ah" if a["fmt"] == "ah" else "h", [ins.rs1], {
+            "alias": a["fmt"] == "ah"}
+    return None
+
+
+def _acc_ok(kind: str, op: str, pos: int, extra: dict) -> bool:
+    """Can source position `pos` of this instruction be a loop-carried accumulator?"""
+    if kind == "binop":
+        return op in ("add", "min", "max") or (op == "sub" and pos == 0)
+    if kind == "fma":
+        return pos == 2 and not extra.get("negate_addend", False)
+    return False
+
+
+def _flow(body: list[Any], nssr: int) -> _Flow | None:
+    descs = [_describe(b) for b in body]
+    if any(d is None for d in descs):
+        return None
+    written = {b.rd for b in body if b.rd >= nssr}
+    stream_r: dict[int, list[int]] = {}
+    stream_w: dict[int, list[int]] = {}
+    touch: dict[int, int] = {}  # register -> number of instructions touching it
+    for b, (_, _, _, _, srcs, _) in zip(body, descs, strict=True):
+        for r in {*srcs, b.rd}:
+            touch[r] = touch.get(r, 0) + 1
+    steps = []
+    have: set[int] = set()  # registers written earlier in this iteration
+    for j, (b, (kind, op, simd, spec, srcs, extra)) in enumerate(zip(body, descs, strict=True)):
+        ops = []
+        pops: list[int] = []
+        for pos, r in enumerate(srcs):
+            if r < nssr:
+                ops.append(("s", r))
+                if r not in pops:
+                    pops.append(r)
+            elif r in have or r not in written:
+                ops.append(("t" if r in have else "c", r))
+            else:  # loop-carried: only the single-instruction accumulator pattern
+                if r != b.rd or touch[r] != 1 or srcs.count(r) != 1 or \
+                        not _acc_ok(kind, op, pos, extra):
+                    return None
+                ops.append(("a", r))
+        for r in pops:
+            stream_r.setdefault(r, []).append(j)
+        if b.rd < nssr:
+            dst = ("s", b.rd)
+            stream_w.setdefault(b.rd, []).append(j)
+        else:
+            dst = ("a" if ("a", b.rd) in ops else "t", b.rd)
+            have.add(b.rd)
+        steps.append(_Step(b, kind, op, simd, spec, tuple(ops), dst, tuple(pops), **extra))
+    if set(stream_r) & set(stream_w):
+        return None  # one SSR both read and written: the slow path reports the error
+    return _Flow(tuple(steps), {k: tuple(v) for k, v in stream_r.items()},
+                 {k: tuple(v) for k, v in stream_w.items()}, tuple(sorted(written)))
+
+
+def plan_frep(hart: Any, body: list[Any], variants: Any = None) -> FrepPlan | None:
+    """Static analysis of one FREP site (cache the result): None if the body cannot be
+    vectorised (see the module docstring). `variants`: the body's instructions for each
+    stagger step (`[body]`, or None, without stagger; a list of instruction lists as
+    build_frep's `_stagger` makes them)."""
+    if getattr(hart, "trace", None) is not None:
+        return None
+    vs: list[list[Any]]
+    if variants is None or len(variants) <= 1:
+        vs = [list(body)]
+    else:
+        vs = [list(v) for v in variants]
+        if not all(hasattr(b, "defn") for v in vs for b in v):
+            return None  # closures, not instructions: stagger cannot be analysed
+    unrolled = [b for v in vs for b in v]
+    if not unrolled or any(b.rd is None for b in unrolled):
+        return None
+    nssr = len(hart.ssrs)
+    streaming = _flow(unrolled, nssr)
+    plain = _flow(unrolled, 0)
+    if streaming is None and plain is None:
+        return None
+    return FrepPlan(tuple(unrolled), len(vs), streaming, plain)
+
+
+# ---- running ---------------------------------------------------------------------------------
+
+def _fmt(h: Any, st: _Step) -> str:
+    if st.kind == "vexp":
+        if not st.alias and not h.fmode & FMODE_DST:
+            raise CannotVectorise("VEXP in FP16 mode (the slow path reports the error)")
+        return "bf16"
+    table = _SIMD_FMT if st.simd else _SCALAR_FMT
+    f = table[st.spec]
+    if f is None:  # '.h': FP16, or BF16 in the alternate destination mode (fmode)
+        f = "bf16" if h.fmode & FMODE_DST else "fp16"
+    return f
+
+
+def _rm(h: Any, st: _Step) -> str:
+    r = st.ins.rm if not st.simd else None
+    if r is None:
+        if h.frm > 4:
+            raise CannotVectorise(f"invalid dynamic rounding mode frm = {h.frm}")
+        r = h.frm
+    return _RM[r]
+
+
+def _regions(mem: Any) -> list[tuple[int, int, np.ndarray]]:
+    out = []
+    for _, base, size, buf in mem.regions:
+        if base % 8 == 0 and size % 8 == 0:
+            out.append((base, size, np.frombuffer(buf, dtype="<u8")))
+    return out
+
+
+def _locate(regions: list, addrs: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """[(mask, word index, region view)] covering every address, else CannotVectorise."""
+    parts = []
+    covered = np.zeros(addrs.shape, dtype=bool)
+    for base, size, view in regions:
+        m = (addrs >= base) & (addrs <= base + size - 8)
+        if m.any():
+            parts.append((m, (addrs[m] - base) >> 3, view))
+            covered |= m
+    if not covered.all():
+        raise CannotVectorise("a stream address lies outside simulated memory")
+    return parts
+
+
+def _gather(regions: list, addrs: np.ndarray) -> np.ndarray:
+    out = np.empty(addrs.shape, dtype=U64)
+    for m, idx, view in _locate(regions, addrs):
+        out[m] = view[idx]
+    return out
+
+
+class _Run:
+    """Everything computed before any state changes (prepare), then `commit`."""
+
+    def __init__(self, h: Any, plan: FrepPlan, n: int) -> None:
+        self.h = h
+        self.n = n
+        flow = plan.streaming if h.ssr_enabled else plan.plain
+        if flow is None:
+            raise CannotVectorise("body not vectorisable with SSRs "
+                                  f"{'enabled' if h.ssr_enabled else 'disabled'}")
+        self.flow = flow
+        self.fmts = [_fmt(h, st) for st in flow.steps]
+        self.rms = [_rm(h, st) if st.kind != "vexp" else "rne" for st in flow.steps]
+        nb = len(flow.steps)
+        self.regions = _regions(h.mem)
+        self.advances: list[tuple[Any, int, int | None]] = []
+        # read streams: (n, pops per iteration) values; write streams: (n, pushes) results
+        self.rvals: dict[int, np.ndarray] = {}
+        r_addr, r_time, w_addr, w_time = [], [], [], []
+        for s, readers in flow.reads.items():
+            ssr = h.ssrs[s]
+            if ssr.write:
+                raise CannotVectorise(f"SSR{s} is a write stream but the body reads ft{s}")
+            cnt = len(readers) * n
+            try:
+                addrs = ssr.peek_addresses(cnt)
+            except SimError as e:
+                raise CannotVectorise(str(e)) from None
+            buffered = min(cnt, ssr._rep_left)
+            vals = np.empty(cnt, dtype=U64)
+            vals[:buffered] = ssr._cur
+            vals[buffered:] = _gather(self.regions, addrs[buffered:])
+            self.rvals[s] = vals.reshape(n, len(readers))
+            self.advances.append((ssr, cnt, int(vals[-1])))
+            times = (np.arange(n, dtype=np.int64)[:, None] * nb +
+                     np.array(readers, dtype=np.int64)[None, :]).ravel()
+            r_addr.append(addrs[buffered:])
+            r_time.append(times[buffered:])
+        self.waddrs: dict[int, np.ndarray] = {}
+        for s, writers in flow.writes.items():
+            ssr = h.ssrs[s]
+            if not ssr.write:
+                raise CannotVectorise(f"SSR{s} is a read stream but the body writes ft{s}")
+            cnt = len(writers) * n
+            try:
+                addrs = ssr.peek_addresses(cnt)
+            except SimError as e:
+                raise CannotVectorise(str(e)) from None
+            _locate(self.regions, addrs)
+            self.waddrs[s] = addrs
+            self.advances.append((ssr, cnt, None))
+            w_addr.append(addrs)
+            w_time.append((np.arange(n, dtype=np.int64)[:, None] * nb +
+                           np.array(writers, dtype=np.int64)[None, :]).ravel())
+        if w_addr and r_addr:
+            _hazards(np.concatenate(r_addr), np.concatenate(r_time), np.concatenate(w_addr),
+                     np.concatenate(w_time))
+        self.w_time = np.concatenate(w_time) if w_time else None
+        self.flags = 0
+        self.regs: dict[int, int] = {}
+        self.wvals: dict[int, np.ndarray] = {s: np.empty((n, len(w)), dtype=U64)
+                                             for s, w in flow.writes.items()}
+        self._evaluate()
+
+    # -- evaluation
+    def _evaluate(self) -> None:
+        h, flow, n = self.h, self.flow, self.n
+        vals: dict[int, np.ndarray] = {}
+        for j, st in enumerate(flow.steps):
+            fmt, rm = self.fmts[j], self.rms[j]
+            ops: list[Any] = []
+            for k, r in st.srcs:
+                if k == "s":
+                    ops.append(self.rvals[r][:, flow.reads[r].index(j)])
+                elif k == "t":
+                    ops.append(vals[r])
+                elif k == "c":
+                    ops.append(np.full(1, h.f[r], dtype=U64))
+                else:
+                    ops.append(None)
+            if st.acc_pos is None:
+                res, fl = _compute(st, fmt, rm, ops)
+                self.flags |= fl
+            else:
+                res, fl = _chain(st, fmt, rm, ops, h.f[st.dst[1]], n)
+                self.flags |= fl
+            kd, rd = st.dst
+            if kd == "s":
+                self.wvals[rd][:, flow.writes[rd].index(j)] = np.broadcast_to(res, (n,))
+            else:
+                vals[rd] = res
+        for r in flow.written:
+            self.regs[r] = int(vals[r][-1])
+
+    def commit(self) -> None:
+        h = self.h
+        for ssr, cnt, last in self.advances:
+            ssr.advance(cnt, last)
+        if self.waddrs:
+            addrs = np.concatenate([a for a in self.waddrs.values()])
+            vals = np.concatenate([self.wvals[s].ravel() for s in self.waddrs])
+            order = np.argsort(self.w_time, kind="stable")
+            addrs, vals = addrs[order], vals[order]
+            # several pushes to one address: the last one wins
+            _, rev_i = np.unique(addrs[::-1], return_index=True)
+            keep = len(addrs) - 1 - rev_i
+            addrs, vals = addrs[keep], vals[keep]
+            for m, idx, view in _locate(self.regions, addrs):
+                view[idx] = vals[m]
+        for r, v in self.regs.items():
+            h.f[r] = v
+        h.fflags |= self.flags
+
+
+def _hazards(ra: np.ndarray, rt: np.ndarray, wa: np.ndarray, wt: np.ndarray) -> None:
+    """CannotVectorise if an address is read after a write to it (read-before-write at the
+    same instruction is the in-place case and fine)."""
+    common = np.intersect1d(ra, wa)
+    if not common.size:
+        return
+    big = np.iinfo(np.int64).max
+    first_w = np.full(common.size, big, dtype=np.int64)
+    last_r = np.full(common.size, -1, dtype=np.int64)
+    iw = np.searchsorted(common, wa)
+    mw = (iw < common.size) & (common[np.minimum(iw, common.size - 1)] == wa)
+    np.minimum.at(first_w, iw[mw], wt[mw])
+    ir = np.searchsorted(common, ra)
+    mr = (ir < common.size) & (common[np.minimum(ir, common.size - 1)] == ra)
+    np.maximum.at(last_r, ir[mr], rt[mr])
+    if (last_r > first_w).any():
+        raise CannotVectorise("a stream reads an address after a write stream wrote it")
+
+
+# ---- one instruction over many iterations --------------------------------------------------
+
+def _lanes(st: _Step, fmt: str, words: np.ndarray, pos: int) -> np.ndarray:
+    """64-bit register words (m,) -> operand encodings (m, L)."""
+    if st.simd:
+        ln = fv.lanes_of(words, fmt)
+        if st.replicate and pos == 1:
+            ln = np.repeat(ln[:, :1], ln.shape[1], axis=1)
+        return ln
+    w = fv.FORMATS[fmt][0]
+    if w == 64:
+        return words[:, None]
+    up = U64(((1 << 64) - 1) ^ ((1 << w) - 1))
+    ok = (words & up) == up  # NaN-boxed, else the canonical NaN (semantics._unbox)
+    return np.where(ok, words & ~up, U64(fpa.canonical_nan(fmt)))[:, None]
+
+
+def _words(st: _Step, fmt: str, lanes: np.ndarray) -> np.ndarray:
+    if st.simd:
+        return fv.pack_lanes(lanes, fmt)
+    w = fv.FORMATS[fmt][0]
+    if w == 64:
+        return lanes[:, 0]
+    return lanes[:, 0] | U64(((1 << 64) - 1) ^ ((1 << w) - 1))
+
+
+def _kernel(st: _Step, fmt: str, rm: str, ops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The vectorised semantics on lane encodings (any common shape)."""
+    shape = np.broadcast_shapes(*[o.shape for o in ops])
+    ops = [np.broadcast_to(o, shape).ravel() for o in ops]
+    if st.kind == "vexp":
+        res, fl = fv.k_vexp(ops[0])
+    elif st.kind == "fma":
+        res, fl = fv.k_fma(ops[0], ops[1], ops[2], fmt, rm, st.negate_product,
+                           st.negate_addend)
+    elif st.op in ("add", "sub"):
+        res, fl = fv.k_add(ops[0], ops[1], fmt, rm, st.op == "sub")
+    elif st.op == "mul":
+        res, fl = fv.k_mul(ops[0], ops[1], fmt, rm)
+    elif st.op in ("min", "max"):
+        res, fl = fv.k_minmax(ops[0], ops[1], fmt, st.op == "max")
+    else:
+        res, fl = fv.k_sgnj(ops[0], ops[1], fmt, {"sgnj": "j", "sgnjn": "n", "sgnjx": "x"}[
+            st.op])
+    return res.reshape(shape), fl.reshape(shape)
+
+
+def _compute(st: _Step, fmt: str, rm: str, ops: list[np.ndarray]) -> tuple[np.ndarray, int]:
+    """Result words (m,) of a non-carried instruction, and the OR of its flags."""
+    lanes = [_lanes(st, fmt, o, i) for i, o in enumerate(ops)]
+    res, fl = _kernel(st, fmt, rm, lanes)
+    return _words(st, fmt, res), int(np.bitwise_or.reduce(fl, axis=None)) if fl.size else 0
+
+
+# ---- accumulation chains ----------------------------------------------------------------------
+
+def _key(bits: np.ndarray, fmt: str, want_max: bool) -> np.ndarray:
+    """Order-preserving int64 key (-0 < +0); NaNs get the neutral sentinel."""
+    w = fv.FORMATS[fmt][0]
+    sign = (bits >> U64(w - 1)) & U64(1)
+    mag = (bits & U64((1 << (w - 1)) - 1)).astype(np.int64)
+    key = np.where(sign == 1, -mag - 1, mag)
+    sentinel = np.iinfo(np.int64).min if want_max else np.iinfo(np.int64).max
+    return np.where(fv.is_nan(bits, fmt), sentinel, key)
+
+
+def _unkey(key: np.ndarray, fmt: str, want_max: bool) -> np.ndarray:
+    w = fv.FORMATS[fmt][0]
+    sentinel = np.iinfo(np.int64).min if want_max else np.iinfo(np.int64).max
+    bits = np.where(key < 0, (-(key + 1)).astype(U64) | U64(1 << (w - 1)),
+                    np.maximum(key, 0).astype(U64))
+    return np.where(key == sentinel, U64(fpa.canonical_nan(fmt)), bits)
+
+
+def _native(bits: np.ndarray, fmt: str) -> np.ndarray:
+    if fmt == "bf16":
+        import ml_dtypes
+        return bits.astype(np.uint16).view(ml_dtypes.bfloat16)
+    dt = _NATIVE[fmt]
+    return bits.astype({8: np.uint64, 4: np.uint32, 2: np.uint16}[np.dtype(dt).itemsize]).view(dt)
+
+
+def _from_native(vals: np.ndarray) -> np.ndarray:
+    it = vals.dtype.itemsize
+    return vals.view({8: np.uint64, 4: np.uint32, 2: np.uint16}[it]).astype(U64)
+
+
+def _to_native_f64(v: np.ndarray, fmt: str) -> np.ndarray:
+    """Round binary64 values to the format's native dtype (a candidate: may double-round)."""
+    if fmt == "bf16":
+        import ml_dtypes
+        return v.astype(ml_dtypes.bfloat16)
+    return v.astype(_NATIVE[fmt])
+
+
+def _candidate(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list) -> Any:
+    """A function (acc0 (L,), slice) -> candidate accumulator values (m, L), or None."""
+    pos = st.acc_pos
+    if st.kind == "binop" and st.op in ("min", "max"):
+        x = others[1 - pos]
+        want = st.op == "max"
+
+        def mm(a0: np.ndarray, sl: slice) -> np.ndarray:
+            xs = x[sl] if x.shape[0] > 1 else np.broadcast_to(x, (sl.stop - sl.start,
+                                                                   a0.shape[0]))
+            keys = np.vstack([_key(a0, fmt, want)[None], _key(xs, fmt, want)])
+            run = (np.maximum if want else np.minimum).accumulate(keys, axis=0)[1:]
+            return _unkey(run, fmt, want)
+        return mm
+    if rm != "rne":
+        return None
+    if st.kind == "binop" and st.op in ("add", "sub"):
+        x = others[1 - pos]
+        neg = st.op == "sub"
+    elif st.kind == "fma":
+        a, b = fv.to_f64(others[0], fmt), fv.to_f64(others[1], fmt)
+        with np.errstate(all="ignore"):
+            x = _from_native(_to_native_f64(a * b, fmt))
+        neg = st.negate_product
+    else:
+        return None
+    sbit = U64(1 << (fv.FORMATS[fmt][0] - 1))
+    if neg:
+        x = x ^ sbit
+
+    def add(a0: np.ndarray, sl: slice) -> np.ndarray:
+        m = sl.stop - sl.start
+        xs = x[sl] if x.shape[0] > 1 else np.broadcast_to(x, (m, a0.shape[0]))
+        seq = np.vstack([_native(a0[None], fmt), _native(np.ascontiguousarray(xs), fmt)])
+        with np.errstate(all="ignore"):
+            return _from_native(np.add.accumulate(seq, axis=0)[1:])
+    return add
+
+
+def _chain(st: _Step, fmt: str, rm: str, ops: list, acc_word: int, n: int
+           ) -> tuple[np.ndarray, int]:
+    """Run the accumulator instruction over n iterations: (final word (1,), flags)."""
+    pos = st.acc_pos
+    acc = _lanes(st, fmt, np.array([acc_word], dtype=U64), pos)[0]  # (L,)
+    L = acc.shape[0]
+    others = [None if o is None else _lanes(st, fmt, o, i) for i, o in enumerate(ops)]
+    others = [None if o is None else (o if o.shape[0] > 1 else np.broadcast_to(o, (1, L)))
+              for o in others]
+    cand = _candidate(st, fmt, rm, acc, others)
+    if cand is None:
+        raise CannotVectorise(f"no vectorised chain for {st.ins.mnemonic} in {rm}")
+    flags = 0
+    start, win, rounds = 0, n, 0
+    while start < n:
+        rounds += 1
+        if rounds > _MAX_ROUNDS:
+            raise CannotVectorise("accumulation chain does not converge")
+        end = min(n, start + win)
+        sl = slice(start, end)
+        c = cand(acc, sl)
+        prev = np.vstack([acc[None], c[:-1]])
+        kops = [prev if i == pos else (o[sl] if o.shape[0] > 1 else o)
+                for i, o in enumerate(others)]
+        res, fl = _kernel(st, fmt, rm, kops)
+        bad = np.flatnonzero((res != c).any(axis=1))
+        if not bad.size:
+            flags |= int(np.bitwise_or.reduce(fl, axis=None))
+            acc = c[-1]
+            start = end
+            win *= 2
+        else:
+            j = int(bad[0])
+            flags |= int(np.bitwise_or.reduce(fl[:j + 1], axis=None))
+            acc = res[j]
+            start += j + 1
+            win = max(64, 4 * (j + 1))
+    return _words(st, fmt, acc[None]), flags
+
+
+def run_frep_vectorised(hart: Any, plan: FrepPlan, iters: int, first: int = 0) -> None:
+    """Execute iterations [first, iters) of the FREP functionally, vectorised; see the module
+    docstring. Raises CannotVectorise (state untouched) when a run-time condition fails.
+    hart.retired is not changed (the caller counts)."""
+    n_it = iters - first
+    if n_it <= 0:
+        return
+    if first % plan.nvar or n_it % plan.nvar:
+        raise CannotVectorise("stagger: iterations not a whole number of stagger periods")
+    _Run(hart, plan, n_it // plan.nvar).commit()

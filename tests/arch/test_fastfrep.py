@@ -275,6 +275,37 @@ def test_bf16_simd_chains(acc, op):
         expect_freps=1)
 
 
+@pytest.mark.parametrize("op", ["fadd.d", "vfadd.h", "vfmac.h", "fmadd.d"])
+def test_exact_chains_raise_no_flags(op):
+    """Integer-valued data: every step exact, so fflags stay 0 on both paths."""
+    rng = np.random.default_rng(12)
+    n = 40
+    import ml_dtypes
+    if op.endswith(".d"):
+        x = rng.integers(-50, 50, n).astype(np.float64).tobytes()
+    else:
+        x = rng.integers(-2, 3, 4 * n).astype(ml_dtypes.bfloat16).tobytes()  # sums < 256
+    args = "fs0, ft0, ft1, fs0" if op == "fmadd.d" else \
+        "fs0, ft0, ft1" if op == "vfmac.h" else "fs0, fs0, ft0"
+    fast = _compare(f"""
+    _start:
+        csrwi fmode, 3
+        {_ssr(0, "x", n)}
+        {_ssr(1, "x", n)}
+        fcvt.d.w fs0, zero
+        csrsi ssr, 1
+        li t2, {n}-1
+        frep.o t2, 1, 0, 0
+        {op} {args}
+        csrci ssr, 1
+        ecall
+    .tcdm
+    .balign 8
+    x: .zero 8*{n}
+    """, {"x": x}, expect_freps=1)
+    assert fast.fflags == 0
+
+
 def test_fp32_lanes_and_fp16_chain():
     rng = np.random.default_rng(4)
     n = 64

@@ -137,6 +137,8 @@ def _describe(ins: Any) -> tuple[str, str, bool, str, list[int], dict] | None:
 
 def _acc_ok(kind: str, op: str, pos: int, extra: dict) -> bool:
     """Can source position `pos` of this instruction be a loop-carried accumulator?"""
+    if extra.get("replicate") and pos == 1:
+        return False  # `.r`: the accumulator's lane 0 would be broadcast every step
     if kind == "binop":
         return op in ("add", "min", "max") or (op == "sub" and pos == 0)
     if kind == "fma":
@@ -332,6 +334,7 @@ class _Run:
     def _evaluate(self) -> None:
         h, flow, n = self.h, self.flow, self.n
         vals: dict[int, np.ndarray] = {}
+        chains: dict[tuple, list] = {}
         for j, st in enumerate(flow.steps):
             fmt, rm = self.fmts[j], self.rms[j]
             ops: list[Any] = []
@@ -344,17 +347,23 @@ class _Run:
                     ops.append(np.full(1, h.f[r], dtype=U64))
                 else:
                     ops.append(None)
-            if st.acc_pos is None:
-                res, fl = _compute(st, fmt, rm, ops)
-                self.flags |= fl
-            else:
-                res, fl = _chain(st, fmt, rm, ops, h.f[st.dst[1]], n)
-                self.flags |= fl
+            if st.acc_pos is not None:
+                # nothing else reads an accumulator: chains run after the body, grouped
+                key = (st.kind, st.op, st.simd, fmt, rm, st.negate_product, st.acc_pos)
+                chains.setdefault(key, []).append((st, ops, h.f[st.dst[1]]))
+                continue
+            res, fl = _compute(st, fmt, rm, ops)
+            self.flags |= fl
             kd, rd = st.dst
             if kd == "s":
                 self.wvals[rd][:, flow.writes[rd].index(j)] = np.broadcast_to(res, (n,))
             else:
                 vals[rd] = res
+        for (_, _, _, fmt, rm, _, _), group in chains.items():
+            finals, fl = _chains(group, fmt, rm, n)
+            self.flags |= fl
+            for (st, _, _), word in zip(group, finals, strict=True):
+                vals[st.dst[1]] = word
         for r in flow.written:
             self.regs[r] = int(vals[r][-1])
 
@@ -363,14 +372,9 @@ class _Run:
         for ssr, cnt, last in self.advances:
             ssr.advance(cnt, last)
         if self.waddrs:
-            addrs = np.concatenate([a for a in self.waddrs.values()])
+            addrs = np.concatenate(list(self.waddrs.values()))
             vals = np.concatenate([self.wvals[s].ravel() for s in self.waddrs])
-            order = np.argsort(self.w_time, kind="stable")
-            addrs, vals = addrs[order], vals[order]
-            # several pushes to one address: the last one wins
-            _, rev_i = np.unique(addrs[::-1], return_index=True)
-            keep = len(addrs) - 1 - rev_i
-            addrs, vals = addrs[keep], vals[keep]
+            addrs, vals = _last_writes(addrs, self.w_time, vals)
             for m, idx, view in _locate(self.regions, addrs):
                 view[idx] = vals[m]
         for r, v in self.regs.items():
@@ -378,13 +382,34 @@ class _Run:
         h.fflags |= self.flags
 
 
+def _slots(*addrs: np.ndarray) -> tuple[list[np.ndarray], int] | None:
+    """Dense word indices of the addresses over their common span (None if the span is
+    large: then the sorting methods run)."""
+    lo = min(int(a.min()) for a in addrs)
+    hi = max(int(a.max()) for a in addrs)
+    size = ((hi - lo) >> 3) + 1
+    if size > 1 << 24:
+        return None
+    return [(a - lo) >> 3 for a in addrs], size
+
+
 def _hazards(ra: np.ndarray, rt: np.ndarray, wa: np.ndarray, wt: np.ndarray) -> None:
     """CannotVectorise if an address is read after a write to it (read-before-write at the
     same instruction is the in-place case and fine)."""
+    if not ra.size or not wa.size or ra.max() < wa.min() or wa.max() < ra.min():
+        return
+    big = np.iinfo(np.int64).max
+    dense = _slots(ra, wa)
+    if dense is not None:
+        (ir, iw), size = dense
+        first_w = np.full(size, big, dtype=np.int64)
+        np.minimum.at(first_w, iw, wt)
+        if (rt > first_w[ir]).any():
+            raise CannotVectorise("a stream reads an address after a write stream wrote it")
+        return
     common = np.intersect1d(ra, wa)
     if not common.size:
         return
-    big = np.iinfo(np.int64).max
     first_w = np.full(common.size, big, dtype=np.int64)
     last_r = np.full(common.size, -1, dtype=np.int64)
     iw = np.searchsorted(common, wa)
@@ -395,6 +420,26 @@ def _hazards(ra: np.ndarray, rt: np.ndarray, wa: np.ndarray, wt: np.ndarray) -> 
     np.maximum.at(last_r, ir[mr], rt[mr])
     if (last_r > first_w).any():
         raise CannotVectorise("a stream reads an address after a write stream wrote it")
+
+
+def _last_writes(addrs: np.ndarray, times: np.ndarray, vals: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The pushes that survive: for an address pushed several times, the latest one."""
+    d = np.diff(addrs)
+    if len(addrs) < 2 or (d > 0).all() or (d < 0).all():
+        return addrs, vals  # one monotonic stream: no address repeats
+    dense = _slots(addrs)
+    if dense is not None:
+        (idx,), size = dense
+        last = np.full(size, -1, dtype=np.int64)
+        np.maximum.at(last, idx, times)
+        keep = last[idx] == times
+        return addrs[keep], vals[keep]
+    order = np.argsort(times, kind="stable")
+    addrs, vals = addrs[order], vals[order]
+    _, rev_i = np.unique(addrs[::-1], return_index=True)
+    keep = len(addrs) - 1 - rev_i
+    return addrs[keep], vals[keep]
 
 
 # ---- one instruction over many iterations --------------------------------------------------
@@ -531,18 +576,80 @@ def _candidate(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list) -> A
     return add
 
 
-def _chain(st: _Step, fmt: str, rm: str, ops: list, acc_word: int, n: int
-           ) -> tuple[np.ndarray, int]:
-    """Run the accumulator instruction over n iterations: (final word (1,), flags)."""
+def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int
+            ) -> tuple[list[np.ndarray], int]:
+    """Run accumulator instructions of one kind over n iterations, their lanes side by side:
+    (final word (1,) of each, flags)."""
+    st = group[0][0]
     pos = st.acc_pos
-    acc = _lanes(st, fmt, np.array([acc_word], dtype=U64), pos)[0]  # (L,)
-    L = acc.shape[0]
-    others = [None if o is None else _lanes(st, fmt, o, i) for i, o in enumerate(ops)]
-    others = [None if o is None else (o if o.shape[0] > 1 else np.broadcast_to(o, (1, L)))
-              for o in others]
+    accs, cols = [], []
+    for s_, ops, word in group:
+        a = _lanes(s_, fmt, np.array([word], dtype=U64), pos)[0]
+        accs.append(a)
+        cols.append([None if o is None else np.broadcast_to(_lanes(s_, fmt, o, i), (n, len(a)))
+                     for i, o in enumerate(ops)])
+    acc = np.concatenate(accs)
+    others = [None if i == pos else np.hstack([c[i] for c in cols])
+              for i in range(len(cols[0]))]
     cand = _candidate(st, fmt, rm, acc, others)
     if cand is None:
         raise CannotVectorise(f"no vectorised chain for {st.ins.mnemonic} in {rm}")
+    done = _trusted(st, fmt, rm, acc, others, cand, n)
+    if done is not None:
+        acc, flags = done
+    else:
+        acc, flags = _verified(st, fmt, rm, acc, others, cand, n)
+    widths = np.cumsum([len(a) for a in accs])[:-1]
+    return [_words(st, fmt, part[None]) for part in np.split(acc, widths)], flags
+
+
+def _snan_any(bits: np.ndarray, fmt: str) -> bool:
+    qbit = U64(1 << (fv.FORMATS[fmt][1] - 1))
+    return bool((fv.is_nan(bits, fmt) & ((bits & qbit) == 0)).any())
+
+
+def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cand: Any,
+             n: int) -> tuple[np.ndarray, int] | None:
+    """Chains whose candidate is exact by construction, flags computed directly; None when
+    the general verification must run.
+    - min/max: the running reduction on the order key is the chain (NaN and +-0 rules
+      included); the only flag is NV, raised iff some operand is a signaling NaN.
+    - add/sub in RNE without infinities or NaNs: np.add.accumulate in the format's dtype
+      rounds correctly at every step (IEEE binary64/binary32; binary16 and bfloat16 add in
+      binary32 and round once more, innocuous since 24 >= 2p + 1: Figueroa, "When is double
+      rounding innocuous?", SIGNUM Newsl. 30(3), 1995). An addition never underflows
+      (tiny sums are exact) and cannot overflow without producing an infinity, so the flags
+      are NX, raised iff some step is inexact."""
+    pos = st.acc_pos
+    x = others[1 - pos]
+    if st.kind == "binop" and st.op in ("min", "max"):
+        c = cand(acc, slice(0, n))
+        return c[-1], (fpa.NV if _snan_any(acc, fmt) or _snan_any(x, fmt) else 0)
+    if not (st.kind == "binop" and st.op in ("add", "sub") and rm == "rne"):
+        return None
+    if fv.is_special(acc, fmt).any() or fv.is_special(x, fmt).any():
+        return None
+    c = cand(acc, slice(0, n))
+    if fv.is_special(c, fmt).any():
+        return None
+    xs = x ^ U64(1 << (fv.FORMATS[fmt][0] - 1)) if st.op == "sub" else x
+    flags = 0
+    step = 2048
+    for k in range(0, n, step):  # stops at the first inexact step
+        m = min(step, n - k)
+        prev = fv.to_f64(c[k - 1:k + m - 1] if k else np.vstack([acc[None], c[:m - 1]]), fmt)
+        xv = fv.to_f64(xs[k:k + step], fmt)
+        s, e = fv.two_sum(prev, xv)
+        if ((e != 0) | (s != fv.to_f64(c[k:k + step], fmt))).any():
+            flags = fpa.NX
+            break
+    return c[-1], flags
+
+
+def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cand: Any,
+              n: int) -> tuple[np.ndarray, int]:
+    """Candidate windows checked by the exact kernel; from a mismatch on, exact values."""
+    pos = st.acc_pos
     flags = 0
     start, win, rounds = 0, n, 0
     while start < n:
@@ -553,8 +660,7 @@ def _chain(st: _Step, fmt: str, rm: str, ops: list, acc_word: int, n: int
         sl = slice(start, end)
         c = cand(acc, sl)
         prev = np.vstack([acc[None], c[:-1]])
-        kops = [prev if i == pos else (o[sl] if o.shape[0] > 1 else o)
-                for i, o in enumerate(others)]
+        kops = [prev if i == pos else o[sl] for i, o in enumerate(others)]
         res, fl = _kernel(st, fmt, rm, kops)
         bad = np.flatnonzero((res != c).any(axis=1))
         if not bad.size:
@@ -568,7 +674,7 @@ def _chain(st: _Step, fmt: str, rm: str, ops: list, acc_word: int, n: int
             acc = res[j]
             start += j + 1
             win = max(64, 4 * (j + 1))
-    return _words(st, fmt, acc[None]), flags
+    return acc, flags
 
 
 def run_frep_vectorised(hart: Any, plan: FrepPlan, iters: int, first: int = 0) -> None:

@@ -95,6 +95,36 @@ def round_f64(v: np.ndarray, fmt: str, rm: str) -> tuple[np.ndarray, np.ndarray]
     once per `rm`: (bits, fflags). Matches fparith.round_pack, conformance included."""
     w, mb, bias, eb = FORMATS[fmt]
     u = np.ascontiguousarray(v, dtype=np.float64).view(U64)
+    if rm == "rne":
+        return _round_rne(u, w, mb, bias, eb, fmt)
+    return _round_general(u, fmt, rm)
+
+
+def _round_rne(u: np.ndarray, w: int, mb: int, bias: int, eb: int, fmt: str
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """RNE fast path: round the binary64 bit pattern at the format's last mantissa bit (the
+    carry runs into the exponent), valid where the result is a normal number or an exact
+    zero; the other elements go through the general rounding."""
+    sh = 52 - mb
+    mag = u & U64((1 << 63) - 1)
+    r = (mag + U64((1 << (sh - 1)) - 1) + ((mag >> U64(sh)) & U64(1))) >> U64(sh)
+    r = r - U64((1023 - bias) << mb)  # wraps for small exponents: caught by `ok`
+    bexp = r >> U64(mb)
+    zero = mag == 0
+    ok = ((bexp >= 1) & (bexp < (1 << eb) - 1) & (mag >= U64((1023 - bias + 1) << 52))) | zero
+    nx = (mag & U64((1 << sh) - 1)) != 0
+    bits = np.where(zero, U64(0), r) | ((u >> U64(63)) << U64(w - 1))
+    flags = nx.astype(np.uint8) * NX
+    if not ok.all():
+        bad = ~ok
+        b2, f2 = _round_general(u[bad], fmt, "rne")
+        bits[bad] = b2
+        flags[bad] = f2
+    return bits, flags
+
+
+def _round_general(u: np.ndarray, fmt: str, rm: str) -> tuple[np.ndarray, np.ndarray]:
+    w, mb, bias, eb = FORMATS[fmt]
     sign = u >> U64(63)
     mag = u & U64((1 << 63) - 1)
     zero = mag == 0

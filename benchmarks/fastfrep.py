@@ -1,0 +1,126 @@
+"""Speed of the vectorised FREP path (vexpsim.arch.fastfrep) against the per-instruction path.
+
+    python benchmarks/fastfrep.py [N ...]        (default N = 4096 65536 iterations)
+
+Kernels: `map` is a 3-stream FP64 map (fmadd.d ft2, ft0, ft1, fa0: SSR0/SSR1 read, SSR2
+writes); `chain` is a BF16 reduction with 4 packed accumulators (vfadd.h fsK, fsK, ft0, 4 lanes
+each). Random normal operands. Prints body instructions and lane operations per host second,
+best of 3, for the FREP alone (set-up excluded); the per-instruction path is timed once.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import ml_dtypes
+import numpy as np
+
+from vexpsim.arch import fastfrep as ff
+from vexpsim.arch.functional import Hart, Memory, iss_config
+from vexpsim.asm import assemble
+
+CFG = iss_config(harts=1)
+
+MAP = """_start:
+    li t0, N-1
+    scfgwi t0, 2<<5 | 31
+    li t0, 8
+    scfgwi t0, 6<<5 | 31
+    la t0, a
+    scfgwi t0, 24<<5 | 0
+    la t0, b
+    scfgwi t0, 24<<5 | 1
+    la t0, out
+    scfgwi t0, 28<<5 | 2
+    la t0, c
+    fld fa0, 0(t0)
+    csrsi ssr, 1
+    li t1, N-1
+    frep.o t1, 1, 0, 0
+    fmadd.d ft2, ft0, ft1, fa0
+    csrci ssr, 1
+    ecall
+.data
+.balign 8
+c: .double 0.75
+a: .zero 8*N
+b: .zero 8*N
+out: .zero 8*N
+"""
+
+CHAIN = """_start:
+    csrwi fmode, 3
+    li t0, 4*N-1
+    scfgwi t0, 2<<5 | 0
+    li t0, 8
+    scfgwi t0, 6<<5 | 0
+    la t0, a
+    scfgwi t0, 24<<5 | 0
+    fcvt.d.w fs0, zero
+    fcvt.d.w fs1, zero
+    fcvt.d.w fs2, zero
+    fcvt.d.w fs3, zero
+    csrsi ssr, 1
+    li t1, N-1
+    frep.o t1, 4, 0, 0
+    vfadd.h fs0, fs0, ft0
+    vfadd.h fs1, fs1, ft0
+    vfadd.h fs2, fs2, ft0
+    vfadd.h fs3, fs3, ft0
+    csrci ssr, 1
+    ecall
+.data
+.balign 8
+a: .zero 8*4*N
+"""
+
+
+def _at_frep(src: str, n: int, data: dict[str, np.ndarray]) -> tuple[Hart, object, int]:
+    prog = assemble(src, filename="bench.S", defines={"N": n}, tcdm_base=CFG.tcdm_base,
+                    text_base=CFG.main_base)
+    mem = Memory(CFG)
+    for addr, blob in prog.segments.items():
+        mem.write(addr, blob)
+    for sym, arr in data.items():
+        mem.write(prog.symbols[sym], arr.tobytes())
+    h = Hart(0, prog, mem, CFG, 1)
+    while h.by_index[h.idx] is None or h.by_index[h.idx].mnemonic != "frep.o":
+        h.idx = h.code[h.idx]()
+    return h, h.by_index[h.idx], h.idx
+
+
+def measure(kind: str, n: int) -> None:
+    rng = np.random.default_rng(0)
+    if kind == "map":
+        src, data = MAP, {s: rng.standard_normal(n) for s in ("a", "b")}
+        lanes = 1
+    else:
+        src = CHAIN
+        data = {"a": rng.standard_normal(16 * n).astype(np.float32).astype(ml_dtypes.bfloat16)}
+        lanes = 4
+    best = None
+    for _ in range(3):
+        h, ins, _ = _at_frep(src, n, data)
+        body = h.by_index[h.idx + 1:h.idx + 1 + ins.imm]
+        t0 = time.perf_counter()
+        plan = ff.plan_frep(h, body, [body])
+        ff.run_frep_vectorised(h, plan, h.x[ins.rs1] + 1)
+        dt = time.perf_counter() - t0
+        best = dt if best is None else min(best, dt)
+    h, ins, idx = _at_frep(src, n, data)
+    t0 = time.perf_counter()
+    h.code[idx]()
+    slow = time.perf_counter() - t0
+    instr = n * ins.imm
+    print(f"{kind:5s} N={n:6d}: {instr:7d} instr  fast {best * 1e3:8.2f} ms "
+          f"{instr / best / 1e6:7.2f} M instr/s {instr * lanes / best / 1e6:7.2f} M lane-ops/s"
+          f" | slow {slow * 1e3:8.1f} ms {instr / slow / 1e6:6.3f} M instr/s"
+          f" | speed-up {slow / best:6.1f}x")
+
+
+if __name__ == "__main__":
+    sizes = [int(a) for a in sys.argv[1:]] or [4096, 65536]
+    for n in sizes:
+        for kind in ("map", "chain"):
+            measure(kind, n)

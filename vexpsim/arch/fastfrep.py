@@ -55,7 +55,9 @@ _SCALAR_FMT = {"fp64": "fp64", "fp32": "fp32", "h": None, "ah": "bf16"}
 _SIMD_FMT = {"fp32": "fp32", "h": None, "ah": "bf16"}
 _BINOPS = {"add", "sub", "mul", "min", "max", "sgnj", "sgnjn", "sgnjx"}
 _NATIVE = {"fp64": np.float64, "fp32": np.float32, "fp16": np.float16}
+_UINT = {8: np.uint64, 4: np.uint32, 2: np.uint16}
 _MAX_ROUNDS = 200  # chain repair rounds before giving up (then the slow path runs)
+_BLOCK = 8192  # elements per kernel call (cache-sized temporaries)
 
 
 class CannotVectorise(Exception):
@@ -472,6 +474,20 @@ def _kernel(st: _Step, fmt: str, rm: str, ops: list[np.ndarray]) -> tuple[np.nda
     """The vectorised semantics on lane encodings (any common shape)."""
     shape = np.broadcast_shapes(*[o.shape for o in ops])
     ops = [np.broadcast_to(o, shape).ravel() for o in ops]
+    size = ops[0].size
+    if size > _BLOCK:  # blocks that stay in the cache: the kernels make many temporaries
+        res = np.empty(size, dtype=U64)
+        fl = np.empty(size, dtype=np.uint8)
+        for k in range(0, size, _BLOCK):
+            res[k:k + _BLOCK], fl[k:k + _BLOCK] = _kernel1(st, fmt, rm, [o[k:k + _BLOCK]
+                                                                         for o in ops])
+    else:
+        res, fl = _kernel1(st, fmt, rm, ops)
+    return res.reshape(shape), fl.reshape(shape)
+
+
+def _kernel1(st: _Step, fmt: str, rm: str, ops: list[np.ndarray]
+             ) -> tuple[np.ndarray, np.ndarray]:
     if st.kind == "vexp":
         res, fl = fv.k_vexp(ops[0])
     elif st.kind == "fma":
@@ -486,7 +502,7 @@ def _kernel(st: _Step, fmt: str, rm: str, ops: list[np.ndarray]) -> tuple[np.nda
     else:
         res, fl = fv.k_sgnj(ops[0], ops[1], fmt, {"sgnj": "j", "sgnjn": "n", "sgnjx": "x"}[
             st.op])
-    return res.reshape(shape), fl.reshape(shape)
+    return res, fl
 
 
 def _compute(st: _Step, fmt: str, rm: str, ops: list[np.ndarray]) -> tuple[np.ndarray, int]:
@@ -517,16 +533,17 @@ def _unkey(key: np.ndarray, fmt: str, want_max: bool) -> np.ndarray:
 
 
 def _native(bits: np.ndarray, fmt: str) -> np.ndarray:
+    """Encodings viewed as the format's NumPy dtype (bfloat16 from ml_dtypes)."""
     if fmt == "bf16":
         import ml_dtypes
-        return bits.astype(np.uint16).view(ml_dtypes.bfloat16)
+        return bits.astype(np.uint16, copy=False).view(ml_dtypes.bfloat16)
     dt = _NATIVE[fmt]
-    return bits.astype({8: np.uint64, 4: np.uint32, 2: np.uint16}[np.dtype(dt).itemsize]).view(dt)
+    return bits.astype(_UINT[np.dtype(dt).itemsize], copy=False).view(dt)
 
 
 def _from_native(vals: np.ndarray) -> np.ndarray:
-    it = vals.dtype.itemsize
-    return vals.view({8: np.uint64, 4: np.uint32, 2: np.uint16}[it]).astype(U64)
+    """Encodings (unsigned dtype of the same width) of native-dtype values."""
+    return vals.view(_UINT[vals.dtype.itemsize])
 
 
 def _to_native_f64(v: np.ndarray, fmt: str) -> np.ndarray:
@@ -563,9 +580,8 @@ def _candidate(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list) -> A
         neg = st.negate_product
     else:
         return None
-    sbit = U64(1 << (fv.FORMATS[fmt][0] - 1))
     if neg:
-        x = x ^ sbit
+        x = x ^ (1 << (fv.FORMATS[fmt][0] - 1))
 
     def add(a0: np.ndarray, sl: slice) -> np.ndarray:
         m = sl.stop - sl.start
@@ -604,7 +620,7 @@ def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int
 
 
 def _snan_any(bits: np.ndarray, fmt: str) -> bool:
-    qbit = U64(1 << (fv.FORMATS[fmt][1] - 1))
+    qbit = 1 << (fv.FORMATS[fmt][1] - 1)
     return bool((fv.is_nan(bits, fmt) & ((bits & qbit) == 0)).any())
 
 
@@ -632,7 +648,7 @@ def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cand: 
     c = cand(acc, slice(0, n))
     if fv.is_special(c, fmt).any():
         return None
-    xs = x ^ U64(1 << (fv.FORMATS[fmt][0] - 1)) if st.op == "sub" else x
+    xs = x ^ (1 << (fv.FORMATS[fmt][0] - 1)) if st.op == "sub" else x
     flags = 0
     step = 2048
     for k in range(0, n, step):  # stops at the first inexact step

@@ -45,16 +45,16 @@ _RMS = ("rne", "rtz", "rdn", "rup", "rmm")
 
 
 def is_special(bits: np.ndarray, fmt: str) -> np.ndarray:
-    """Infinity or NaN (exponent field all ones)."""
+    """Infinity or NaN (exponent field all ones); any unsigned dtype."""
     w, mb, _, eb = FORMATS[fmt]
-    emask = U64(((1 << eb) - 1) << mb)
+    emask = ((1 << eb) - 1) << mb
     return (bits & emask) == emask
 
 
 def is_nan(bits: np.ndarray, fmt: str) -> np.ndarray:
     w, mb, _, eb = FORMATS[fmt]
-    emask = U64(((1 << eb) - 1) << mb)
-    return ((bits & emask) == emask) & ((bits & U64((1 << mb) - 1)) != 0)
+    emask = ((1 << eb) - 1) << mb
+    return ((bits & emask) == emask) & ((bits & ((1 << mb) - 1)) != 0)
 
 
 def to_f64(bits: np.ndarray, fmt: str) -> np.ndarray:
@@ -404,15 +404,19 @@ def k_vexp(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # ---- lanes ---------------------------------------------------------------------------------
 
+_UINT = {64: np.uint64, 32: np.uint32, 16: np.uint16, 8: np.uint8}
+
+
 def lanes_of(words: np.ndarray, fmt: str) -> np.ndarray:
-    """(n,) 64-bit words -> (n, L) lane encodings, lane 0 in the least significant bits."""
+    """(n,) 64-bit words -> (n, L) lane encodings in the lane-width unsigned dtype, lane 0 in
+    the least significant bits (a view of the little-endian words)."""
     w = FORMATS[fmt][0]
-    n = 64 // w
-    sh = (np.arange(n, dtype=U64) * U64(w))
-    return (np.asarray(words, dtype=U64)[..., None] >> sh) & U64((1 << w) - 1)
+    a = np.ascontiguousarray(words, dtype=np.uint64)
+    return a.astype("<u8", copy=False).view(_UINT[w]).reshape(a.shape + (64 // w,))
 
 
 def pack_lanes(lanes: np.ndarray, fmt: str) -> np.ndarray:
+    """Inverse of lanes_of: (m, L) lane encodings (any unsigned dtype) -> (m,) words."""
     w = FORMATS[fmt][0]
-    sh = (np.arange(lanes.shape[-1], dtype=U64) * U64(w))
-    return np.bitwise_or.reduce(lanes << sh, axis=-1)
+    a = np.ascontiguousarray(lanes.astype(_UINT[w], copy=False))
+    return a.view(np.uint64).reshape(a.shape[:-1])

@@ -4,7 +4,8 @@
 
 Kernels: `map` is a 3-stream FP64 map (fmadd.d ft2, ft0, ft1, fa0: SSR0/SSR1 read, SSR2
 writes); `chain` is a BF16 reduction with 4 packed accumulators (vfadd.h fsK, fsK, ft0, 4 lanes
-each). Random normal operands. Prints body instructions and lane operations per host second,
+each); `gemm` is the FP64 GEMM inner loop (8 fmadd.d chains fsK += ft0 * ft1, SSR0 repeating
+each A element 8 times). Random normal operands. Prints body instructions and lane operations per host second,
 best of 3, for the FREP alone (set-up excluded); the per-instruction path is timed once.
 """
 
@@ -75,6 +76,31 @@ CHAIN = """_start:
 a: .zero 8*4*N
 """
 
+GEMM = """_start:
+    li t0, 7
+    scfgwi t0, 1<<5 | 0         # SSR0 repeat: each A element 8 times
+    li t0, N-1
+    scfgwi t0, 2<<5 | 0
+    li t0, 8*N-1
+    scfgwi t0, 2<<5 | 1
+    li t0, 8
+    scfgwi t0, 6<<5 | 0
+    scfgwi t0, 6<<5 | 1
+    la t0, a
+    scfgwi t0, 24<<5 | 0
+    la t0, b
+    scfgwi t0, 24<<5 | 1
+    csrsi ssr, 1
+    li t1, N-1
+    frep.o t1, 8, 0, 0
+""" + "".join(f"    fmadd.d fs{j}, ft0, ft1, fs{j}\n" for j in range(8)) + """    csrci ssr, 1
+    ecall
+.data
+.balign 8
+a: .zero 8*N
+b: .zero 64*N
+"""
+
 
 def _at_frep(src: str, n: int, data: dict[str, np.ndarray]) -> tuple[Hart, object, int]:
     prog = assemble(src, filename="bench.S", defines={"N": n}, tcdm_base=CFG.tcdm_base,
@@ -94,6 +120,9 @@ def measure(kind: str, n: int) -> None:
     rng = np.random.default_rng(0)
     if kind == "map":
         src, data = MAP, {s: rng.standard_normal(n) for s in ("a", "b")}
+        lanes = 1
+    elif kind == "gemm":
+        src, data = GEMM, {"a": rng.standard_normal(n), "b": rng.standard_normal(8 * n)}
         lanes = 1
     else:
         src = CHAIN
@@ -122,5 +151,5 @@ def measure(kind: str, n: int) -> None:
 if __name__ == "__main__":
     sizes = [int(a) for a in sys.argv[1:]] or [4096, 65536]
     for n in sizes:
-        for kind in ("map", "chain"):
+        for kind in ("map", "chain", "gemm"):
             measure(kind, n)

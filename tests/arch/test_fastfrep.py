@@ -336,11 +336,14 @@ def test_fp32_lanes_and_fp16_chain():
     """, {"x": rng.integers(0, 1 << 64, n, dtype=np.uint64).tobytes()}, expect_freps=2)
 
 
-def test_gemm_style_fmadd_with_repeat_and_eight_accumulators():
-    """ft0 delivers each A element 8 times (SSR repeat), ft1 streams B: 8 FP64 chains."""
+@pytest.mark.parametrize(("nacc", "first"), [(8, 0), (4, 1), (3, 2)])
+def test_gemm_style_fmadd_with_repeat(nacc, first):
+    """ft0 delivers each A element 8 times (SSR repeat), ft1 streams B: FP64 fmadd chains.
+    With fewer than 8 accumulators an element spans iterations, and `first` iterations run
+    per instruction first, so the vectorised part starts inside a repeated element."""
     rng = np.random.default_rng(5)
     k = 24
-    body = "\n".join(f"        fmadd.d fs{j}, ft0, ft1, fs{j}" for j in range(8))
+    body = "\n".join(f"        fmadd.d fs{j}, ft0, ft1, fs{j}" for j in range(nacc))
     _compare(f"""
     _start:
         li t0, 7
@@ -357,8 +360,8 @@ def test_gemm_style_fmadd_with_repeat_and_eight_accumulators():
         fld fs6, 48(t1)
         fld fs7, 56(t1)
         csrsi ssr, 1
-        li t2, {k}-1
-        frep.o t2, 8, 0, 0
+        li t2, {8 * k // nacc}-1
+        frep.o t2, {nacc}, 0, 0
 {body}
         csrci ssr, 1
         ecall
@@ -368,7 +371,13 @@ def test_gemm_style_fmadd_with_repeat_and_eight_accumulators():
     a: .zero 8*{k}
     b: .zero 8*8*{k}
     """, {"a": _f64(rng, k, 0.0), "b": _f64(rng, 8 * k, 0.01), "init": _f64(rng, 8, 0.0)},
-        expect_freps=1)
+        first=first, expect_freps=1)
+
+
+def test_bench_frep_ssr_program():
+    """vexpsim bench's FREP/SSR program (2-D rewinding streams, 8 chains, FREP in a loop)."""
+    from vexpsim.arch.bench import PROGRAMS
+    _compare(PROGRAMS["frep_ssr"][0], {}, defines={"ITERS": 3}, expect_freps=3)
 
 
 def test_stagger_accumulators():
@@ -451,6 +460,25 @@ def _refused(src: str, data: dict[str, bytes], match: str) -> None:
     with pytest.raises(ff.CannotVectorise, match=match):
         ff.run_frep_vectorised(h, plan, h.x[ins.rs1] + 1)
     assert _state(h) == before
+
+
+def test_stagger_needs_whole_periods():
+    program = assemble("""
+    _start:
+        li t2, 6
+        frep.o t2, 1, 3, 0b0011
+        fadd.d fs0, fs0, ft8
+        ecall
+    """, filename="t.S", tcdm_base=CFG.tcdm_base, text_base=CFG.main_base)
+    h = _hart(program, {})
+    h.idx = h.code[h.idx]()  # li
+    ins = h.by_index[h.idx]
+    body = h.by_index[h.idx + 1:h.idx + 2]
+    plan = ff.plan_frep(h, body, _variants(ins, body))
+    assert plan is not None and plan.nvar == 4
+    with pytest.raises(ff.CannotVectorise, match="stagger"):
+        ff.run_frep_vectorised(h, plan, 7)
+    ff.run_frep_vectorised(h, plan, 8)  # two whole periods
 
 
 def test_runtime_refusals_leave_state_untouched():

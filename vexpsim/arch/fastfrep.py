@@ -554,8 +554,14 @@ def _to_native_f64(v: np.ndarray, fmt: str) -> np.ndarray:
     return v.astype(_NATIVE[fmt])
 
 
-def _candidate(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list) -> Any:
-    """A function (acc0 (L,), slice) -> candidate accumulator values (m, L), or None."""
+def _canon(c: np.ndarray, fmt: str) -> np.ndarray:
+    """NaNs replaced by the canonical NaN (every NaN an FP operation returns)."""
+    return np.where(fv.is_nan(c, fmt), c.dtype.type(fpa.canonical_nan(fmt)), c)
+
+
+def _candidates(st: _Step, fmt: str, rm: str, others: list) -> list:
+    """Functions (acc0 (L,), slice) -> candidate accumulator values (m, L), cheapest first;
+    empty when the chain has none (then the slow path runs)."""
     pos = st.acc_pos
     if st.kind == "binop" and st.op in ("min", "max"):
         x = others[1 - pos]
@@ -567,29 +573,79 @@ def _candidate(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list) -> A
             keys = np.vstack([_key(a0, fmt, want)[None], _key(xs, fmt, want)])
             run = (np.maximum if want else np.minimum).accumulate(keys, axis=0)[1:]
             return _unkey(run, fmt, want)
-        return mm
+        return [mm]
     if rm != "rne":
-        return None
+        return []
+    sbit = 1 << (fv.FORMATS[fmt][0] - 1)
     if st.kind == "binop" and st.op in ("add", "sub"):
-        x = others[1 - pos]
-        neg = st.op == "sub"
-    elif st.kind == "fma":
-        a, b = fv.to_f64(others[0], fmt), fv.to_f64(others[1], fmt)
-        with np.errstate(all="ignore"):
-            x = _from_native(_to_native_f64(a * b, fmt))
-        neg = st.negate_product
-    else:
-        return None
-    if neg:
-        x = x ^ (1 << (fv.FORMATS[fmt][0] - 1))
+        x = others[1 - pos] ^ sbit if st.op == "sub" else others[1 - pos]
+        return [_accumulate(x, fmt)]
+    if st.kind != "fma":
+        return []
+    sh = np.broadcast_shapes(others[0].shape, others[1].shape)
+    a = np.broadcast_to(fv.to_f64(others[0], fmt), sh)
+    b = np.broadcast_to(fv.to_f64(others[1], fmt), sh)
+    if st.negate_product:
+        a = -a
+    with np.errstate(all="ignore"):
+        p = a * b  # exact for the narrow formats, RN for FP64
+        x = _from_native(_to_native_f64(p, fmt))
+        if fmt == "fp64":
+            _, pl = fv._two_prod(np.where(np.isfinite(p), a, 0.0), np.where(np.isfinite(p), b,
+                                                                              0.0))
+            pl = np.where(np.isfinite(pl), pl, 0.0)
+            return [_accumulate(x, fmt), _fma64_loop(p, pl)]
+    return [_accumulate(x, fmt), _stepper(p, fmt)]
 
+
+def _accumulate(x: np.ndarray, fmt: str) -> Any:
+    """acc_k+1 = acc_k + x_k rounded in the format's dtype (np.add.accumulate)."""
     def add(a0: np.ndarray, sl: slice) -> np.ndarray:
         m = sl.stop - sl.start
         xs = x[sl] if x.shape[0] > 1 else np.broadcast_to(x, (m, a0.shape[0]))
         seq = np.vstack([_native(a0[None], fmt), _native(np.ascontiguousarray(xs), fmt)])
         with np.errstate(all="ignore"):
-            return _from_native(np.add.accumulate(seq, axis=0)[1:])
+            return _canon(_from_native(np.add.accumulate(seq, axis=0)[1:]), fmt)
     return add
+
+
+def _fma64_loop(ph: np.ndarray, pl: np.ndarray) -> Any:
+    """FP64 fused chain acc + (ph + pl) stepped with Python floats: RN(s + RN(e + pl)) with
+    (s, e) = TwoSum(acc, ph); wrong only when RN(e + pl) crosses a rounding boundary of s
+    (then the verification repairs it)."""
+    def loop(a0: np.ndarray, sl: slice) -> np.ndarray:
+        m = sl.stop - sl.start
+        out = np.empty((m, a0.shape[0]))
+        for col, acc in enumerate(a0.astype(U64).view(np.float64).tolist()):
+            res = []
+            app = res.append
+            hs = ph[sl, col].tolist() if ph.shape[0] > 1 else [float(ph[0, col])] * m
+            ls = pl[sl, col].tolist() if pl.shape[0] > 1 else [float(pl[0, col])] * m
+            for h_, l_ in zip(hs, ls, strict=True):
+                s = acc + h_
+                bb = s - acc
+                acc = s + (((acc - (s - bb)) + (h_ - bb)) + l_)
+                app(acc)
+            out[:, col] = res
+        return _canon(out.view(U64), "fp64")
+    return loop
+
+
+def _stepper(p: np.ndarray, fmt: str) -> Any:
+    """Narrow fused chain, one NumPy step per iteration over all lanes: the exact binary64
+    sum rounded to the format's dtype (double rounding possible: a candidate)."""
+    def step(a0: np.ndarray, sl: slice) -> np.ndarray:
+        m = sl.stop - sl.start
+        ps = p[sl] if p.shape[0] > 1 else np.broadcast_to(p, (m, a0.shape[0]))
+        acc = fv.to_f64(a0, fmt)
+        out = np.empty((m, a0.shape[0]), dtype=_UINT[fv.FORMATS[fmt][0] // 8])
+        with np.errstate(all="ignore"):
+            for k in range(m):
+                nat = _to_native_f64(acc + ps[k], fmt)
+                out[k] = _from_native(nat)
+                acc = nat.astype(np.float64)
+        return _canon(out, fmt)
+    return step
 
 
 def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int
@@ -607,14 +663,14 @@ def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int
     acc = np.concatenate(accs)
     others = [None if i == pos else np.hstack([c[i] for c in cols])
               for i in range(len(cols[0]))]
-    cand = _candidate(st, fmt, rm, acc, others)
-    if cand is None:
+    cands = _candidates(st, fmt, rm, others)
+    if not cands:
         raise CannotVectorise(f"no vectorised chain for {st.ins.mnemonic} in {rm}")
-    done = _trusted(st, fmt, rm, acc, others, cand, n)
+    done = _trusted(st, fmt, rm, acc, others, cands[0], n)
     if done is not None:
         acc, flags = done
     else:
-        acc, flags = _verified(st, fmt, rm, acc, others, cand, n)
+        acc, flags = _verified(st, fmt, rm, acc, others, cands, n)
     widths = np.cumsum([len(a) for a in accs])[:-1]
     return [_words(st, fmt, part[None]) for part in np.split(acc, widths)], flags
 
@@ -662,10 +718,12 @@ def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cand: 
     return c[-1], flags
 
 
-def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cand: Any,
+def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands: list,
               n: int) -> tuple[np.ndarray, int]:
-    """Candidate windows checked by the exact kernel; from a mismatch on, exact values."""
+    """Candidate windows checked by the exact kernel; from a mismatch on, exact values. A
+    candidate that fails early is replaced by the next (costlier, more often right) one."""
     pos = st.acc_pos
+    cand = cands[0]
     flags = 0
     start, win, rounds = 0, n, 0
     while start < n:
@@ -686,6 +744,8 @@ def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cand:
             win *= 2
         else:
             j = int(bad[0])
+            if j < min(16, end - start - 1) and cand is not cands[-1]:
+                cand = cands[cands.index(cand) + 1]
             flags |= int(np.bitwise_or.reduce(fl[:j + 1], axis=None))
             acc = res[j]
             start += j + 1

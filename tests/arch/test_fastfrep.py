@@ -380,25 +380,28 @@ def test_bench_frep_ssr_program():
     _compare(PROGRAMS["frep_ssr"][0], {}, defines={"ITERS": 3}, expect_freps=3)
 
 
-def test_stagger_accumulators():
+@pytest.mark.parametrize(("iters", "first"), [(64, 4), (63, 0), (61, 1), (7, 5), (2, 1)])
+def test_stagger_accumulators(iters, first):
+    """Whole stagger periods and partial ones, starting at any stagger step."""
     rng = np.random.default_rng(6)
     _compare(f"""
     _start:
-        {_ssr(0, "x", 64)}
+        {_ssr(0, "x", iters)}
         fcvt.d.w fs0, zero
         fcvt.d.w fs1, zero
         fcvt.d.w fs2, zero
         fcvt.d.w fs3, zero
         csrsi ssr, 1
-        li t2, 63
-        frep.o t2, 1, 3, 0b0011     # rd and rs1 staggered over fs0..fs3
+        li t2, {iters}-1
+        frep.o t2, 2, 3, 0b0011     # rd and rs1 staggered over fs0..fs3 and fs4..fs7
         fadd.d fs0, fs0, ft0
+        fmax.d fs4, fs4, ft8
         csrci ssr, 1
         ecall
     .tcdm
     .balign 8
-    x: .zero 8*64
-    """, {"x": _f64(rng, 64)}, first=4, expect_freps=1)
+    x: .zero 8*{iters}
+    """, {"x": _f64(rng, iters)}, first=first, expect_freps=1)
 
 
 @pytest.mark.parametrize("n", [16, 64])
@@ -460,25 +463,6 @@ def _refused(src: str, data: dict[str, bytes], match: str) -> None:
     with pytest.raises(ff.CannotVectorise, match=match):
         ff.run_frep_vectorised(h, plan, h.x[ins.rs1] + 1)
     assert _state(h) == before
-
-
-def test_stagger_needs_whole_periods():
-    program = assemble("""
-    _start:
-        li t2, 6
-        frep.o t2, 1, 3, 0b0011
-        fadd.d fs0, fs0, ft8
-        ecall
-    """, filename="t.S", tcdm_base=CFG.tcdm_base, text_base=CFG.main_base)
-    h = _hart(program, {})
-    h.idx = h.code[h.idx]()  # li
-    ins = h.by_index[h.idx]
-    body = h.by_index[h.idx + 1:h.idx + 2]
-    plan = ff.plan_frep(h, body, _variants(ins, body))
-    assert plan is not None and plan.nvar == 4
-    with pytest.raises(ff.CannotVectorise, match="stagger"):
-        ff.run_frep_vectorised(h, plan, 7)
-    ff.run_frep_vectorised(h, plan, 8)  # two whole periods
 
 
 def test_runtime_refusals_leave_state_untouched():

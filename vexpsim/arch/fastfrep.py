@@ -16,8 +16,8 @@ Static conditions (`plan_frep` returns None otherwise; the caller keeps the slow
   touched by exactly one body instruction that reads it once and writes it, as the addend
   of fadd/vfadd/fsub (minuend)/fmadd/fnmsub/vfmac/vfmre or an operand of fmin/fmax/vfmin/
   vfmax; any other loop-carried register (e.g. a chain through two instructions) is refused;
-- stagger: the body is unrolled over the stagger steps (run time needs `first` and the
-  iteration count to be multiples of stagger_max + 1);
+- stagger: the body is unrolled over the stagger steps (whole periods vectorised, a final
+  partial period as a second part; any `first`);
 - the hart is not tracing (a trace must list every instruction).
 
 Run-time conditions (`run_frep_vectorised` raises CannotVectorise BEFORE changing any state):
@@ -38,7 +38,7 @@ candidate. Flags come from the exact pass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -100,12 +100,28 @@ class _Flow:
 
 @dataclass(frozen=True)
 class FrepPlan:
-    """How to vectorise one FREP site: the body dataflow with streaming on and off."""
+    """How to vectorise one FREP site: the body dataflow with streaming on and off (for a
+    staggered body, the nvar stagger steps unrolled; other rotations and partial periods
+    are analysed on first use and cached)."""
 
     body: tuple[Any, ...]  # the unrolled body (nvar stagger steps)
     nvar: int
     streaming: _Flow | None
     plain: _Flow | None
+    variants: tuple[tuple[Any, ...], ...] = ()
+    nssr: int = 0
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def flow(self, streaming: bool, start: int = 0, count: int | None = None) -> _Flow | None:
+        """Dataflow of stagger steps start, start+1, ... (count of them, mod nvar)."""
+        count = self.nvar if count is None else count
+        if start == 0 and count == self.nvar:
+            return self.streaming if streaming else self.plain
+        key = (streaming, start, count)
+        if key not in self.cache:
+            body = [b for i in range(count) for b in self.variants[(start + i) % self.nvar]]
+            self.cache[key] = _flow(body, self.nssr if streaming else 0)
+        return self.cache[key]
 
 
 # ---- planning --------------------------------------------------------------------------------
@@ -213,7 +229,8 @@ def plan_frep(hart: Any, body: list[Any], variants: Any = None) -> FrepPlan | No
     plain = _flow(unrolled, 0)
     if streaming is None and plain is None:
         return None
-    return FrepPlan(tuple(unrolled), len(vs), streaming, plain)
+    return FrepPlan(tuple(unrolled), len(vs), streaming, plain,
+                    tuple(tuple(v) for v in vs), nssr)
 
 
 # ---- running ---------------------------------------------------------------------------------
@@ -269,96 +286,110 @@ def _gather(regions: list, addrs: np.ndarray) -> np.ndarray:
 
 
 class _Run:
-    """Everything computed before any state changes (prepare), then `commit`."""
+    """Everything computed before any state changes (prepare), then `commit`. `segs`: the
+    (dataflow, repetitions) parts of the FREP in execution order (one, or for a staggered
+    body whole periods and a partial period)."""
 
-    def __init__(self, h: Any, plan: FrepPlan, n: int) -> None:
+    def __init__(self, h: Any, segs: list[tuple[_Flow, int]]) -> None:
         self.h = h
-        self.n = n
-        flow = plan.streaming if h.ssr_enabled else plan.plain
-        if flow is None:
-            raise CannotVectorise("body not vectorisable with SSRs "
-                                  f"{'enabled' if h.ssr_enabled else 'disabled'}")
-        self.flow = flow
-        self.fmts = [_fmt(h, st) for st in flow.steps]
-        self.rms = [_rm(h, st) if st.kind != "vexp" else "rne" for st in flow.steps]
-        nb = len(flow.steps)
         self.regions = _regions(h.mem)
         self.advances: list[tuple[Any, int, int | None]] = []
-        # read streams: (n, pops per iteration) values; write streams: (n, pushes) results
-        self.rvals: dict[int, np.ndarray] = {}
+        offs, t = [], 0
+        for f, reps in segs:
+            offs.append(t)
+            t += reps * len(f.steps)
+        rd = [s_ for f, _ in segs for s_ in f.reads]
+        wr = [s_ for f, _ in segs for s_ in f.writes]
+        if set(rd) & set(wr):
+            raise CannotVectorise("an SSR is both read and written by the body")
+        # per segment: stream -> (reps, pops or pushes per iteration) values
+        self.rvals: list[dict[int, np.ndarray]] = [{} for _ in segs]
+        self.wvals: list[dict[int, np.ndarray]] = [
+            {s_: np.empty((reps, len(w)), dtype=U64) for s_, w in f.writes.items()}
+            for f, reps in segs]
         r_addr, r_time, w_addr, w_time = [], [], [], []
-        for s, readers in flow.reads.items():
-            ssr = h.ssrs[s]
-            if ssr.write:
-                raise CannotVectorise(f"SSR{s} is a write stream but the body reads ft{s}")
-            cnt = len(readers) * n
-            try:
-                addrs = ssr.peek_addresses(cnt)
-            except SimError as e:
-                raise CannotVectorise(str(e)) from None
+        for s_ in dict.fromkeys(rd):
+            addrs, times, counts = self._stream(s_, segs, offs, False)
+            ssr = h.ssrs[s_]
+            cnt = len(addrs)
             buffered = min(cnt, ssr._rep_left)
             vals = np.empty(cnt, dtype=U64)
             vals[:buffered] = ssr._cur
             vals[buffered:] = _gather(self.regions, addrs[buffered:])
-            self.rvals[s] = vals.reshape(n, len(readers))
             self.advances.append((ssr, cnt, int(vals[-1])))
-            times = (np.arange(n, dtype=np.int64)[:, None] * nb +
-                     np.array(readers, dtype=np.int64)[None, :]).ravel()
+            for i, part in enumerate(np.split(vals, np.cumsum(counts)[:-1])):
+                if counts[i]:
+                    self.rvals[i][s_] = part.reshape(segs[i][1], -1)
             r_addr.append(addrs[buffered:])
             r_time.append(times[buffered:])
         self.waddrs: dict[int, np.ndarray] = {}
-        for s, writers in flow.writes.items():
-            ssr = h.ssrs[s]
-            if not ssr.write:
-                raise CannotVectorise(f"SSR{s} is a read stream but the body writes ft{s}")
-            cnt = len(writers) * n
-            try:
-                addrs = ssr.peek_addresses(cnt)
-            except SimError as e:
-                raise CannotVectorise(str(e)) from None
+        for s_ in dict.fromkeys(wr):
+            addrs, times, _ = self._stream(s_, segs, offs, True)
             _locate(self.regions, addrs)
-            self.waddrs[s] = addrs
-            self.advances.append((ssr, cnt, None))
+            self.waddrs[s_] = addrs
+            self.advances.append((h.ssrs[s_], len(addrs), None))
             w_addr.append(addrs)
-            w_time.append((np.arange(n, dtype=np.int64)[:, None] * nb +
-                           np.array(writers, dtype=np.int64)[None, :]).ravel())
+            w_time.append(times)
         if w_addr and r_addr:
             _hazards(np.concatenate(r_addr), np.concatenate(r_time), np.concatenate(w_addr),
                      np.concatenate(w_time))
         self.w_time = np.concatenate(w_time) if w_time else None
         self.flags = 0
-        self.regs: dict[int, int] = {}
-        self.wvals: dict[int, np.ndarray] = {s: np.empty((n, len(w)), dtype=U64)
-                                             for s, w in flow.writes.items()}
-        self._evaluate()
+        self.regs: dict[int, int] = {}  # registers written so far (the later segments' view)
+        for i, (f, reps) in enumerate(segs):
+            self._evaluate(i, f, reps)
+
+    def _stream(self, s_: int, segs: list, offs: list, write: bool
+                ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """Addresses and issue times of all pops (pushes) of SSR s_, and counts per segment."""
+        ssr = self.h.ssrs[s_]
+        if ssr.write != write:
+            raise CannotVectorise(
+                f"SSR{s_} is a {'read' if ssr.write is False else 'write'} stream but the "
+                f"body {'writes' if write else 'reads'} ft{s_}")
+        counts, times = [], []
+        for (f, reps), off in zip(segs, offs, strict=True):
+            who = (f.writes if write else f.reads).get(s_, ())
+            counts.append(reps * len(who))
+            times.append(off + (np.arange(reps, dtype=np.int64)[:, None] * len(f.steps) +
+                                np.array(who, dtype=np.int64)[None, :]).ravel())
+        try:
+            addrs = ssr.peek_addresses(sum(counts))
+        except SimError as e:
+            raise CannotVectorise(str(e)) from None
+        return addrs, np.concatenate(times), counts
 
     # -- evaluation
-    def _evaluate(self) -> None:
-        h, flow, n = self.h, self.flow, self.n
+    def _evaluate(self, seg: int, flow: _Flow, n: int) -> None:
+        h = self.h
+        regs = self.regs
+        rvals, wvals = self.rvals[seg], self.wvals[seg]
         vals: dict[int, np.ndarray] = {}
         chains: dict[tuple, list] = {}
         for j, st in enumerate(flow.steps):
-            fmt, rm = self.fmts[j], self.rms[j]
+            fmt = _fmt(h, st)
+            rm = _rm(h, st) if st.kind != "vexp" else "rne"
             ops: list[Any] = []
             for k, r in st.srcs:
                 if k == "s":
-                    ops.append(self.rvals[r][:, flow.reads[r].index(j)])
+                    ops.append(rvals[r][:, flow.reads[r].index(j)])
                 elif k == "t":
                     ops.append(vals[r])
                 elif k == "c":
-                    ops.append(np.full(1, h.f[r], dtype=U64))
+                    ops.append(np.full(1, regs.get(r, h.f[r]), dtype=U64))
                 else:
                     ops.append(None)
             if st.acc_pos is not None:
                 # nothing else reads an accumulator: chains run after the body, grouped
                 key = (st.kind, st.op, st.simd, fmt, rm, st.negate_product, st.acc_pos)
-                chains.setdefault(key, []).append((st, ops, h.f[st.dst[1]]))
+                r = st.dst[1]
+                chains.setdefault(key, []).append((st, ops, regs.get(r, h.f[r])))
                 continue
             res, fl = _compute(st, fmt, rm, ops)
             self.flags |= fl
             kd, rd = st.dst
             if kd == "s":
-                self.wvals[rd][:, flow.writes[rd].index(j)] = np.broadcast_to(res, (n,))
+                wvals[rd][:, flow.writes[rd].index(j)] = np.broadcast_to(res, (n,))
             else:
                 vals[rd] = res
         for (_, _, _, fmt, rm, _, _), group in chains.items():
@@ -367,7 +398,7 @@ class _Run:
             for (st, _, _), word in zip(group, finals, strict=True):
                 vals[st.dst[1]] = word
         for r in flow.written:
-            self.regs[r] = int(vals[r][-1])
+            regs[r] = int(vals[r][-1])
 
     def commit(self) -> None:
         h = self.h
@@ -375,7 +406,8 @@ class _Run:
             ssr.advance(cnt, last)
         if self.waddrs:
             addrs = np.concatenate(list(self.waddrs.values()))
-            vals = np.concatenate([self.wvals[s].ravel() for s in self.waddrs])
+            vals = np.concatenate([w[s_].ravel() for s_ in self.waddrs for w in self.wvals
+                                   if s_ in w])
             addrs, vals = _last_writes(addrs, self.w_time, vals)
             for m, idx, view in _locate(self.regions, addrs):
                 view[idx] = vals[m]
@@ -760,6 +792,17 @@ def run_frep_vectorised(hart: Any, plan: FrepPlan, iters: int, first: int = 0) -
     n_it = iters - first
     if n_it <= 0:
         return
-    if first % plan.nvar or n_it % plan.nvar:
-        raise CannotVectorise("stagger: iterations not a whole number of stagger periods")
-    _Run(hart, plan, n_it // plan.nvar).commit()
+    on = bool(hart.ssr_enabled)
+    nv = plan.nvar
+    start = first % nv
+    periods, rest = divmod(n_it, nv)
+    segs = []
+    for count, reps in ((nv, periods), (rest, 1)):
+        if reps and count:
+            f = plan.flow(on, start, count)
+            if f is None:
+                raise CannotVectorise("body not vectorisable with SSRs "
+                                      f"{'enabled' if on else 'disabled'}"
+                                      + (" (this stagger phase)" if nv > 1 else ""))
+            segs.append((f, reps))
+    _Run(hart, segs).commit()

@@ -150,3 +150,72 @@ def test_native_dtype_addition_is_correctly_rounded(fmt):
         got = _from_native(_native(a, fmt) + _native(b, fmt))
     fin = ~fv.is_special(ref, fmt)
     assert np.array_equal(got[fin], ref[fin])
+
+
+@pytest.mark.parametrize("src", ["fp16", "bf16"])
+@pytest.mark.parametrize("rm", RMS)
+@pytest.mark.parametrize("negate", [False, True])
+def test_dotp_against_fpnew_model(src, rm, negate):
+    """vfdotpex.s / vfsumex.s lanes against fparith's RTL-faithful model, on words."""
+    rng = np.random.default_rng(31 + RMS.index(rm))
+    n = 600
+    a = np.stack(_operands(src, 2 * n, rng, 1)[0].reshape(n, 2), axis=0)
+    b = np.stack(_operands(src, 2 * n, rng, 1)[0].reshape(n, 2), axis=0)
+    acc = _operands("fp32", n, rng, 1)[0]
+    # accumulators in the products' range too (cancellation, small spreads)
+    near = rng.random(n) < 0.5
+    with np.errstate(all="ignore"):
+        pa = fv.to_f64(a[:, 0], src) * fv.to_f64(b[:, 0], src)
+    with np.errstate(all="ignore"):
+        acc = np.where(near & np.isfinite(pa), (-pa).astype(np.float32).view(np.uint32)
+                       .astype(np.uint64) + rng.integers(0, 3, n).astype(np.uint64), acc)
+    ap = a[:, 0] | (a[:, 1] << np.uint64(16))
+    bp = b[:, 0] | (b[:, 1] << np.uint64(16))
+    for with_b in (True, False):
+        res, fl = fv.k_dotp(ap, bp if with_b else None, acc, src, rm, negate)
+        for i in range(n):
+            a64, b64, c64 = int(ap[i]), int(bp[i]), int(acc[i])
+            if with_b:
+                ref = fpa.simd_dotpex(a64, b64, c64, src, "fp32", rm, negate)
+            else:
+                ref = fpa.simd_sumex(a64, c64, src, "fp32", rm, negate)
+            # lane 0 of the reference (upper lane from zero operands)
+            assert (int(res[i]), int(fl[i])) == (ref[0] & 0xFFFFFFFF, _lane0_flags(
+                a64, b64, c64, src, rm, negate, with_b)), (i, hex(a64), hex(b64), hex(c64))
+
+
+def _lane0_flags(a64, b64, c64, src, rm, negate, with_b):
+    from vexpsim.numerics import fpnew_sdotp as sd
+    q = [a64 & 0xFFFF, b64 & 0xFFFF, (a64 >> 16) & 0xFFFF, (b64 >> 16) & 0xFFFF]
+    if not with_b:
+        q[1] = q[3] = 0
+    return sd.sdotp_lane(sd.SDOTP if with_b else sd.EXVSUM, negate, rm, src, "fp32", *q,
+                         c64 & 0xFFFFFFFF, sd.LANE_CFG_WIDE)[1]
+
+
+@pytest.mark.parametrize("src", ["fp16", "bf16"])
+@pytest.mark.parametrize("rm", ["rne", "rtz", "rup"])
+def test_dotp_typical_operands_take_the_vectorised_path(src, rm, monkeypatch):
+    """Normal-distributed operands: almost every lane is vectorised, and still exact."""
+    import ml_dtypes
+
+    from vexpsim.numerics import fpnew_sdotp as sd
+    rng = np.random.default_rng(41)
+    n = 1500
+    dt = np.float16 if src == "fp16" else ml_dtypes.bfloat16
+    a = (rng.standard_normal(2 * n)).astype(np.float32).astype(dt).view(np.uint16)
+    b = (rng.standard_normal(2 * n)).astype(np.float32).astype(dt).view(np.uint16)
+    acc = (rng.standard_normal(n) * 4).astype(np.float32).view(np.uint32).astype(np.uint64)
+    ap = a.astype(np.uint64).reshape(n, 2) @ np.array([1, 1 << 16], dtype=np.uint64)
+    bp = b.astype(np.uint64).reshape(n, 2) @ np.array([1, 1 << 16], dtype=np.uint64)
+    calls = []
+    orig = sd.sdotp_lane
+    monkeypatch.setattr(sd, "sdotp_lane", lambda *q: calls.append(1) or orig(*q))
+    res, fl = fv.k_dotp(ap, bp, acc, src, rm, False)
+    assert len(calls) < n // 20
+    monkeypatch.undo()
+    for i in range(n):
+        ref = fpa.simd_dotpex(int(ap[i]), int(bp[i]), int(acc[i]), src, "fp32", rm)
+        assert int(res[i]) == ref[0] & 0xFFFFFFFF
+        assert int(fl[i]) == _lane0_flags(int(ap[i]), int(bp[i]), int(acc[i]), src, rm, False,
+                                          True)

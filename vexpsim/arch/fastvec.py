@@ -90,18 +90,20 @@ def round_odd(s: np.ndarray, e: np.ndarray) -> np.ndarray:
     return np.where(fix, bits + step, bits).view(np.float64)
 
 
-def round_f64(v: np.ndarray, fmt: str, rm: str) -> tuple[np.ndarray, np.ndarray]:
+def round_f64(v: np.ndarray, fmt: str, rm: str, tiny: str | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
     """Round finite binary64 values (exact, or round-to-odd with >= p + 2 bits) to `fmt`
-    once per `rm`: (bits, fflags). Matches fparith.round_pack, conformance included."""
+    once per `rm`: (bits, fflags). Matches fparith.round_pack, conformance included;
+    `tiny` = "fpnew" forces FPnew's underflow rule (the DOTP unit always uses it)."""
     w, mb, bias, eb = FORMATS[fmt]
     u = np.ascontiguousarray(v, dtype=np.float64).view(U64)
     if rm == "rne":
-        return _round_rne(u, w, mb, bias, eb, fmt)
-    return _round_general(u, fmt, rm)
+        return _round_rne(u, w, mb, bias, eb, fmt, tiny)
+    return _round_general(u, fmt, rm, tiny)
 
 
-def _round_rne(u: np.ndarray, w: int, mb: int, bias: int, eb: int, fmt: str
-               ) -> tuple[np.ndarray, np.ndarray]:
+def _round_rne(u: np.ndarray, w: int, mb: int, bias: int, eb: int, fmt: str,
+               tiny: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """RNE fast path: round the binary64 bit pattern at the format's last mantissa bit (the
     carry runs into the exponent), valid where the result is a normal number or an exact
     zero; the other elements go through the general rounding."""
@@ -117,13 +119,14 @@ def _round_rne(u: np.ndarray, w: int, mb: int, bias: int, eb: int, fmt: str
     flags = nx.astype(np.uint8) * NX
     if not ok.all():
         bad = ~ok
-        b2, f2 = _round_general(u[bad], fmt, "rne")
+        b2, f2 = _round_general(u[bad], fmt, "rne", tiny)
         bits[bad] = b2
         flags[bad] = f2
     return bits, flags
 
 
-def _round_general(u: np.ndarray, fmt: str, rm: str) -> tuple[np.ndarray, np.ndarray]:
+def _round_general(u: np.ndarray, fmt: str, rm: str, tiny_rule: str | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
     w, mb, bias, eb = FORMATS[fmt]
     sign = u >> U64(63)
     mag = u & U64((1 << 63) - 1)
@@ -157,7 +160,7 @@ def _round_general(u: np.ndarray, fmt: str, rm: str) -> tuple[np.ndarray, np.nda
         else:
             ov = np.where(sign == 1, max_b, inf_b)
         bits = np.where(of, ov, bits)
-    if fpa.get_conformance() == "fpnew":
+    if (tiny_rule or fpa.get_conformance()) == "fpnew":
         tiny = ~normal
     else:
         # tiny after rounding with an unbounded exponent: below 2^emin, unless a value just
@@ -400,6 +403,75 @@ def k_vexp(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """VEXP on BF16 encodings (no flags: vexpsim.isa.semantics.s_vexp)."""
     a = np.ascontiguousarray(a, dtype=U64)
     return vexp_bf16_bits(a.astype(np.uint16)).astype(U64), np.zeros(a.shape, dtype=np.uint8)
+
+
+# ---- DOTP (vfdotpex / vfsumex into FP32) ----------------------------------------------------
+
+# FPnew DOTP lanes 0 and 1 (the FP32 results): super source mantissa 10 bits, destination 23;
+# internal precision DP = max(23, 2*10 + 1) + 1 = 24 (vexpsim.numerics.fpnew_sdotp).
+_DOTP_DP = 24
+
+
+def k_dotp(a: np.ndarray, b: np.ndarray | None, acc: np.ndarray, src: str, rm: str,
+           negate: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One FP32 lane of vfdotpex.s.{h,ah} (b given: acc + a0*b0 + a1*b1) or vfsumex (b None:
+    acc + a0 + a1); a and b hold the two source lanes of the pair (low half first), negate
+    for the vfn* forms.
+
+    FPnew adds the three terms on a finite datapath (fpnew_sdotp_multi.sv). When no nonzero
+    term is shifted into the sticky bits, its single final rounding is that of the exact sum:
+    this holds when the leading-bit exponents of the nonzero terms span at most DP + 1
+    binades (the first adder keeps DP + 3, the second DP + P + 4; the exponent fields differ
+    from the leading bits by at most one for normal operands). That sum is rounded to odd in
+    binary64 (Boldo & Melquiond's correctly rounded sum of three: TwoSum, TwoSum, RO
+    addition, final addition rounded to odd) and then to FP32 with FPnew's underflow rule.
+    Specials, subnormal operands, exact zero results (FPnew's sign rules) and wider spreads
+    run per element through fpnew_sdotp."""
+    from ..numerics import fpnew_sdotp as sd
+    a = np.ascontiguousarray(a, dtype=U64)
+    acc = np.ascontiguousarray(acc, dtype=U64)
+    m16 = U64(0xFFFF)
+    a0, a1 = a & m16, (a >> U64(16)) & m16
+    if b is not None:
+        b = np.ascontiguousarray(b, dtype=U64)
+        b0, b1 = b & m16, (b >> U64(16)) & m16
+        ops = (a0, b0, a1, b1)
+    else:
+        ops = (a0, a1)
+    w, mb, _, eb = FORMATS[src]
+    bad = is_special(acc, "fp32") | (((acc & U64(0x7F800000)) == 0) & ((acc & U64(0x7FFFFF)) != 0))
+    for o in ops:
+        bad |= is_special(o, src) | (((o & U64(((1 << eb) - 1) << mb)) == 0) &
+                                     ((o & U64((1 << mb) - 1)) != 0))
+    f = [np.where(bad, 0.0, to_f64(o, src)) for o in ops]
+    x, y = (f[0] * f[1], f[2] * f[3]) if b is not None else (f[0], f[1])  # exact
+    if negate:
+        x, y = -x, -y
+    z = np.where(bad, 0.0, to_f64(acc, "fp32"))
+    # span of the nonzero terms' exponents
+    ex, ey, ez = (np.frexp(v)[1] for v in (x, y, z))
+    big = np.iinfo(np.int64).max
+    hi = np.maximum.reduce([np.where(v != 0, e, -big) for v, e in ((x, ex), (y, ey), (z, ez))])
+    lo = np.minimum.reduce([np.where(v != 0, e, big) for v, e in ((x, ex), (y, ey), (z, ez))])
+    bad |= (hi - lo > _DOTP_DP + 1) & (lo != big)
+    uh, ul = two_sum(y, z)
+    th, tl = two_sum(x, uh)
+    vh, vl = two_sum(tl, ul)
+    v = round_odd(vh, vl)
+    rh, rl = two_sum(th, v)
+    r = round_odd(rh, rl)
+    bad |= r == 0
+    res, fl = round_f64(np.where(bad, 1.0, r), "fp32", rm, tiny="fpnew")
+    idx = np.flatnonzero(bad)
+    if len(idx):
+        op = sd.SDOTP if b is not None else sd.EXVSUM
+        for i in idx.tolist():
+            q = [int(o[i]) for o in ops]
+            if b is None:
+                q = [q[0], 0, q[1], 0]
+            res[i], fl[i] = sd.sdotp_lane(op, negate, rm, src, "fp32", *q, int(acc[i]),
+                                          sd.LANE_CFG_WIDE)
+    return res, fl
 
 
 # ---- lanes ---------------------------------------------------------------------------------

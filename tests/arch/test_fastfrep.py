@@ -306,6 +306,55 @@ def test_exact_chains_raise_no_flags(op):
     assert fast.fflags == 0
 
 
+def _f16(rng, n: int) -> bytes:
+    return (rng.standard_normal(n) * 2).astype(np.float16).tobytes()
+
+
+@pytest.mark.parametrize("mode", [0, 3])  # FP16 or BF16 sources (fmode)
+@pytest.mark.parametrize("acc", [1, 4])
+def test_dotp_chains_and_sumex_map(mode, acc):
+    """Expanding dot products into FP32 accumulators (vfdotpex.s.h / vfndotpex.s.h chains)
+    and a vfsumex.s.h map into a write stream."""
+    rng = np.random.default_rng(20 + acc + mode)
+    n = 8 * 6
+    ops = ["vfdotpex.s.h", "vfndotpex.s.h"]
+    body = "\n".join(f"        {ops[k % 2]} fs{k}, ft0, ft1" for k in range(acc))
+    inits = "\n".join(f"        fld fs{k}, {8 * k}(t1)" for k in range(acc))
+    x = _f16(rng, 4 * n) if mode == 0 else _bf16(rng, 4 * n, 0.02)
+    y = _f16(rng, 4 * n) if mode == 0 else _bf16(rng, 4 * n, 0.02)
+    init = (rng.standard_normal(16) * 8).astype(np.float32).tobytes()
+    _compare(f"""
+    _start:
+        csrwi fmode, {mode}
+        {_ssr(0, "x", n)}
+        {_ssr(1, "y", n)}
+        la t1, init
+{inits}
+        csrsi ssr, 1
+        li t2, {n // acc}-1
+        frep.o t2, {acc}, 0, 0
+{body}
+        csrci ssr, 1
+        {_ssr(0, "x", n)}
+        {_ssr(2, "out", n, write=True)}
+        csrsi ssr, 1
+        fld fa2, 8(t1)
+        li t2, {n}-1
+        frep.o t2, 3, 0, 0
+        vfsgnj.s ft4, fa2, fa2      # a per-iteration temporary from a constant
+        vfsumex.s.h ft4, ft0
+        vfsgnj.s ft2, ft4, ft4
+        csrci ssr, 1
+        ecall
+    .tcdm
+    .balign 8
+    init: .zero 64
+    x: .zero 8*{n}
+    y: .zero 8*{n}
+    out: .zero 8*{n}
+    """, {"x": x, "y": y, "init": init}, expect_freps=2)
+
+
 def test_fp32_lanes_and_fp16_chain():
     rng = np.random.default_rng(4)
     n = 64
@@ -426,7 +475,9 @@ def _plan(src: str):
 
 @pytest.mark.parametrize("body", [
     "fdiv.d fa0, ft0, fa1",                              # no vectorised division
-    "vfdotpex.s.h fa0, ft0, ft1",                        # DOTP datapath
+    "vfdotpex.s.r.h fa0, ft0, ft1",                      # replicated DOTP accumulator
+    "vfsum.h fa0, ft0",                                  # non-expanding DOTP sum
+    "vfdotpex.h.b fa0, ft0, ft1",                        # FP8 DOTP
     "fld fa0, 0(a0)",                                    # loads/stores
     "fadd.d fa0, fa1, ft0\n fmul.d fa1, fa0, ft0",      # chain through two instructions
     "fsub.d fa0, ft0, fa0",                              # accumulator as subtrahend

@@ -9,13 +9,16 @@ Static conditions (`plan_frep` returns None otherwise; the caller keeps the slow
 - every body instruction is one of: scalar fadd/fsub/fmul, fmadd/fmsub/fnmsub/fnmadd,
   fmin/fmax, fsgnj/fsgnjn/fsgnjx in FP64, FP32 or FP16/BF16 (.h, .ah); packed
   vfadd/vfsub/vfmul/vfmin/vfmax/vfsgnj[n|x] (and `.r`), vfmac/vfmre (and `.r`) on FP32, FP16
-  or BF16 lanes; vfexp/fexp (VEXP). No FP8, division, square root, conversions, compares,
-  DOTP ops (vfsum, vfdotpex: their FPnew datapath is not vectorised), loads or stores;
+  or BF16 lanes; vfexp/fexp (VEXP); vf[n]dotpex.s.{h,ah} and vf[n]sumex.s.{h,ah} (FP16/BF16
+  into FP32, FPnew's DOTP datapath: vectorised where it is provably exact, fastvec.k_dotp).
+  No FP8, division, square root, conversions, compares, vfsum, the `.r` DOTP forms, loads
+  or stores;
 - every non-stream FP register is either read-only in the body (a constant), written before
   it is read in each iteration (a per-iteration temporary), or a loop-carried ACCUMULATOR:
   touched by exactly one body instruction that reads it once and writes it, as the addend
-  of fadd/vfadd/fsub (minuend)/fmadd/fnmsub/vfmac/vfmre or an operand of fmin/fmax/vfmin/
-  vfmax; any other loop-carried register (e.g. a chain through two instructions) is refused;
+  of fadd/vfadd/fsub (minuend)/fmadd/fnmsub/vfmac/vfmre/vfdotpex/vfsumex or an operand of
+  fmin/fmax/vfmin/vfmax; any other loop-carried register (e.g. a chain through two
+  instructions) is refused;
 - stagger: the body is unrolled over the stagger steps (whole periods vectorised, a final
   partial period as a second part; any `first`);
 - the hart is not tracing (a trace must list every instruction).
@@ -33,7 +36,13 @@ add and fused chains in round-to-nearest: np.add.accumulate in the format's own 
 the products rounded first for fused chains) is checked in ONE vectorised pass of the exact
 kernel over all steps (each step recomputed from the candidate previous value); from the first
 mismatch the chain restarts with the exact value, so the result is exact whatever the
-candidate. Flags come from the exact pass.
+candidate. Flags come from the exact pass. A candidate that fails early is replaced by a
+costlier one that is right far more often (FP64 fused chains: a Python-float loop, TwoSum
+plus the product's error term; narrow fused and DOTP chains: one NumPy step per iteration
+over all lanes). Min/max chains and round-to-nearest add chains without infinities or NaNs
+need no verification (see `_trusted`). All the chains of one kind in a body run side by side.
+Chains that converge slowly (many mismatches) give up after _MAX_ROUNDS windows: the caller
+then runs the slow path.
 """
 
 from __future__ import annotations
@@ -43,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from ..isa.semantics import FMODE_DST, SimError
+from ..isa.semantics import FMODE_DST, FMODE_SRC, SimError
 from ..numerics import fparith as fpa
 from . import fastvec as fv
 
@@ -147,6 +156,12 @@ def _describe(ins: Any) -> tuple[str, str, bool, str, list[int], dict] | None:
     if sem == "simd_mac" and a["fmt"] in _SIMD_FMT:
         return "fma", "fma", True, a["fmt"], [ins.rs1, ins.rs2, ins.rd], {
             "negate_product": a["negate"], "replicate": a["replicate"]}
+    if sem in ("simd_dotpex", "simd_sumex") and a["dst"] == "fp32" and \
+            a["src"] in ("h", "ah") and not a.get("replicate", False):
+        dot = sem == "simd_dotpex"
+        return "dotp", "dotp" if dot else "sumex", True, a["src"], \
+            [ins.rs1, ins.rs2, ins.rd] if dot else [ins.rs1, ins.rd], \
+            {"negate_product": a["negate"]}
     if sem == "vexp" and a["fmt"] in ("h", "ah"):
         return "vexp", "exp", a["simd"], "ah" if a["fmt"] == "ah" else "h", [ins.rs1], {
             "alias": a["fmt"] == "ah"}
@@ -157,6 +172,8 @@ def _acc_ok(kind: str, op: str, pos: int, extra: dict) -> bool:
     """Can source position `pos` of this instruction be a loop-carried accumulator?"""
     if extra.get("replicate") and pos == 1:
         return False  # `.r`: the accumulator's lane 0 would be broadcast every step
+    if kind == "dotp":
+        return pos == (2 if op == "dotp" else 1)
     if kind == "binop":
         return op in ("add", "min", "max") or (op == "sub" and pos == 0)
     if kind == "fma":
@@ -236,6 +253,11 @@ def plan_frep(hart: Any, body: list[Any], variants: Any = None) -> FrepPlan | No
 # ---- running ---------------------------------------------------------------------------------
 
 def _fmt(h: Any, st: _Step) -> str:
+    """The lane format; DOTP steps: "fp32/<source format>" (lanes are the FP32 results, each
+    holding its pair of source elements)."""
+    if st.kind == "dotp":
+        src = "bf16" if st.spec == "ah" or h.fmode & FMODE_SRC else "fp16"
+        return "fp32/" + src
     if st.kind == "vexp":
         if not st.alias and not h.fmode & FMODE_DST:
             raise CannotVectorise("VEXP in FP16 mode (the slow path reports the error)")
@@ -480,6 +502,7 @@ def _last_writes(addrs: np.ndarray, times: np.ndarray, vals: np.ndarray
 
 def _lanes(st: _Step, fmt: str, words: np.ndarray, pos: int) -> np.ndarray:
     """64-bit register words (m,) -> operand encodings (m, L)."""
+    fmt = fmt.split("/")[0]
     if st.simd:
         ln = fv.lanes_of(words, fmt)
         if st.replicate and pos == 1:
@@ -494,6 +517,7 @@ def _lanes(st: _Step, fmt: str, words: np.ndarray, pos: int) -> np.ndarray:
 
 
 def _words(st: _Step, fmt: str, lanes: np.ndarray) -> np.ndarray:
+    fmt = fmt.split("/")[0]
     if st.simd:
         return fv.pack_lanes(lanes, fmt)
     w = fv.FORMATS[fmt][0]
@@ -520,7 +544,10 @@ def _kernel(st: _Step, fmt: str, rm: str, ops: list[np.ndarray]) -> tuple[np.nda
 
 def _kernel1(st: _Step, fmt: str, rm: str, ops: list[np.ndarray]
              ) -> tuple[np.ndarray, np.ndarray]:
-    if st.kind == "vexp":
+    if st.kind == "dotp":
+        res, fl = fv.k_dotp(ops[0], ops[1] if st.op == "dotp" else None, ops[-1],
+                            fmt.split("/")[1], rm, st.negate_product)
+    elif st.kind == "vexp":
         res, fl = fv.k_vexp(ops[0])
     elif st.kind == "fma":
         res, fl = fv.k_fma(ops[0], ops[1], ops[2], fmt, rm, st.negate_product,
@@ -608,6 +635,20 @@ def _candidates(st: _Step, fmt: str, rm: str, others: list) -> list:
         return [mm]
     if rm != "rne":
         return []
+    if st.kind == "dotp":
+        dst, src = fmt.split("/")
+        with np.errstate(all="ignore"):
+            def val(o: np.ndarray, hi: bool) -> np.ndarray:
+                return fv.to_f64((o.astype(U64) >> U64(16 if hi else 0)) & U64(0xFFFF), src)
+            if st.op == "dotp":
+                p = val(others[0], False) * val(others[1], False) + \
+                    val(others[0], True) * val(others[1], True)
+            else:
+                p = val(others[0], False) + val(others[0], True)
+            if st.negate_product:
+                p = -p
+            x = _from_native(p.astype(np.float32))
+        return [_accumulate(x, dst), _stepper(p, dst)]
     sbit = 1 << (fv.FORMATS[fmt][0] - 1)
     if st.kind == "binop" and st.op in ("add", "sub"):
         x = others[1 - pos] ^ sbit if st.op == "sub" else others[1 - pos]
@@ -724,9 +765,11 @@ def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cand: 
       rounding innocuous?", SIGNUM Newsl. 30(3), 1995). An addition never underflows
       (tiny sums are exact) and cannot overflow without producing an infinity, so the flags
       are NX, raised iff some step is inexact."""
+    if st.kind not in ("binop",):
+        return None
     pos = st.acc_pos
     x = others[1 - pos]
-    if st.kind == "binop" and st.op in ("min", "max"):
+    if st.op in ("min", "max"):
         c = cand(acc, slice(0, n))
         return c[-1], (fpa.NV if _snan_any(acc, fmt) or _snan_any(x, fmt) else 0)
     if not (st.kind == "binop" and st.op in ("add", "sub") and rm == "rne"):

@@ -19,13 +19,13 @@ CFG = iss_config(harts=1)
 KERNELS = Path(__file__).resolve().parents[2] / "kernels"
 
 
-def _hart(program, data: dict[str, bytes]) -> Hart:
-    mem = Memory(CFG)
+def _hart(program, data: dict[str, bytes], cfg=CFG) -> Hart:
+    mem = Memory(cfg)
     for addr, blob in program.segments.items():
         mem.write(addr, blob)
     for sym, blob in data.items():
         mem.write(program.symbols[sym], blob)
-    h = Hart(0, program, mem, CFG, 1)
+    h = Hart(0, program, mem, cfg, 1)
     h.x[2] = 0
     return h
 
@@ -501,9 +501,9 @@ def test_plan_accepts_softmax_bodies():
                  " ecall\n") is not None
 
 
-def _refused(src: str, data: dict[str, bytes], match: str) -> None:
-    program = assemble(src, filename="t.S", tcdm_base=CFG.tcdm_base, text_base=CFG.main_base)
-    h = _hart(program, data)
+def _refused(src: str, data: dict[str, bytes], match: str, cfg=CFG) -> None:
+    program = assemble(src, filename="t.S", tcdm_base=cfg.tcdm_base, text_base=cfg.main_base)
+    h = _hart(program, data, cfg)
     while h.by_index[h.idx] is None or h.by_index[h.idx].mnemonic != "frep.o":
         h.idx = h.code[h.idx]()
     ins = h.by_index[h.idx]
@@ -565,6 +565,24 @@ def test_runtime_refusals_leave_state_untouched():
     .balign 8
     x: .zero 64
     """, {"x": _f64(rng, 8)}, "read stream")
+
+
+def test_vexp_refused_without_exp_unit_or_in_fp16_mode():
+    src = f"""
+    _start:
+        csrwi fmode, {{mode}}
+        {_ssr(0, "x", 8)}
+        csrsi ssr, 1
+        li t2, 7
+        frep.o t2, 1, 0, 0
+        vfexp.h fa0, ft0
+        ecall
+    .tcdm
+    .balign 8
+    x: .zero 64
+    """
+    _refused(src.format(mode=3), {}, "no EXP", iss_config(harts=1, has_exp=False))
+    _refused(src.format(mode=0), {}, "FP16 mode")
 
 
 def test_ssr_disabled_uses_plain_registers():

@@ -259,6 +259,8 @@ def _fmt(h: Any, st: _Step) -> str:
         src = "bf16" if st.spec == "ah" or h.fmode & FMODE_SRC else "fp16"
         return "fp32/" + src
     if st.kind == "vexp":
+        if not h.has_exp:
+            raise CannotVectorise("no EXP op group (the slow path reports the error)")
         if not st.alias and not h.fmode & FMODE_DST:
             raise CannotVectorise("VEXP in FP16 mode (the slow path reports the error)")
         return "bf16"

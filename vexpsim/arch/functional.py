@@ -28,8 +28,6 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 from ..asm import Program, assemble
 from ..errors import UserError
 from ..isa.semantics import (
@@ -174,6 +172,11 @@ class Memory:
 
 # ---- SSR, DMA ----------------------------------------------------------------------------------
 
+def _np() -> Any:
+    import numpy  # only the vectorised SSR access (fastfrep) needs it
+    return numpy
+
+
 class Ssr:
     """One stream semantic register data mover (snitch_cluster.md §4.1), functional: each
     pop reads and each push writes one 64-bit word at the next generated address."""
@@ -244,8 +247,8 @@ class Ssr:
             for d in range(dims):
                 idx[d] = (start // period) % (bounds[d] + 1)
                 period *= bounds[d] + 1
-            addr = int(Ssr._unmasked(np.array([start], dtype=np.int64), ptr, dims, bounds,
-                                     strides)[0])
+            addr = int(Ssr._unmasked(_np().array([start], dtype=_np().int64), ptr, dims,
+                                     bounds, strides)[0])
         while True:
             yield addr & 0xFFFFFFF8
             for d in range(dims):
@@ -289,15 +292,17 @@ class Ssr:
 
     # -- vectorised access (vexpsim.arch.fastfrep): same addresses and end state as pops/pushes
     @staticmethod
-    def _unmasked(e: np.ndarray, ptr: int, dims: int, bounds: list[int],
-                  strides: list[int]) -> np.ndarray:
+    def _unmasked(e: Any, ptr: int, dims: int, bounds: list[int], strides: list[int]) -> Any:
         """Generator address (before word masking) of stream elements `e`: dimension d has
         incremented e // P_d - e // P_(d+1) times (P_d: product of the inner extents)."""
+        np = _np()
         addr = np.full(e.shape, ptr, dtype=np.int64)
         period = 1
         for d in range(dims):
             nxt = period * (bounds[d] + 1)
-            steps = e // period - (e // nxt if d < dims - 1 else 0)
+            steps = e // period if period < 1 << 62 else 0 * e
+            if d < dims - 1 and nxt < 1 << 62:
+                steps = steps - e // nxt
             addr += steps * strides[d]
             period = nxt
         return addr & M32
@@ -326,10 +331,11 @@ class Ssr:
                            "consumes more elements than the stream was configured for)")
         return buffered, new
 
-    def peek_addresses(self, count: int) -> np.ndarray:
+    def peek_addresses(self, count: int) -> Any:
         """Word addresses (int64) of the next `count` pops (read stream, each element repeated
         `repeat` + 1 times; the pops still served from the buffered element give its address)
         or pushes (write stream). Raises SimError if the stream cannot deliver them."""
+        np = _np()
         buffered, new = self._plan(count, "write" if self.write else "read")
         e = self._next_e + np.arange(new, dtype=np.int64)
         addrs = self._unmasked(e, *self._geo) & 0xFFFFFFF8
@@ -350,7 +356,7 @@ class Ssr:
             left = self._remaining() - new
             last = self._next_e + new - 1
             if not self.write:
-                self._cur_addr = int(self._unmasked(np.array([last], dtype=np.int64),
+                self._cur_addr = int(self._unmasked(_np().array([last], dtype=_np().int64),
                                                     *self._geo)[0]) & 0xFFFFFFF8
                 self._cur = last_value if last_value is not None else \
                     int.from_bytes(self.mem.read(self._cur_addr, 8), "little")

@@ -27,6 +27,7 @@ exact by construction):
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 
@@ -399,10 +400,16 @@ def k_sgnj(a: np.ndarray, b: np.ndarray, fmt: str, mode: str) -> tuple[np.ndarra
     return (a & ~sbit) | s, np.zeros(a.shape, dtype=np.uint8)
 
 
+@lru_cache(maxsize=1)
+def _vexp_table() -> np.ndarray:
+    """vexp_bf16_bits of every BF16 encoding (the instruction's whole input space)."""
+    return vexp_bf16_bits(np.arange(1 << 16, dtype=np.uint16)).astype(U64)
+
+
 def k_vexp(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """VEXP on BF16 encodings (no flags: vexpsim.isa.semantics.s_vexp)."""
-    a = np.ascontiguousarray(a, dtype=U64)
-    return vexp_bf16_bits(a.astype(np.uint16)).astype(U64), np.zeros(a.shape, dtype=np.uint8)
+    """VEXP on BF16 encodings (no flags: vexpsim.isa.semantics.s_vexp), by table lookup."""
+    a = np.asarray(a)
+    return _vexp_table()[a.astype(np.uint16)], np.zeros(a.shape, dtype=np.uint8)
 
 
 # ---- DOTP (vfdotpex / vfsumex into FP32) ----------------------------------------------------

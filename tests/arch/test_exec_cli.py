@@ -107,8 +107,9 @@ def test_exec_trace_lists_every_executed_instruction(tmp_path):
     # issue cycle, hart, pc, word, source, register written
     assert first[:5] == ["0", "0", "0x80000000", "00200293", "li"]  # addi t0, zero, 2
     assert first[7] == "x5=0x00000002"
-    assert lines[1].split()[:3] == ["0", "1", "0x80000000"]  # lock-step: hart 1 runs next
-    assert [int(ln.split()[0]) for ln in lines[::2]] == list(range(6))  # 1 per cycle
+    assert lines[6].split()[:3] == ["0", "1", "0x80000000"]  # grouped by hart
+    assert [int(ln.split()[0]) for ln in lines[:6]] == list(range(6))  # 1 per cycle
+    assert [int(ln.split()[0]) for ln in lines[6:]] == list(range(6))
     assert "ecall" in lines[-1] and lines[-1].endswith("# " + prog + ":5:2")
 
 
@@ -131,8 +132,9 @@ def test_exec_include_dir_option(tmp_path):
 
 def test_exec_energy_is_events_times_table(tmp_path):
     # hand-countable: 6 ALU instructions (li x4, mv... are addi), 4 vfexp.ah, the ecall;
-    # energy = sum(count x pJ) from the table + per-core floor x cycles
-    from vexpsim.energy.model import load_energy_table
+    # energy = sum(count x pJ) from the table + one L0 fetch per issued instruction + static
+    # power of the 1-hart cluster x time (vexpsim/energy/accounting.py)
+    from vexpsim.energy.model import Instances, load_energy_table
 
     prog = """_start:
     li a0, 1
@@ -155,16 +157,35 @@ def test_exec_energy_is_events_times_table(tmp_path):
     m = load_energy_table()
     ev = t["events"]
     assert ev["fpu_exp_bf16x4"] == 4
-    expect = sum(n * m.events[k].pj for k, n in ev.items()) + d["cycles"] * 4.5
-    assert t["energy"]["energy_pj"] == pytest.approx(expect)
-    assert d["energy_pj"] == pytest.approx(expect)
+    dyn = sum(n * m.events[k].pj for k, n in ev.items()) + 12 * m.events["l0_fetch"].pj
+    from vexpsim.energy.accounting import CLUSTER_EVENTS
+    cl = sum(n * m.events[CLUSTER_EVENTS[k]].pj for k, n in d["cluster_events"].items())
+    static_mw = sum(m.static_power_mw(Instances(compute_cores=1, dma_cores=0)).values())
+    assert t["energy"]["energy_pj"] == pytest.approx(dyn)
+    assert d["energy_pj"] == pytest.approx(dyn + cl + static_mw * d["cycles"])  # 1 GHz: mW=pJ/cyc
     assert t["energy"]["energy_by_event_pj"]["fpu_exp_bf16x4"] == pytest.approx(4 * 7.8)
-    assert d["energy_by_component_pj"]["fpu"] == pytest.approx(4 * 7.8)
-    assert d["average_power_mw"] == pytest.approx(expect / d["cycles"])  # 1 GHz: pJ/ns = mW
-    assert "core-level events only" in d["energy_note"]
+    assert d["energy_by_event_pj"]["fpu_exp_bf16x4"] == pytest.approx(4 * 7.8)
+    assert d["average_power_mw"] == pytest.approx(d["energy_pj"] / d["cycles"])
+    assert "no cluster_events" not in d["energy_note"]
 
 
 def test_exec_bad_energy_table(tmp_path, capsys):
     rc = cli.main(["exec", write(tmp_path, PROG), "-D", "N=1", "--energy-table", "tsmc3"])
     assert rc == 1
     assert "unknown energy table" in capsys.readouterr().err
+
+
+def test_exec_charges_the_exp_blocks_static_power_only_when_configured(tmp_path):
+    import json
+    prog = write(tmp_path, "_start:\n li a0, 0\n ecall\n")
+    out = {}
+    for preset in ("snitch_default", "vexp_paper"):
+        cfg = tmp_path / f"{preset}.toml"
+        cfg.write_text(f'preset = "{preset}"\n')
+        js = tmp_path / f"{preset}.json"
+        assert cli.main(["exec", prog, "--config", str(cfg), "--json", str(js)]) == 0
+        out[preset] = json.loads(js.read_text())
+    assert out["snitch_default"]["energy_instances"]["features"] == []
+    assert out["vexp_paper"]["energy_instances"]["features"] == ["exp"]
+    assert "leakage.exp" not in out["snitch_default"]["energy_by_event_pj"]
+    assert out["vexp_paper"]["energy_pj"] > out["snitch_default"]["energy_pj"]

@@ -47,3 +47,16 @@ def test_bad_parameters_are_user_errors():
         run_kernel("nope")
     with pytest.raises(UserError, match="distribution"):
         run_kernel("softmax_vexp_row", {"N": 32}, dist="cauchy")
+
+
+def test_record_has_energy_efficiency_when_the_kernel_counts_flop(monkeypatch):
+    ks = load_kernels()
+    k = ks["softmax_vexp_row"]
+    from dataclasses import replace
+    monkeypatch.setitem(ks, k.name, replace(k, flops=lambda p: 5.0 * p["N"]))
+    rec = run_kernel(k.name, {"N": 32}).record
+    assert rec["flop"] == 160.0
+    # GFLOP/s/W = flop / energy: 1 flop per pJ is 1000 GFLOP/s/W, whatever the clock
+    assert rec["gflop_per_s_per_w"] == pytest.approx(160.0 / rec["energy_pj"] * 1e3)
+    assert rec["gflop_per_s"] == pytest.approx(160.0 / rec["cycles"])  # 1 GHz
+    assert rec["static_power_mw"] > 0 and rec["energy_table"] == "gf12lp_0p8v"

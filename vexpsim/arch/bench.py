@@ -73,24 +73,81 @@ ys: .rept L
     .endr
 """
 
-PROGRAMS = {"scalar": (SCALAR, 100_000), "frep_ssr": (FREP_SSR, 400)}
+# SPMD over the whole cluster: every hart runs the scalar loop on its own 64-byte buffer
+SCALAR_SPMD = SCALAR.replace("    la   a1, buf\n", """    la   a1, buf
+    csrr t1, mhartid
+    slli t1, t1, 6
+    add  a1, a1, t1
+""").replace("buf: .zero 64", "buf: .zero 64*16")
+
+# FREP/SSR SPMD: the 8 compute cores each run ONE long FREP loop of the FP64 dot-product body
+# (8 accumulators; 2-D streams rewinding a 64-element buffer, core h reading it shifted by h
+# words so that the cores' streams start in different banks); the DMA core only exits.
+FREP_SSR_SPMD = """.equ L, 64
+_start:
+    csrr a0, mhartid
+    li   t0, 8
+    beq  a0, t0, 9f
+    slli t2, a0, 3              # core h: h words into the buffers
+    li   t0, L-1
+    scfgwi t0, 2<<5 | 31
+    li   t0, 8*ITERS-1
+    scfgwi t0, 3<<5 | 31
+    li   t0, 8
+    scfgwi t0, 6<<5 | 31
+    li   t0, -8*(L-1)
+    scfgwi t0, 7<<5 | 31
+    la   t0, xs
+    add  t0, t0, t2
+    scfgwi t0, 25<<5 | 0
+    la   t0, ys
+    add  t0, t0, t2
+    scfgwi t0, 25<<5 | 1
+    csrsi ssr, 1
+    li   t1, L*ITERS-1          # one FREP loop: 8 instructions x L x ITERS
+    frep.o t1, 8, 0, 0
+    fmadd.d fa0, ft0, ft1, fa0
+    fmadd.d fa1, ft0, ft1, fa1
+    fmadd.d fa2, ft0, ft1, fa2
+    fmadd.d fa3, ft0, ft1, fa3
+    fmadd.d fa4, ft0, ft1, fa4
+    fmadd.d fa5, ft0, ft1, fa5
+    fmadd.d fa6, ft0, ft1, fa6
+    fmadd.d fa7, ft0, ft1, fa7
+    csrci ssr, 1
+9:  li   a0, 0
+    ecall
+.tcdm
+xs: .rept L+8
+    .double 0.5
+    .endr
+ys: .rept L+8
+    .double 2.0
+    .endr
+"""
+
+# name: (source, iterations, harts (None: the cluster's 9))
+PROGRAMS = {"scalar": (SCALAR, 100_000, 1), "frep_ssr": (FREP_SSR, 400, 1),
+            "scalar_spmd": (SCALAR_SPMD, 20_000, None),
+            "frep_ssr_spmd": (FREP_SSR_SPMD, 16, None)}
 
 
 def bench(name: str, iters: int, timing: bool, repeat: int = 3) -> dict:
-    """Best of `repeat` runs of program `name` on one hart."""
+    """Best of `repeat` runs of program `name` (on its number of harts)."""
     from .functional import iss_config, run_source
-    src = PROGRAMS[name][0]
-    cfg = iss_config(harts=1)
+    src, _, harts = PROGRAMS[name]
+    cfg = iss_config()
+    harts = harts or cfg.harts
     best = None
     for _ in range(repeat):
         t0 = time.perf_counter()
-        r = run_source(src, filename=f"<bench {name}>", harts=1, defines={"ITERS": iters},
-                       config=cfg, timing=timing, max_steps=10**9)
+        r = run_source(src, filename=f"<bench {name}>", harts=harts,
+                       defines={"ITERS": iters}, config=cfg, timing=timing, max_steps=10**9)
         secs = time.perf_counter() - t0  # including assembly and closure building
         if best is None or r.host_seconds < best[0]:
             best = (r.host_seconds, secs, r)
     run_s, total_s, r = best
-    return {"program": name, "timing": timing, "iterations": iters,
+    return {"program": name, "harts": harts, "timing": timing, "iterations": iters,
             "instructions": r.instructions, "cycles": r.cycles,
             "host_seconds": run_s, "host_seconds_with_setup": total_s,
             "instructions_per_second": r.instructions / run_s if run_s else 0.0}
@@ -102,14 +159,19 @@ def _run(args: argparse.Namespace) -> int:
     if args.repeat < 1:
         raise UserError(f"--repeat must be at least 1, got {args.repeat}")
     rows = []
-    for name, (_, iters) in PROGRAMS.items():
+    for name, (_, iters, _h) in PROGRAMS.items():
         n = max(1, round(iters * args.scale))
         for timing in (False, True):
             row = bench(name, n, timing, args.repeat)
+            if timing:  # baseline measured in the same run: the functional-only simulation
+                row["speed_vs_functional"] = (row["instructions_per_second"]
+                                              / rows[-1]["instructions_per_second"])
             rows.append(row)
-            print(f"{name:9s} timing {'on ' if timing else 'off'}  {row['instructions']:9d} "
-                  f"instr  {row['cycles']:9d} cycles  {row['host_seconds']:7.3f} s  "
-                  f"{row['instructions_per_second'] / 1e6:6.2f} M instr/s")
+            ratio = (f"  {row['speed_vs_functional']:5.2f}x of functional" if timing else "")
+            print(f"{name:13s} {row['harts']} harts timing {'on ' if timing else 'off'} "
+                  f"{row['instructions']:9d} instr {row['cycles']:9d} cycles "
+                  f"{row['host_seconds']:7.3f} s {row['instructions_per_second'] / 1e6:6.2f} "
+                  f"M instr/s{ratio}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     return 0

@@ -12,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from ..energy.model import EnergyModel
+from ..energy.accounting import add_energy  # priced in vexpsim.energy (issue 8)
 from ..errors import UserError
 
 __all__ = ["register", "parse_defines"]
@@ -70,6 +70,7 @@ def _run(args: argparse.Namespace) -> int:
 
         energy = load_energy_table(args.energy_table)
     trace: list | None = [] if args.trace or args.perfetto else None
+    result = None
     try:
         try:
             result = run_program(program, harts=args.harts, max_steps=args.max_cycles,
@@ -84,11 +85,15 @@ def _run(args: argparse.Namespace) -> int:
         if args.trace:
             Path(args.trace).write_text(format_trace(trace), encoding="utf-8")
         if args.perfetto:
-            Path(args.perfetto).write_text(json.dumps(perfetto_trace(trace)) + "\n",
+            dma = (result.cluster or {}).get("dma_transfers") if result is not None else None
+            Path(args.perfetto).write_text(json.dumps(perfetto_trace(trace, dma)) + "\n",
                                            encoding="utf-8")
     data = result.to_json()
     if energy is not None:
-        add_energy(data, energy)
+        from ..energy.accounting import default_instances
+        # the EXP block's static power only when the configuration has the unit
+        add_energy(data, energy, default_instances(
+            data, frozenset({"exp"} if cluster.fpu.exp.enabled else ())))
     if args.json:
         Path(args.json).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     _print_summary(data)
@@ -96,39 +101,6 @@ def _run(args: argparse.Namespace) -> int:
         import sys
         print(message, file=sys.stderr)
     return status
-
-
-ENERGY_NOTE = ("core-level events only (instructions by unit and op group, per-core idle floor); "
-               "TCDM bank, DMA and instruction-fetch events come with the cluster model")
-
-
-def add_energy(data: dict, model: EnergyModel) -> None:
-    """Price each hart's event counts with an energy table (vexpsim/energy) and add
-    `energy_pj`, the breakdown by component and the average power to the exec JSON. Every hart
-    burns the per-core floor (`core_cycle`) for the whole run, as an idle core still does."""
-    cycles = data["cycles"]
-    total = 0.0
-    by_comp: dict[str, float] = {}
-    for h in data["harts"]:
-        t = h.get("timing")
-        if t is None:
-            continue
-        counts = dict(t["events"])
-        counts["core_cycle"] = counts.get("core_cycle", 0) + cycles
-        try:
-            e = model.breakdown(counts, cycles)
-        except KeyError as exc:
-            raise UserError(f"energy table {model.name}: {exc.args[0]}") from None
-        t["energy"] = e.as_dict()
-        total += e.total_pj
-        for k, v in e.by_component_pj.items():
-            by_comp[k] = by_comp.get(k, 0.0) + v
-    data["energy_pj"] = total
-    data["energy_by_component_pj"] = by_comp
-    seconds = cycles / model.frequency_hz if cycles else 0.0
-    data["average_power_mw"] = total * 1e-12 / seconds * 1e3 if seconds else 0.0
-    data["energy_table"] = model.name
-    data["energy_note"] = ENERGY_NOTE
 
 
 def _print_summary(data: dict) -> None:

@@ -133,13 +133,18 @@ class Memory:
         buf[off:off + len(data)] = data
 
     def loader(self, size: int) -> Callable[[int], int]:
-        """Fast unsigned load of `size` bytes: two region checks inline, then struct."""
+        """Fast unsigned load of `size` bytes: an alignment check and two region checks
+        inline, then struct. Snitch raises a load-address-misaligned exception for any access
+        not aligned to its size (snitch.sv `ls_misaligned`, integer and FP loads)."""
         unpack = struct.Struct(_FMT[size]).unpack_from
         (_, b0, s0, m0), (_, b1, s1, m1) = self.regions
         e0, e1 = s0 - size, s1 - size
         locate = self._locate
+        am = size - 1
 
         def ld(addr: int) -> int:
+            if addr & am:
+                raise SimError(_misaligned("load", size, addr))
             off = addr - b0
             if 0 <= off <= e0:
                 return unpack(m0, off)[0]
@@ -155,8 +160,11 @@ class Memory:
         (_, b0, s0, m0), (_, b1, s1, m1) = self.regions
         e0, e1, mask = s0 - size, s1 - size, (1 << (8 * size)) - 1
         locate = self._locate
+        am = size - 1
 
         def st(addr: int, v: int) -> None:
+            if addr & am:
+                raise SimError(_misaligned("store", size, addr))
             off = addr - b0
             if 0 <= off <= e0:
                 pack(m0, off, v & mask)
@@ -168,6 +176,12 @@ class Memory:
             buf, off = locate(addr, size)
             pack(buf, off, v & mask)
         return st
+
+
+def _misaligned(what: str, size: int, addr: int) -> str:
+    return (f"misaligned {what} of {size} bytes at {addr:#010x}: Snitch raises a "
+            f"{what}-address-misaligned exception (snitch.sv ls_misaligned); align the "
+            f"address to {size} bytes")
 
 
 # ---- SSR, DMA ----------------------------------------------------------------------------------
@@ -374,28 +388,64 @@ class Ssr:
 
 
 class Dma:
-    """Xdma functional model: a transfer copies immediately and completes at once."""
+    """Xdma: the data copy happens at once (functional); with the timing model, `engine`
+    (vexpsim.arch.cluster.DmaEngine) decides when each transfer completes, and dmstat reports
+    completion, busy and would-block at the DMA core's current cycle."""
 
     def __init__(self) -> None:
         self.src = self.dst = self.src_stride = self.dst_stride = 0
         self.reps = 0
         self.next_id = 1
         self.completed = 0
+        self.engine: Any = None  # DmaEngine when timed
+        self.ct: Any = None  # the DMA core's CoreTiming when timed
+        self._busy_since: int | None = None
 
     def copy(self, mem: Memory, size: int, cfg: int) -> int:
-        reps = self.reps if cfg & 2 else 1  # config[1]: 2-D transfer
-        for r in range(max(reps, 0)):
-            s = (self.src + r * self.src_stride) & M32 if cfg & 2 else self.src
-            d = (self.dst + r * self.dst_stride) & M32 if cfg & 2 else self.dst
+        two_d = bool(cfg & 2)  # config[1]: 2-D transfer
+        reps = max(self.reps, 0) if two_d else 1
+        for r in range(reps):
+            s = (self.src + r * self.src_stride) & M32 if two_d else self.src
+            d = (self.dst + r * self.dst_stride) & M32 if two_d else self.dst
             mem.write(d, mem.read(s, size))
         tid = self.next_id
         self.next_id += 1
         self.completed = tid
+        if self.engine is not None:
+            ct = self.ct
+            t = ct.cycle - 1  # issue cycle of this dmcpy (the core model ran first)
+            nxt = self.engine.issue(t, tid, self.src, self.dst, size, reps,
+                                    self.src_stride if two_d else 0,
+                                    self.dst_stride if two_d else 0)
+            if nxt > ct.cycle:  # the transfer queue was full
+                ct.stalls.dma_wait += nxt - ct.cycle
+                ct.cycle = nxt
         return tid
 
     def status(self, which: int) -> int:
         # dmstat: 0 completed id, 1 next id, 2 busy, 3 would block (snitch_cluster.md §4.3)
-        return {0: self.completed, 1: self.next_id, 2: 0, 3: 0}.get(which & 3, 0)
+        which &= 3
+        if self.engine is None:
+            return {0: self.completed, 1: self.next_id, 2: 0, 3: 0}[which]
+        now = self.ct.cycle - 1
+        eng = self.engine
+        if which == 1:
+            return self.next_id
+        if which == 0:
+            v = eng.completed(now)
+        elif which == 2:
+            v = int(eng.busy(now))
+        else:
+            v = int(eng.would_block(now))
+        # polling while the engine is busy: counted as DMA wait from the first busy poll
+        if which == 2 or which == 3:
+            if v:
+                if self._busy_since is None:
+                    self._busy_since = now
+            elif self._busy_since is not None:
+                self.ct.stalls.dma_wait += now - self._busy_since
+                self._busy_since = None
+        return v
 
 
 # ---- harts -------------------------------------------------------------------------------------
@@ -428,6 +478,7 @@ class ExecResult:
     program: Program
     host_seconds: float = 0.0
     symbols: dict[str, int] = field(default_factory=dict)
+    cluster: dict | None = None  # timed runs: cluster-level events and DMA transfers
 
     @property
     def instructions(self) -> int:
@@ -447,12 +498,17 @@ class ExecResult:
 
     def to_json(self) -> dict:
         secs = self.host_seconds
-        note = ("cycle-approximate timing model per hart (snitch_cluster.md §2-§4, §8); no "
-                "contention between harts (TCDM banks, shared MUL/DIV, DMA) yet"
+        note = ("cycle-approximate cluster model: per-hart core timing (snitch_cluster.md "
+                "§2-§4, §8), TCDM bank conflicts, DMA transfers, shared MUL/DIV, barrier "
+                "(vexpsim.arch.cluster)"
                 if self.timed else
                 "retired instructions of the longest hart (functional simulation, no timing "
                 "model)")
-        return {"cycles": self.cycles, "cycles_note": note,
+        out = {"cycles": self.cycles, "cycles_note": note}
+        if self.cluster is not None:
+            out["cluster_events"] = dict(self.cluster["events"])
+            out["dma_transfers"] = list(self.cluster["dma_transfers"])
+        return out | {
                 "harts": [h.to_json() for h in self.harts],
                 "sim": {"instructions": self.instructions, "host_seconds": secs,
                         "instructions_per_second": self.instructions / secs if secs else 0.0}}
@@ -483,6 +539,7 @@ class Hart:
         self.retired = 0
         self.exit_code: int | None = None
         self.waiting = False
+        self.arrival = 0  # timed: issue cycle of the last barrier csrr
         self.program = program
         self.base = program.text_base
         self.ssr_enabled = False
@@ -497,8 +554,13 @@ class Hart:
         self.by_index = by_index
         self.code: list[Callable[[], int]] = [self._trap_data(i) for i in range(n)]
         self.code.append(self._trap_end())
+        dma_core = nharts - 1  # the last hart (design.md 'The DSL')
         for i, ins in enumerate(by_index):
-            if ins is not None:
+            if ins is None:
+                continue
+            if ins.defn.unit == "dma" and nharts > 1 and hartid != dma_core:
+                self.code[i] = self._not_here(ins, dma_core)
+            else:
                 self.code[i] = self._closure(ins, ins.defn.builder(ins, self, i + 1))
         self.idx = self.target(program.entry)
 
@@ -539,6 +601,16 @@ class Hart:
                 if rd is not None:
                     entry[3] = regs[rd]
         return traced_timed
+
+    def _not_here(self, ins: Any, dma_core: int) -> Callable[[], int]:
+        """Xdma on a compute core: only the DMA core has it (snitch_cluster.md §1 'Compute-core
+        extensions'); with a single hart, that hart has every extension (debug runs)."""
+        msg = (f"illegal instruction {ins.mnemonic} on hart {self.hartid}: only the DMA core "
+               f"(hart {dma_core}, the last hart) has the Xdma extension; branch on mhartid")
+
+        def f() -> int:
+            raise SimError(msg)
+        return f
 
     # -- control flow helpers
     def _trap_data(self, i: int) -> Callable[[], int]:
@@ -727,32 +799,51 @@ class Hart:
         # the sequencer: a second closure set (snitch_cluster.md §4.2).
         variants = []
         replays = []
+        plain = []
         for k in range(smax + 1):
             codes = []
             again = []
+            raw = []
             for j, b in enumerate(body):
                 bb = b
                 if k and smask:
                     bb = _stagger(b, k, smask)
                 fn = bb.defn.builder(bb, self, start + j + 1)
+                raw.append(fn)
                 codes.append(self._closure(bb, fn))
                 again.append(self._closure(bb, fn, seq=True) if self.tm is not None
                              else codes[-1])
             variants.append(codes)
             replays.append(again)
+            plain.append(raw)
         x, rs1, maxit = self.x, ins.rs1, self.cfg.frep_max_iterations
         nvar = smax + 1
+
+        def run_iter(it: int) -> None:
+            codes = (replays if it else variants)[it % nvar]
+            j = start
+            while j < end:
+                j = codes[j - start]()
+
+        def run_plain(it: int) -> None:
+            codes = plain[it % nvar]
+            j = start
+            while j < end:
+                j = codes[j - start]()
+
+        fast = self.tm is not None and self.trace is None
 
         def f() -> int:
             iters = x[rs1] + 1
             if iters > maxit:
                 raise SimError(f"{ins.mnemonic}: {iters} iterations exceed the sequencer "
                                f"limit ({maxit})")
-            for it in range(iters):
-                codes = (replays if it else variants)[it % nvar]
-                j = start
-                while j < end:
-                    j = codes[j - start]()
+            if fast:
+                from .frep_fast import run_frep
+                run_frep(self, iters, run_iter, run_plain, nvar)
+            else:
+                for it in range(iters):
+                    run_iter(it)
             self.retired += iters * n_inst
             return end
         return f
@@ -806,25 +897,37 @@ def run_program(program: Program, *, harts: int | None = None, max_steps: int = 
         except SimError as e:
             raise UserError(f"{program.filename}: section at {addr:#010x}: {e}") from None
     tms: list[Any] = [None] * nh
+    state = None
     if timing:
         from ..isa import default_isa
+        from .cluster import ClusterState
         from .timed import HartTiming, timing_params_for
         cluster = cfg.cluster if cfg.cluster is not None else _default_cluster()
         params = timing_params_for(cluster, list(default_isa().instructions.values()))
         tcdm = (cfg.tcdm_base, cfg.tcdm_base + cfg.tcdm_size)
-        tms = [HartTiming(params, tcdm) for _ in range(nh)]
+        tms = [HartTiming(params, tcdm, cluster.tcdm.bank_width, cluster.tcdm.banks)
+               for _ in range(nh)]
+        state = ClusterState.from_config(cluster)
     hs = [Hart(i, program, mem, cfg, nh, trace, tms[i]) for i in range(nh)]
     for h in hs:
         h.x[2] = 0  # sp: no stack is set up; programs that need one set it themselves
-    q = quantum if quantum is not None else (1 if nh > 1 else 4096)
+        if state is not None:
+            h.tm.ct.attach(state.tcdm, state.ipu, h.ssrs)
+            h.dma.engine, h.dma.ct = state.dma, h.tm.ct
     t0 = time.perf_counter()
-    live = list(hs)
 
     def limit(h: Hart) -> StepLimitExceeded:
         return StepLimitExceeded(
             _where(h, h.idx, f"did not end within {max_steps} instructions (--max-cycles); "
-                   "stopped here"), _result(hs, mem, program, time.perf_counter() - t0))
+                   "stopped here"), _result(hs, mem, program, time.perf_counter() - t0, state))
 
+    if state is not None:
+        _run_timed(hs, state, quantum if quantum is not None else state.quantum, max_steps,
+                   limit)
+        return _result(hs, mem, program, time.perf_counter() - t0, state)
+
+    q = quantum if quantum is not None else (1 if nh > 1 else 4096)
+    live = list(hs)
     while live:
         runnable = [h for h in live if not h.waiting]
         for h in runnable:
@@ -841,20 +944,68 @@ def run_program(program: Program, *, harts: int | None = None, max_steps: int = 
             if len(live) == nh:
                 for h in live:
                     h.waiting = False
-                if timing:  # the barrier releases when the last hart arrives
-                    _align_clocks(live)
             else:
-                done = [h.hartid for h in hs if h.exit_code is not None]
-                raise UserError(
-                    f"deadlock: harts {[h.hartid for h in live]} wait at the barrier but "
-                    f"harts {done} have ended and will never arrive")
+                raise _deadlock(hs, live)
     return _result(hs, mem, program, time.perf_counter() - t0)
 
 
-def _align_clocks(hs: list[Hart]) -> None:
-    t = max(h.tm.ct.cycle for h in hs)
+def _deadlock(hs: list[Hart], live: list[Hart]) -> UserError:
+    done = [h.hartid for h in hs if h.exit_code is not None]
+    return UserError(f"deadlock: harts {[h.hartid for h in live]} wait at the barrier but "
+                     f"harts {done} have ended and will never arrive")
+
+
+def _run_timed(hs: list[Hart], state: Any, quantum: int, max_steps: int,
+               limit: Callable[[Hart], Exception]) -> None:
+    """Clock-ordered scheduling of timed harts: the hart furthest behind in time runs until it
+    is `quantum` cycles ahead of the next one (every instruction advances its core clock by at
+    least one cycle, so an instruction budget bounds the run-ahead without a clock check per
+    instruction). Shared state (TCDM banks, DMA, IPU) is thus touched in time order up to one
+    quantum; the barrier releases when every hart has arrived."""
+    live = list(hs)
+    tcdm = state.tcdm
+    nh = len(hs)
+    while live:
+        runnable = [h for h in live if not h.waiting]
+        if runnable:
+            h = runnable[0]
+            t = h.tm.ct.cycle
+            nxt = None
+            for g in runnable[1:]:
+                c = g.tm.ct.cycle
+                if c < t:
+                    if nxt is None or t < nxt:
+                        nxt = t
+                    h, t = g, c
+                elif nxt is None or c < nxt:
+                    nxt = c
+            if h.retired >= max_steps:
+                raise limit(h)
+            budget = (nxt + quantum - t) if nxt is not None else 1 << 16
+            _run_hart(h, max(1, min(budget, max_steps - h.retired)))
+            if h.exit_code is not None:
+                live.remove(h)
+            if live:
+                tcdm.advance(min(g.tm.ct.cycle for g in live))
+        if live and all(g.waiting for g in live):
+            if len(live) != nh:
+                raise _deadlock(hs, live)
+            _release_barrier(live, state)
+
+
+def _release_barrier(hs: list[Hart], state: Any) -> None:
+    """Every hart has issued its barrier csrr (at cycle `arrival`): all resume together,
+    `barrier.latency` cycles after the last arrival (snitch_cluster.md §1 'HW barrier', §8)."""
+    last = max(h.arrival for h in hs)
     for h in hs:
-        h.tm.ct.cycle = t
+        ct = h.tm.ct
+        resume = max(h.arrival + 1, last + state.barrier_latency)
+        wait = resume - (h.arrival + 1)
+        ct.stalls.barrier += wait
+        state.barrier_waits.append(wait)
+        if resume > ct.cycle:
+            ct.cycle = resume
+        h.waiting = False
 
 
 def _handle(h: Hart, ev: Exception) -> None:
@@ -873,6 +1024,8 @@ def _handle(h: Hart, ev: Exception) -> None:
         h.retired += 1
         h.idx = ev.nxt
         h.waiting = True
+        if h.tm is not None:
+            h.arrival = h.tm.ct.cycle - 1  # issue cycle of the barrier csrr
     elif isinstance(ev, HartExit):
         h.retired += 1
         h.exit_code = h.x[10] - ((h.x[10] & 0x80000000) << 1)
@@ -933,9 +1086,13 @@ def _lockstep(runnable: list[Hart], max_rounds: int) -> None:
 def format_trace(trace: list) -> str:
     """One line per executed instruction: hart, pc, machine word, source text, location;
     a timed run's trace starts each line with the issue cycle and adds the register written
-    (`x10=0x0000002a`, `f3=0x3ff0000000000000`)."""
+    (`x10=0x0000002a`, `f3=0x3ff0000000000000`), grouped by hart in program order, as
+    Snitch writes one trace per hart (the timed simulator runs harts ahead of each other by
+    up to a quantum, so the host order of a timed run means nothing)."""
     from ..isa.encoding import encode
     lines = []
+    if trace and len(trace[0]) > 2:
+        trace = sorted(trace, key=lambda e: e[0])
     for e in trace:
         hid, ins = e[0], e[1]
         text = f"{hid:2d} {ins.pc:#010x} {encode(ins):08x}  {ins.loc.text.strip():40s} "
@@ -949,10 +1106,11 @@ def format_trace(trace: list) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def perfetto_trace(trace: list) -> dict:
+def perfetto_trace(trace: list, dma_transfers: list[dict] | None = None) -> dict:
     """Chrome/Perfetto trace-event JSON of a timed trace: one 1-cycle slice per instruction
-    issue, one process per hart with an integer-core and an FP-subsystem track
-    (1 microsecond on the time axis = 1 cycle)."""
+    issue, one process per hart with an integer-core and an FP-subsystem track, and a DMA
+    process with one slice per transfer from its first beat to its completion (from
+    ExecResult.cluster["dma_transfers"]); 1 microsecond on the time axis = 1 cycle."""
     from .timed import FP_SIDE_UNITS
     events: list[dict] = []
     harts = sorted({e[0] for e in trace})
@@ -970,16 +1128,36 @@ def perfetto_trace(trace: list) -> dict:
                        "dur": 1, "pid": hid,
                        "tid": 1 if ins.defn.unit in FP_SIDE_UNITS else 0,
                        "args": {"pc": f"{ins.pc:#010x}", "src": ins.loc.text.strip()}})
+    if dma_transfers:
+        pid = max(harts, default=-1) + 1
+        events.append({"ph": "M", "name": "process_name", "pid": pid, "tid": 0,
+                       "args": {"name": "DMA engine"}})
+        for x in dma_transfers:
+            events.append({"ph": "X", "name": f"dma #{x['id']} {x['kind']}", "cat": "dma",
+                           "ts": x["start_cycle"], "dur": max(1, x["end_cycle"] - x["start_cycle"]),
+                           "pid": pid, "tid": 0,
+                           "args": {"bytes": x["bytes"], "issue_cycle": x["issue_cycle"],
+                                    "src": f"{x['src']:#010x}", "dst": f"{x['dst']:#010x}"}})
     return {"traceEvents": events, "displayTimeUnit": "ns",
             "otherData": {"time_unit": "1 us = 1 cycle"}}
 
 
-def _result(hs: list[Hart], mem: Memory, program: Program, secs: float) -> ExecResult:
+def _result(hs: list[Hart], mem: Memory, program: Program, secs: float,
+            state: Any = None) -> ExecResult:
+    cluster = None
+    if state is not None:
+        ssr = sum(st.elements for h in hs for st in h.tm.ct.streams)
+        cluster = {"events": state.events(ssr),
+                   "dma_transfers": [{"id": x.tid, "issue_cycle": x.issue,
+                                      "start_cycle": x.start, "end_cycle": x.end,
+                                      "bytes": x.bytes, "kind": x.kind,
+                                      "src": x.src, "dst": x.dst}
+                                     for x in state.dma.transfers]}
     return ExecResult([HartResult(h.hartid, h.exit_code, h.retired, list(h.x), list(h.f),
                                   h.fflags, h.frm, h.fmode,
                                   h.tm.to_json(h.retired) if h.tm is not None else None)
                        for h in hs],
-                      mem, program, secs, dict(program.symbols))
+                      mem, program, secs, dict(program.symbols), cluster)
 
 
 def run_source(source: str, *, filename: str = "<string>", harts: int = 1,

@@ -89,9 +89,12 @@ class HartTiming:
 
     INLINE_ALU = True  # False: every ALU-class instruction calls CoreTiming.alu (reference)
 
-    def __init__(self, params: TimingParams, tcdm: tuple[int, int]) -> None:
+    def __init__(self, params: TimingParams, tcdm: tuple[int, int], bank_width: int = 8,
+                 banks: int = 32) -> None:
         self.ct = CoreTiming(params)
         self.tcdm_lo, self.tcdm_hi = tcdm
+        self.bank_shift = bank_width.bit_length() - 1
+        self.banks = banks
         self.event_keys: list[tuple[str, str]] = []  # (energy key, unit) per counter
         self._key_ids: dict[tuple[str, str], int] = {}
         self.counts: list[int] = []
@@ -210,43 +213,8 @@ class HartTiming:
                 return fn()
             return f_fp
 
-        if unit == "fp_lsu":
-            lo, hi, rs1, imm = self.tcdm_lo, self.tcdm_hi, ins.rs1, ins.imm or 0
-            if "fd" in ops:
-                fp_load = ct.fp_load
-
-                def f_fld() -> int:
-                    cnt[k] += 1
-                    a = (x[rs1] + imm) & 0xFFFFFFFF
-                    fp_load(rd, rs1, not lo <= a < hi, from_sequencer=seq)
-                    return fn()
-                return f_fld
-            fp_store, rs2 = ct.fp_store, ins.rs2
-
-            def f_fsd() -> int:
-                cnt[k] += 1
-                fp_store(rs2, rs1, from_sequencer=seq)
-                return fn()
-            return f_fsd
-
-        if unit == "lsu":
-            if "xd" in ops:
-                lo, hi, rs1, imm = self.tcdm_lo, self.tcdm_hi, ins.rs1, ins.imm or 0
-                load = ct.load
-
-                def f_ld() -> int:
-                    cnt[k] += 1
-                    a = (x[rs1] + imm) & 0xFFFFFFFF
-                    load(rd, rs1, not lo <= a < hi)
-                    return fn()
-                return f_ld
-            store, rs1, rs2 = ct.store, ins.rs1, ins.rs2
-
-            def f_st() -> int:
-                cnt[k] += 1
-                store(rs1, rs2)
-                return fn()
-            return f_st
+        if unit in ("fp_lsu", "lsu"):
+            return self._wrap_mem(ins, fn, k, x, rd, unit == "fp_lsu", seq)
 
         if unit == "mul":
             mul, rs1, rs2 = ct.mul, ins.rs1, ins.rs2
@@ -325,6 +293,56 @@ class HartTiming:
             alu(rd, *xs)
             return fn()
         return f_alu
+
+    def _wrap_mem(self, ins: Any, fn: Callable[[], int], k: int, x: list[int], rd: int,
+                  fp: bool, seq: bool) -> Callable[[], int]:
+        """Integer and FP loads/stores: the effective address selects main memory (longer
+        latency) or a TCDM bank (reserved per cycle in the cluster's TCDM, when shared)."""
+        ct, cnt = self.ct, self.counts
+        lo, hi, rs1, imm = self.tcdm_lo, self.tcdm_hi, ins.rs1, ins.imm or 0
+        shift, nb = self.bank_shift, self.banks
+        is_load = "fd" in ins.defn.operands or "xd" in ins.defn.operands
+        if fp and is_load:
+            fp_load = ct.fp_load
+
+            def f_fld() -> int:
+                cnt[k] += 1
+                a = (x[rs1] + imm) & 0xFFFFFFFF
+                if lo <= a < hi:
+                    fp_load(rd, rs1, False, seq, ((a - lo) >> shift) % nb)
+                else:
+                    fp_load(rd, rs1, True, seq)
+                return fn()
+            return f_fld
+        if fp:
+            fp_store, rs2 = ct.fp_store, ins.rs2
+
+            def f_fsd() -> int:
+                cnt[k] += 1
+                a = (x[rs1] + imm) & 0xFFFFFFFF
+                fp_store(rs2, rs1, seq, ((a - lo) >> shift) % nb if lo <= a < hi else -1)
+                return fn()
+            return f_fsd
+        if is_load:
+            load = ct.load
+
+            def f_ld() -> int:
+                cnt[k] += 1
+                a = (x[rs1] + imm) & 0xFFFFFFFF
+                if lo <= a < hi:
+                    load(rd, rs1, False, ((a - lo) >> shift) % nb)
+                else:
+                    load(rd, rs1, True)
+                return fn()
+            return f_ld
+        store, rs2 = ct.store, ins.rs2
+
+        def f_st() -> int:
+            cnt[k] += 1
+            a = (x[rs1] + imm) & 0xFFFFFFFF
+            store(rs1, rs2, ((a - lo) >> shift) % nb if lo <= a < hi else -1)
+            return fn()
+        return f_st
 
     def _inline_alu(self, rd: int, xs: tuple[int, ...], fn: Callable[[], int], k: int
                     ) -> Callable[[], int]:

@@ -68,6 +68,10 @@ class StallCounters:
     ssr_empty: int = 0  # FPSS waits for stream data
     ssr_full: int = 0  # FPSS waits for write-stream space
     unit_busy: int = 0  # non-pipelined unit (DIV, DIVSQRT) busy
+    tcdm: int = 0  # a core or FP load/store waited for its TCDM bank (conflict)
+    ipu: int = 0  # the shared integer multiplier was taken by another core
+    barrier: int = 0  # waiting at the cluster barrier for the other harts
+    dma_wait: int = 0  # DMA core: dmcpy blocked on a full queue, or dmstat polls while busy
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -75,9 +79,12 @@ class StallCounters:
 
 class _Stream:
     """Timing of one SSR data mover: element k is requested one cycle after element k-1 at
-    the earliest, and only when a FIFO credit is free (the element k - depth was consumed)."""
+    the earliest, and only when a FIFO credit is free (the element k - depth was consumed).
+    With a shared TCDM (`tcdm`), a request waits for its bank; the element's address is the
+    functional data mover's next address (`ssr`, vexpsim.arch.functional.Ssr)."""
 
-    __slots__ = ("depth", "lat", "last_req", "consumed", "repeat", "rep_left", "avail")
+    __slots__ = ("depth", "lat", "last_req", "consumed", "repeat", "rep_left", "avail",
+                 "tcdm", "ssr", "elements", "log")
 
     def __init__(self, depth: int, lat: int) -> None:
         self.depth = depth
@@ -87,6 +94,10 @@ class _Stream:
         self.repeat = 0
         self.rep_left = 0
         self.avail = 0
+        self.tcdm = None
+        self.ssr = None
+        self.elements = 0  # TCDM words moved (for the energy model)
+        self.log = None  # list: record the cycle of every TCDM reservation (FREP fast path)
 
     def start(self, t: int, repeat: int = 0) -> None:
         self.last_req = t - 1
@@ -94,20 +105,47 @@ class _Stream:
         self.repeat = repeat
         self.rep_left = 0
 
+    def _bank(self) -> int:
+        """TCDM bank of the next element, -1 outside the TCDM or without a shared TCDM."""
+        tc = self.tcdm
+        if tc is None:
+            return -1
+        a = self.ssr._ahead
+        if a is None or not tc.base <= a < tc.base + tc.size:
+            return -1
+        return ((a - tc.base) >> tc.shift) % tc.nb
+
+    def _request(self) -> int:
+        """Earliest request cycle of the next element: one per cycle, with a FIFO credit."""
+        req = self.last_req + 1
+        if len(self.consumed) >= self.depth:
+            req = max(req, self.consumed[-self.depth] + 1)
+        return req
+
     def read_ready(self) -> int:
         """Cycle at which the next element can be consumed."""
         if self.rep_left:
             return self.avail
-        req = self.last_req + 1
-        if len(self.consumed) >= self.depth:
-            req = max(req, self.consumed[-self.depth] + 1)
+        req = self._request()
+        if self.tcdm is not None:
+            b = self._bank()
+            if b >= 0:
+                req = self.tcdm.free_at(req, b)
         return req + self.lat
 
     def pop(self, t: int) -> None:
         if self.rep_left:
             self.rep_left -= 1
             return
-        req = self.read_ready() - self.lat
+        req = self._request()
+        if self.tcdm is not None:
+            b = self._bank()
+            if b >= 0:
+                req = self.tcdm.grant(req, b)  # = read_ready() - lat; counts the conflict
+                self.tcdm.reads += 1
+                if self.log is not None:
+                    self.log.append(req)
+        self.elements += 1
         self.last_req = req
         self.avail = req + self.lat
         self.rep_left = self.repeat
@@ -124,8 +162,16 @@ class _Stream:
 
     def push(self, t: int) -> None:
         # the write FIFO drains one element per cycle into the TCDM, from the cycle after
-        # the result arrives
+        # the result arrives (and when its bank is free)
         drain = max(t + 1, self.last_req + 1)
+        if self.tcdm is not None:
+            b = self._bank()
+            if b >= 0:
+                drain = self.tcdm.grant(drain, b)
+                self.tcdm.writes += 1
+                if self.log is not None:
+                    self.log.append(drain)
+        self.elements += 1
         self.last_req = drain
         self.consumed.append(drain)
         if len(self.consumed) > 2 * self.depth:
@@ -154,6 +200,31 @@ class CoreTiming:
         self.ssr_enabled = False
         self.seq_busy_until = -1  # sequencer replaying an FREP body
         self.last_fp_done = 0  # last FP writeback (for end-of-program accounting)
+        # shared with the other cores of the cluster (vexpsim.arch.cluster), None when the
+        # core is modelled alone: TCDM bank reservations and the shared MUL/DIV unit
+        self.tcdm = None
+        self.ipu = None
+
+    def attach(self, tcdm, ipu, ssrs) -> None:
+        """Share the cluster's TCDM banks and IPU; `ssrs` are the functional data movers
+        (their next addresses select the banks of the stream requests)."""
+        self.tcdm = tcdm
+        self.ipu = ipu
+        for st, ssr in zip(self.streams, ssrs, strict=False):
+            st.tcdm, st.ssr = tcdm, ssr
+
+    def _tcdm_access(self, t: int, bank: int, write: bool) -> int:
+        """A request reaching bank `bank` at cycle t: the cycle it is granted (the requester
+        stalls until then; snitch_cluster.md §1 'Narrow interconnect')."""
+        tc = self.tcdm
+        g = tc.grant(t, bank)
+        if write:
+            tc.writes += 1
+        else:
+            tc.reads += 1
+        if g != t:
+            self.stalls.tcdm += g - t
+        return g
 
     # ---- integer core -----------------------------------------------------------------
     def _int_issue(self, srcs: tuple[int, ...], rd: int) -> int:
@@ -175,28 +246,48 @@ class CoreTiming:
             self.xready[rd] = t + 1
         return t
 
-    def load(self, rd: int, rs1: int, main_memory: bool = False) -> int:
+    def load(self, rd: int, rs1: int, main_memory: bool = False, bank: int = -1) -> int:
         t = self._int_issue((rs1,), rd)
+        if bank >= 0 and self.tcdm is not None:
+            # the request reaches the bank the cycle after issue (request cut); the core's
+            # LSU handshake holds the core until the request is granted
+            g = self._tcdm_access(t + 1, bank, False)
+            if g != t + 1:
+                t = g - 1
+                self.cycle = g
         if rd:
             lat = self.p.lat_load_main if main_memory else self.p.lat_load_tcdm
             self.xready[rd] = t + lat + 1
         return t
 
-    def store(self, rs1: int, rs2: int) -> int:
-        return self._int_issue((rs1, rs2), 0)
+    def store(self, rs1: int, rs2: int, bank: int = -1) -> int:
+        t = self._int_issue((rs1, rs2), 0)
+        if bank >= 0 and self.tcdm is not None:
+            g = self._tcdm_access(t + 1, bank, True)
+            if g != t + 1:
+                t = g - 1
+                self.cycle = g
+        return t
 
     def mul(self, rd: int, rs1: int, rs2: int) -> int:
         t = self._int_issue((rs1, rs2), rd)
+        if self.ipu is not None:  # shared multiplier: one operation per cycle, cluster-wide
+            g = self.ipu.mul_grant(t)
+            if g != t:
+                self.stalls.ipu += g - t
+                t = g
+                self.cycle = g + 1
         if rd:
             self.xready[rd] = t + self.p.lat_mul + 1
         return t
 
     def div(self, rd: int, rs1: int, rs2: int, quotient_bits: int) -> int:
         t = self._int_issue((rs1, rs2), rd)
-        start = max(t, self.div_free)
+        owner = self.ipu if self.ipu is not None else self  # shared serial divider
+        start = max(t, owner.div_free)
         self.stalls.unit_busy += start - t
         done = start + quotient_bits + self.p.div_extra
-        self.div_free = done
+        owner.div_free = done
         if rd:
             self.xready[rd] = done + 1
         return t
@@ -279,18 +370,27 @@ class CoreTiming:
             self.last_fp_done = wb
 
     def fp_load(self, rd: int, rs1: int, main_memory: bool = False,
-                from_sequencer: bool = False) -> int:
+                from_sequencer: bool = False, bank: int = -1) -> int:
         arrive = self.fp_last + 1 if from_sequencer else self._offload((rs1,))
         t = self._fp_issue(arrive, (), rd, "lsu")
+        if bank >= 0 and self.tcdm is not None:
+            g = self._tcdm_access(t + 1, bank, False)
+            if g != t + 1:  # the FP LSU holds the FPSS until its request is granted
+                t = self.fp_last = g - 1
         lat = self.p.lat_fp_load_main if main_memory else self.p.lat_fp_load_tcdm
         self._write_f(rd, t + lat)
         if not from_sequencer:
             self.fpq.append(t)
         return t
 
-    def fp_store(self, rs2: int, rs1: int, from_sequencer: bool = False) -> int:
+    def fp_store(self, rs2: int, rs1: int, from_sequencer: bool = False,
+                 bank: int = -1) -> int:
         arrive = self.fp_last + 1 if from_sequencer else self._offload((rs1,))
         t = self._fp_issue(arrive, (rs2,), -1, "lsu", rd_is_fp=False)
+        if bank >= 0 and self.tcdm is not None:
+            g = self._tcdm_access(t + 1, bank, True)
+            if g != t + 1:
+                t = self.fp_last = g - 1
         if not from_sequencer:
             self.fpq.append(t)
         return t
@@ -375,6 +475,42 @@ class CoreTiming:
         self.cycle = need + 1
         self.retired += 1
         return need
+
+    # ---- FREP fast path: the FP-side state as a vector (vexpsim.arch.frep_fast) -------------
+    def fp_state(self) -> list[int]:
+        """Every value a sequencer-issued instruction can change, flattened: times (FPSS issue,
+        register ready, stream requests and FIFO slots, unit busy) and counters. Between two
+        iterations of a loop in steady state the vector changes by a constant step."""
+        v = [self.fp_last, self.last_fp_done, self.fp_issued, *self.fready]
+        v += [len(self.unit_free), *self.unit_free.values()]
+        v += self.stalls.__dict__.values()
+        for st in self.streams:
+            v += [st.last_req, st.rep_left, st.avail, st.elements, len(st.consumed),
+                  *st.consumed]
+        tc = self.tcdm
+        if tc is not None:
+            v += [tc.reads, tc.writes, tc.conflicts]
+        return v
+
+    def set_fp_state(self, v: list[int]) -> None:
+        """Inverse of fp_state (same shape: same unit_free keys and FIFO lengths)."""
+        self.fp_last, self.last_fp_done, self.fp_issued = v[0], v[1], v[2]
+        self.fready[:] = v[3:35]
+        i = 35
+        n = v[i]
+        for key, val in zip(list(self.unit_free), v[i + 1:i + 1 + n], strict=True):
+            self.unit_free[key] = val
+        i += 1 + n
+        for key in self.stalls.__dict__:
+            setattr(self.stalls, key, v[i])
+            i += 1
+        for st in self.streams:
+            st.last_req, st.rep_left, st.avail, st.elements, n = v[i:i + 5]
+            st.consumed = deque(v[i + 5:i + 5 + n])
+            i += 5 + n
+        tc = self.tcdm
+        if tc is not None:
+            tc.reads, tc.writes, tc.conflicts = v[i:i + 3]
 
     # ---- results ------------------------------------------------------------------------
     def end_cycle(self) -> int:

@@ -161,9 +161,11 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
     failed = {m: (err[m], b) for m, b in tol.items() if not err[m] <= b}
     data = res.to_json()
     if timing and energy_table:
-        from ..arch.exec_cli import add_energy
+        from ..energy.accounting import add_energy, default_instances
         from ..energy.model import load_energy_table
-        add_energy(data, load_energy_table(energy_table))
+        # the run's harts; the EXP block's static power only if the config has the unit
+        inst = default_instances(data, frozenset({"exp"} if cluster.fpu.exp.enabled else ()))
+        add_energy(data, load_energy_table(energy_table), inst)
     rec: dict[str, Any] = {
         "kernel": name, "params": p, "dist": dist, "seed": seed, "config": cluster.name,
         "cycles": data["cycles"], "instructions": res.instructions,
@@ -181,9 +183,16 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
         rec["harts"] = [{"hart": h["hart"], "cycles": h["timing"]["cycles"],
                          "retired": h["retired"], "stalls": h["timing"]["stalls"]}
                         for h in data["harts"]]
-        for key in ("energy_pj", "energy_by_component_pj", "average_power_mw"):
+        for key in ("energy_pj", "energy_by_component_pj", "average_power_mw",
+                    "static_power_mw", "energy_table"):
             if key in data:
                 rec[key] = data[key]
         if k.flops is not None:
             rec["flop"] = k.flops(p)
+            if rec.get("energy_pj") and rec["cycles"]:
+                from ..energy.accounting import efficiency
+                eff = efficiency(rec["flop"], rec["cycles"], rec["energy_pj"],
+                                 cluster.frequency_hz)
+                rec["gflop_per_s"] = eff["gflop_per_s"]
+                rec["gflop_per_s_per_w"] = eff["gflop_per_s_per_w"]
     return KernelRun(rec, out, ref, res)

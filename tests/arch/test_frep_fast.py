@@ -1,0 +1,130 @@
+"""The FREP fast path (vexpsim.arch.frep_fast) gives exactly the per-instruction path's cycles,
+stalls, event counts and outputs: alone, with several cores contending for the same banks, and
+with a DMA transfer writing into the banks the loop reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from vexpsim.arch import frep_fast
+from vexpsim.arch.functional import run_source
+
+KERNEL = """
+# every compute hart: z = x * y + c over N elements (3 streams), then a 4-accumulator sum of
+# z (1 stream); arrays of hart h start OFF*h bytes apart. The last hart may run a DMA.
+_start:
+    csrr a0, mhartid
+    li t0, NHARTS-1
+    beq a0, t0, dma
+    li t1, OFF
+    mul t1, t1, a0
+    li t0, N-1
+    scfgwi t0, 2<<5 | 31
+    li t0, STRIDE
+    scfgwi t0, 6<<5 | 31
+    la t0, xs
+    add t0, t0, t1
+    scfgwi t0, 24<<5 | 0
+    la t0, ys
+    add t0, t0, t1
+    scfgwi t0, 24<<5 | 1
+    la t0, zs
+    add t0, t0, t1
+    scfgwi t0, 28<<5 | 2
+    la t2, cst
+    fld fa0, 0(t2)
+    li t3, N-1
+    csrr s0, mcycle
+    csrsi ssr, 1
+    frep.o t3, 1, 0, 0
+    fmadd.d ft2, ft0, ft1, fa0
+    csrci ssr, 1
+    # sum z with 4 accumulators (stagger on rd and rs1)
+    la t0, zs
+    add t0, t0, t1
+    scfgwi t0, 24<<5 | 0
+    fcvt.d.w fa4, zero
+    fcvt.d.w fa5, zero
+    fcvt.d.w fa6, zero
+    fcvt.d.w fa7, zero
+    li t3, N-1
+    csrsi ssr, 1
+    frep.o t3, 1, 3, 0b0011
+    fadd.d fa4, fa4, ft0
+    csrci ssr, 1
+    fadd.d fa4, fa4, fa5
+    fadd.d fa6, fa6, fa7
+    fadd.d fa4, fa4, fa6
+    fmv.x.w s2, fa4
+    csrr s1, mcycle
+    csrr zero, barrier
+    li a0, 0
+    ecall
+dma:
+    li t3, DMA
+    beqz t3, 2f
+    la t1, src
+    la t2, xs
+    dmsrc t1, zero
+    dmdst t2, zero
+    dmcpyi a1, t3, 0
+1:  dmstati t4, 2
+    bnez t4, 1b
+2:  csrr zero, barrier
+    li a0, 0
+    ecall
+.data
+cst: .double 0.25
+src: .zero 16384
+.tcdm
+xs: .rept 2048
+    .double 1.5
+    .endr
+ys: .rept 2048
+    .double -0.75
+    .endr
+zs: .zero 8*2048
+"""
+
+
+def _run(enabled: bool, **defines):
+    d = {"N": 256, "OFF": 8, "STRIDE": 8, "NHARTS": 3, "DMA": 0} | defines
+    old = frep_fast.ENABLED
+    frep_fast.ENABLED = enabled
+    try:
+        r = run_source(KERNEL, harts=d["NHARTS"], timing=True, defines=d)
+    finally:
+        frep_fast.ENABLED = old
+    assert all(h.exit_code == 0 for h in r.harts)
+    out = r.to_json()
+    out.pop("sim")
+    mem = r.memory.read(r.symbols["zs"], 8 * 2048)
+    return out, mem
+
+
+@pytest.mark.parametrize("case", [
+    {"NHARTS": 2},                      # one core alone (+ an idle DMA core)
+    {"NHARTS": 5, "OFF": 8},            # 4 cores, neighbouring banks
+    {"NHARTS": 5, "OFF": 0},            # 4 cores on the same addresses: heavy conflicts
+    {"NHARTS": 3, "OFF": 256 * 4},      # 2 cores, same banks, different data
+    {"NHARTS": 3, "DMA": 8192},         # a DMA writes into the banks being streamed
+    {"NHARTS": 2, "STRIDE": 16, "N": 700},
+])
+def test_fast_path_equals_per_instruction_path(case):
+    slow, mem_slow = _run(False, **case)
+    fast, mem_fast = _run(True, **case)
+    assert mem_fast == mem_slow
+    assert fast == slow
+
+
+def test_fast_path_is_taken_on_a_long_uncontended_loop(monkeypatch):
+    calls = []
+    real = frep_fast._steady
+
+    def spy(*a, **k):
+        r = real(*a, **k)
+        calls.append(r is not None)
+        return r
+    monkeypatch.setattr(frep_fast, "_steady", spy)
+    _run(True, NHARTS=2, N=1024)
+    assert any(calls)

@@ -1,0 +1,269 @@
+"""Shared state of one cluster for the timing model: TCDM banks, the DMA engine, the shared
+integer multiplier/divider (IPU). Every core keeps its own clock (vexpsim.arch.timing); the
+objects here are where the clocks meet.
+
+TCDM banks (snitch_cluster.md §1): word-interleaved, bank = (address / bank_width) mod banks;
+one access per bank per cycle; a request to a bank that is taken in its cycle retries the next
+cycle (the round-robin arbiter grants one master per bank and cycle; which master wins within a
+cycle is decided here by simulation order, a documented approximation). The occupancy is a
+reservation table indexed by cycle (a ring of `window` cycles x banks, one byte each), so no
+synchronisation is needed per access: cores run ahead of each other by at most the scheduling
+quantum (sim.quantum), within which reservations may be mis-ordered (the temporal decoupling of
+SystemC TLM-2.0's quantum keeper; design.md "Simulation strategy").
+
+DMA (§1 "DMA / wide port", §4.3): one channel; a transfer starts `dma.setup_latency` cycles
+after its dmcpy issues (after the previous transfer's last beat at the earliest), the first beat
+of data from main memory comes `main_memory.latency` later, then one beat of `dma.width` bytes
+per cycle (fewer when main memory is slower: main_memory.bandwidth). Each beat occupies the 8
+banks of one superbank of the TCDM with priority over the cores. A transfer to main memory
+completes when its write response returns, `main_memory.latency` after its last beat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["TcdmBanks", "DmaEngine", "DmaTransfer", "SharedIpu", "ClusterState"]
+
+
+class TcdmBanks:
+    """Per-cycle bank reservations of the TCDM (see the module docstring)."""
+
+    def __init__(self, base: int, size: int, banks: int, bank_width: int,
+                 superbank_width: int, window: int = 1 << 15) -> None:
+        self.base, self.size, self.nb = base, size, banks
+        self.shift = bank_width.bit_length() - 1
+        self.sb_banks = max(1, superbank_width // bank_width)  # banks per superbank
+        self.sb_width = superbank_width
+        self.window = window
+        self.mask = window - 1
+        self.occ = bytearray(window * banks)
+        self.lo = 0  # cycles below lo are free (cleared) and will not be reserved again
+        self.reads = 0
+        self.writes = 0
+        self.conflicts = 0  # cycles lost by requests that found their bank taken
+
+    def bank(self, addr: int) -> int:
+        return ((addr - self.base) >> self.shift) % self.nb
+
+    def grant(self, cycle: int, bank: int) -> int:
+        """Reserve `bank` at the first free cycle >= `cycle`; returns that cycle."""
+        if cycle - self.lo >= self.window:
+            self._grow(cycle)
+        occ, nb, m = self.occ, self.nb, self.mask
+        c = c0 = cycle if cycle >= self.lo else self.lo
+        while occ[(c & m) * nb + bank]:
+            c += 1
+            if c - self.lo >= self.window:
+                self._grow(c)
+                occ, m = self.occ, self.mask
+        occ[(c & m) * nb + bank] = 1
+        if c == c0:
+            return cycle
+        self.conflicts += c - c0
+        return c
+
+    def free_at(self, cycle: int, bank: int) -> int:
+        """First cycle >= `cycle` at which `bank` is free (no reservation made)."""
+        occ, nb, m = self.occ, self.nb, self.mask
+        c = c0 = cycle if cycle >= self.lo else self.lo
+        while c - self.lo < self.window and occ[(c & m) * nb + bank]:
+            c += 1
+        return cycle if c == c0 else c
+
+    def reserve_block(self, cycles: np.ndarray, banks: np.ndarray) -> None:
+        """Reserve (cycle, bank) pairs in bulk, unconditionally (the DMA has priority)."""
+        if cycles.size == 0:
+            return
+        top = int(cycles.max())
+        if top - self.lo >= self.window:
+            self._grow(top)
+        view = np.frombuffer(self.occ, dtype=np.uint8)
+        idx = (np.maximum(cycles, self.lo) & self.mask) * self.nb + banks
+        view[idx] = 1
+
+    def advance(self, lo: int) -> None:
+        """No reservation before cycle `lo` will be made again: clear those slots."""
+        if lo <= self.lo:
+            return
+        n = lo - self.lo
+        if n >= self.window:
+            self.occ[:] = bytes(len(self.occ))
+        else:
+            a, b = self.lo & self.mask, lo & self.mask
+            nb = self.nb
+            if a < b:
+                self.occ[a * nb:b * nb] = bytes((b - a) * nb)
+            else:
+                self.occ[a * nb:] = bytes((self.window - a) * nb)
+                self.occ[:b * nb] = bytes(b * nb)
+        self.lo = lo
+
+    def _grow(self, cycle: int) -> None:
+        """Double the ring until `cycle` fits (a core ran far ahead, e.g. a long FREP loop)."""
+        old_w, old = self.window, self.occ
+        w = old_w
+        while cycle - self.lo >= w:
+            w *= 2
+        occ = bytearray(w * self.nb)
+        nb = self.nb
+        for c in range(self.lo, self.lo + old_w):  # re-map the live cycles
+            s = (c & (old_w - 1)) * nb
+            row = old[s:s + nb]
+            if any(row):
+                d = (c & (w - 1)) * nb
+                occ[d:d + nb] = row
+        self.window, self.mask, self.occ = w, w - 1, occ
+
+
+@dataclass
+class DmaTransfer:
+    tid: int
+    issue: int
+    start: int  # first beat
+    end: int  # completion (dmstat reports it done from this cycle on)
+    bytes: int
+    src: int
+    dst: int
+    kind: str  # main_to_tcdm, tcdm_to_main, tcdm_to_tcdm, main_to_main
+
+
+class DmaEngine:
+    """Timing of the cluster DMA (module docstring). `issue()` is called by the functional
+    model at each dmcpy with the DMA core's issue cycle."""
+
+    def __init__(self, cluster: Any, tcdm: TcdmBanks) -> None:
+        self.width = cluster.dma.width
+        self.setup = cluster.dma.setup_latency
+        self.queue_depth = cluster.dma.queue_depth
+        self.mem_lat = cluster.main_memory.latency
+        self.mem_bw = cluster.main_memory.bandwidth
+        self.tcdm = tcdm
+        self.free = 0  # first cycle the engine can start the next transfer's beats
+        self.transfers: list[DmaTransfer] = []
+        self.bytes: dict[str, int] = {}
+
+    def _in_tcdm(self, a: int) -> bool:
+        return self.tcdm.base <= a < self.tcdm.base + self.tcdm.size
+
+    def issue(self, t: int, tid: int, src: int, dst: int, size: int, rows: int,
+              src_stride: int, dst_stride: int) -> int:
+        """A transfer of `rows` x `size` bytes issued at cycle t; returns the cycle the DMA
+        core may issue its next instruction (later than t + 1 when the queue is full)."""
+        core_next = t + 1
+        pending = [x.end for x in self.transfers if x.end > t]
+        if len(pending) >= self.queue_depth:  # dmcpy blocks until a queue slot frees
+            core_next = max(core_next, sorted(pending)[-self.queue_depth] + 1)
+        s_tcdm, d_tcdm = self._in_tcdm(src), self._in_tcdm(dst)
+        kind = ("tcdm" if s_tcdm else "main") + "_to_" + ("tcdm" if d_tcdm else "main")
+        main = not (s_tcdm and d_tcdm)
+        rate = min(self.width, self.mem_bw) if main else self.width  # bytes per cycle
+        per_beat = -(-self.width // rate)  # cycles per beat
+        start = max(core_next - 1 + self.setup + (self.mem_lat if not s_tcdm else 0),
+                    self.free)
+        cyc: list[int] = []
+        sb_addrs: list[int] = []
+        c = start
+        sbw = self.tcdm.sb_width
+        for r in range(max(rows, 0)):
+            s = src + r * src_stride
+            d = dst + r * dst_stride
+            ta = d if d_tcdm else s  # the TCDM side decides the beats
+            first = ta - ta % sbw
+            first_s = s - s % sbw
+            nbeats = -(-(ta + size - first) // sbw) if size > 0 else 0
+            for k in range(nbeats):
+                cyc.append(c)
+                sb_addrs.append(first + k * sbw)
+                if s_tcdm and d_tcdm:  # both sides in the TCDM: the read side's banks too
+                    cyc.append(c)
+                    sb_addrs.append(first_s + k * sbw)
+                c += per_beat
+        last = c
+        tc = self.tcdm
+        if cyc and (s_tcdm or d_tcdm):
+            sb = (np.asarray(sb_addrs, dtype=np.int64) - tc.base) // sbw
+            nsb = max(1, tc.nb // tc.sb_banks)
+            b0 = (sb % nsb) * tc.sb_banks
+            banks = (b0[:, None] + np.arange(tc.sb_banks)[None, :]).ravel()
+            cycles = np.repeat(np.asarray(cyc, dtype=np.int64), tc.sb_banks)
+            tc.reserve_block(cycles, banks)
+        words = -(-size * max(rows, 0) // (1 << tc.shift))  # 64-bit bank accesses per side
+        if d_tcdm:
+            tc.writes += words
+        if s_tcdm:
+            tc.reads += words
+        end = last + (self.mem_lat if not d_tcdm else 0)
+        self.free = last
+        nbytes = size * max(rows, 0)
+        self.bytes[kind] = self.bytes.get(kind, 0) + nbytes
+        self.transfers.append(DmaTransfer(tid, t, start, end, nbytes, src, dst, kind))
+        return core_next
+
+    def completed(self, now: int) -> int:
+        """Id of the last transfer complete at cycle `now` (transfers complete in order)."""
+        done = 0
+        for x in self.transfers:
+            if x.end <= now:
+                done = x.tid
+            else:
+                break
+        return done
+
+    def busy(self, now: int) -> bool:
+        return bool(self.transfers) and self.transfers[-1].end > now
+
+    def would_block(self, now: int) -> bool:
+        return sum(1 for x in self.transfers if x.end > now) >= self.queue_depth
+
+
+class SharedIpu:
+    """The integer MUL/DIV unit (IPU): one per hive, shared by all cores by default
+    (core.shared_ipu; snitch_cluster.md §1, §2). The multiplier accepts one operation per
+    cycle (pipelined); the serial divider one operation at a time."""
+
+    def __init__(self) -> None:
+        self.mul_busy: set[int] = set()
+        self.div_free = 0
+
+    def mul_grant(self, t: int) -> int:
+        busy = self.mul_busy
+        while t in busy:
+            t += 1
+        busy.add(t)
+        if len(busy) > 4096:  # keep it small: only recent cycles can still be asked for
+            lo = t - 1024
+            self.mul_busy = {c for c in busy if c >= lo}
+        return t
+
+
+@dataclass
+class ClusterState:
+    """What the harts of one simulated cluster share."""
+
+    tcdm: TcdmBanks
+    dma: DmaEngine
+    ipu: SharedIpu | None  # None: each core has a private IPU
+    barrier_latency: int
+    quantum: int
+    barrier_waits: list[int] = field(default_factory=list)
+
+    @classmethod
+    def from_config(cls, cluster: Any) -> ClusterState:
+        t = cluster.tcdm
+        tcdm = TcdmBanks(t.base, t.size, t.banks, t.bank_width, t.superbank_width)
+        return cls(tcdm=tcdm, dma=DmaEngine(cluster, tcdm),
+                   ipu=SharedIpu() if cluster.core.shared_ipu else None,
+                   barrier_latency=cluster.barrier.latency, quantum=cluster.sim.quantum)
+
+    def events(self, ssr_elements: int = 0) -> dict[str, int]:
+        """Cluster-level event counts (energy model keys; counts of 64-bit bank accesses)."""
+        out = {"tcdm_read": self.tcdm.reads, "tcdm_write": self.tcdm.writes,
+               "tcdm_conflict": self.tcdm.conflicts, "ssr_elements": ssr_elements,
+               "barrier_wait_cycles": sum(self.barrier_waits)}
+        for kind in ("main_to_tcdm", "tcdm_to_main", "tcdm_to_tcdm"):
+            out[f"dma_bytes_{kind}"] = self.dma.bytes.get(kind, 0)
+        return out

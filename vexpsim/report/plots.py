@@ -1,0 +1,147 @@
+"""Plots of a sweep (matplotlib, Agg): latency per series against x (log-log), speedup of
+each series over a reference series, and the cycle breakdown by phase (stacked bars).
+
+Series and x are sweep key paths (`[reproduce.plot]` of the experiment config), read from the
+expanded points, so the same code plots any kernel family."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .rows import record_value
+
+__all__ = ["sweep_plots"]
+
+
+def _series(results: Mapping[str, Any], points: list[Any], x: str, series: str,
+            metric: str) -> dict[Any, list[tuple[Any, float, dict]]]:
+    """series value -> [(x, metric, record)] sorted by x (points without the metric skipped)."""
+    out: dict[Any, list[tuple[Any, float, dict]]] = {}
+    for p in points:
+        rec = results["points"][p.index]
+        try:
+            y = float(record_value(rec, metric))
+        except (KeyError, TypeError, ValueError):
+            continue
+        out.setdefault(p.get(series), []).append((p.get(x), y, rec))
+    for v in out.values():
+        v.sort(key=lambda t: t[0])
+    return out
+
+
+def sweep_plots(results: Mapping[str, Any], points: list[Any], spec: Mapping[str, Any],
+                outdir: Path, stem: str) -> list[Path]:
+    """Write STEM_latency.png, STEM_speedup.png (if spec has a reference) and
+    STEM_phases.png into outdir; returns the paths written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import ScalarFormatter
+
+    x, series, metric = spec["x"], spec["series"], spec["metric"]
+    data = _series(results, points, x, series, metric)
+    xname = x.rsplit(".", 1)[-1]
+    written: list[Path] = []
+    if not data:
+        return written
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for name, pts in data.items():
+        ax.plot([t[0] for t in pts], [t[1] for t in pts], marker="o", label=str(name))
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(ScalarFormatter())  # 32, 64, ... rather than 2^5
+    ax.set_yscale("log")
+    ax.set_xlabel(xname)
+    ax.set_ylabel(metric)
+    ax.set_title(f"{results['experiment']}: {metric} vs {xname}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    path = outdir / f"{stem}_latency.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    written.append(path)
+
+    ref = spec.get("reference")
+    if ref is not None and ref in data:
+        base = {t[0]: t[1] for t in data[ref]}
+        fig, ax = plt.subplots(figsize=(6.4, 4.4))
+        for name, pts in data.items():
+            if name == ref:
+                continue
+            xs = [t[0] for t in pts if t[0] in base and t[1]]
+            ax.plot(xs, [base[t[0]] / t[1] for t in pts if t[0] in base and t[1]],
+                    marker="o", label=f"{ref} / {name}")
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.set_xlabel(xname)
+        ax.set_ylabel(f"speedup ({metric} ratio)")
+        ax.set_title(f"{results['experiment']}: speedup over {ref}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+        path = outdir / f"{stem}_speedup.png"
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+
+    # phases: one panel per series (their scales differ by orders of magnitude); the part
+    # of the cycles outside every named phase is drawn as "other"
+    fig, axes = plt.subplots(1, len(data), figsize=(4.2 * len(data), 4.2), squeeze=False)
+    for ax, (name, pts) in zip(axes[0], data.items(), strict=True):
+        phases: list[str] = []
+        for _, _, rec in pts:
+            phases += [k for k in rec.get("phases_cycles", {}) if k not in phases]
+        labels = [str(t[0]) for t in pts]
+        bottom = [0.0] * len(pts)
+        for ph in phases + ["other"]:
+            if ph == "other":
+                vals = [max(0.0, float(rec.get("cycles", 0)) -
+                            sum(rec.get("phases_cycles", {}).values())) for _, _, rec in pts]
+            else:
+                vals = [float(rec.get("phases_cycles", {}).get(ph, 0)) for _, _, rec in pts]
+            ax.bar(labels, vals, bottom=bottom, label=ph)
+            bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+        ax.set_title(str(name), fontsize=9)
+        ax.set_xlabel(xname)
+        ax.set_ylabel("cycles")
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{results['experiment']}: cycles by phase")
+    path = outdir / f"{stem}_phases.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    written.append(path)
+
+    # energy by component: one stacked bar per series at its largest x (issue 8)
+    last = {name: pts[-1] for name, pts in data.items()
+            if pts and pts[-1][2].get("energy_by_component_pj")}
+    if last:
+        comps: list[str] = []
+        for _, _, rec in last.values():
+            comps += [c for c in rec["energy_by_component_pj"] if c not in comps]
+        fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.4))
+        labels = [f"{name}\n{xname}={t[0]}" for name, t in last.items()]
+        for ax, relative in zip(axes, (False, True), strict=True):
+            bottom = [0.0] * len(last)
+            for c in comps:
+                vals = []
+                for _, _, rec in last.values():
+                    e = rec["energy_by_component_pj"]
+                    v = float(e.get(c, 0.0))
+                    vals.append(v / sum(e.values()) * 100 if relative else v * 1e-6)
+                ax.bar(labels, vals, bottom=bottom, label=c)
+                bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+            ax.set_ylabel("share of energy (%)" if relative else "energy (µJ)")
+            ax.tick_params(axis="x", labelsize=7)
+        axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        fig.suptitle(f"{results['experiment']}: energy by component")
+        path = outdir / f"{stem}_energy.png"
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written

@@ -636,8 +636,12 @@ def test_ssr_peek_and_advance_match_pops(seed):
     state = lambda s: (s.done, s._ahead, s._rep_left, s._cur, s._cur_addr)  # noqa: E731
     assert state(a) == state(b)
     peek = b.peek_addresses(total - k1)
+    buffered = b._rep_left
+    fetch = b.peek_addresses(b._remaining(), fetches=True)
     popped = [a.pop() for _ in range(total - k1)]
     assert peek.tolist() == popped
+    # the memory fetches: each new element once, in order
+    assert fetch.tolist() == popped[buffered:][::rep + 1]
     b.advance(total - k1)
     assert state(a) == state(b) and a.done and b.done
     with pytest.raises(Exception, match="stream ended"):

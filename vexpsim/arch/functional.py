@@ -345,11 +345,18 @@ class Ssr:
                            "consumes more elements than the stream was configured for)")
         return buffered, new
 
-    def peek_addresses(self, count: int) -> Any:
+    def peek_addresses(self, count: int, fetches: bool = False) -> Any:
         """Word addresses (int64) of the next `count` pops (read stream, each element repeated
         `repeat` + 1 times; the pops still served from the buffered element give its address)
-        or pushes (write stream). Raises SimError if the stream cannot deliver them."""
+        or pushes (write stream). `fetches=True`: the next `count` memory accesses instead
+        (each element once, the buffered one excluded). Raises SimError if the stream cannot
+        deliver them."""
         np = _np()
+        if fetches:
+            if self.addrs is None or count > self._remaining():
+                raise SimError(f"SSR{self.index}: fewer than {count} elements left")
+            e = self._next_e + np.arange(count, dtype=np.int64)
+            return self._unmasked(e, *self._geo) & 0xFFFFFFF8
         buffered, new = self._plan(count, "write" if self.write else "read")
         e = self._next_e + np.arange(new, dtype=np.int64)
         addrs = self._unmasked(e, *self._geo) & 0xFFFFFFF8

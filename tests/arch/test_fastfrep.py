@@ -585,6 +585,38 @@ def test_vexp_refused_without_exp_unit_or_in_fp16_mode():
     _refused(src.format(mode=0), {}, "FP16 mode")
 
 
+def test_repeated_write_addresses_keep_the_last_push():
+    """Two write streams over one buffer, one of them a 2-D stream that rewinds (stride 0 in
+    the outer dimension): memory holds the last push to each word."""
+    rng = np.random.default_rng(14)
+    _compare(f"""
+    _start:
+        {_ssr(0, "x", 64)}
+        li t0, 7
+        scfgwi t0, 2<<5 | 1
+        li t0, 3
+        scfgwi t0, 3<<5 | 1
+        li t0, 8
+        scfgwi t0, 6<<5 | 1
+        li t0, -56
+        scfgwi t0, 7<<5 | 1          # relative stride: back to the first word
+        la t0, out
+        scfgwi t0, 29<<5 | 1         # SSR1: 2-D write stream, 4 passes over 8 words
+        {_ssr(2, "out", 32, write=True)}
+        csrsi ssr, 1
+        li t2, 31
+        frep.o t2, 2, 0, 0
+        fadd.d ft1, ft0, fa0
+        fmul.d ft2, ft0, ft0
+        csrci ssr, 1
+        ecall
+    .tcdm
+    .balign 8
+    x: .zero 8*64
+    out: .zero 8*32
+    """, {"x": _f64(rng, 64, 0.0)}, expect_freps=1)
+
+
 def test_ssr_disabled_uses_plain_registers():
     rng = np.random.default_rng(9)
     _compare("""

@@ -355,6 +355,55 @@ def test_dotp_chains_and_sumex_map(mode, acc):
     """, {"x": x, "y": y, "init": init}, expect_freps=2)
 
 
+@pytest.mark.parametrize("mode", [0, 3])
+@pytest.mark.parametrize("op", ["fadd.s", "fmadd.s", "fmax.s", "fadd.h", "fmadd.h", "fmin.h",
+                                "fnmsub.h"])
+def test_scalar_narrow_chains_and_nan_boxing(op, mode):
+    """Scalar FP32 / FP16 / BF16 chains fed by streams: most words NaN-boxed, some not (they
+    read as the canonical NaN), a map writing boxed results."""
+    rng = np.random.default_rng(30 + len(op) + mode)
+    n = 40
+    import ml_dtypes
+    narrow = op.endswith(".h")
+    if narrow:
+        v = rng.standard_normal(n) * 3
+        lanes = (v.astype(np.float16).view(np.uint16) if mode == 0 else
+                 v.astype(np.float32).astype(ml_dtypes.bfloat16).view(np.uint16))
+        box = np.uint64(0xFFFFFFFFFFFF0000)
+    else:
+        lanes = (rng.standard_normal(n) * 3).astype(np.float32).view(np.uint32)
+        box = np.uint64(0xFFFFFFFF00000000)
+    words = lanes.astype(np.uint64) | np.where(rng.random(n) < 0.9, box, np.uint64(0))
+    one = np.array([box | np.uint64(0x3F800000 if not narrow else 0x3C00 if mode == 0
+                                    else 0x3F80)], dtype=np.uint64)  # 1.0, boxed
+    fma = "madd" in op or "nmsub" in op
+    args = "fs0, ft0, ft1, fs0" if fma else "fs0, fs0, ft0"
+    k = 2 if fma else 1  # pops of SSR0/SSR1 per iteration
+    words = np.concatenate([words, words[::-1]])
+    _compare(f"""
+    _start:
+        csrwi fmode, {mode}
+        {_ssr(0, "x", k * n)}
+        {_ssr(1, "x", k * n)}
+        {_ssr(2, "out", n, write=True)}
+        la t1, init
+        fld fs0, 0(t1)
+        csrsi ssr, 1
+        li t2, {n}-1
+        frep.o t2, 2, 0, 0
+        {op} {args}
+        {op.split(".")[0].replace("fmax", "fmul").replace("fmin", "fmul")}.{op.split(".")[1]} \
+            ft2, {"ft0, ft1, fa0" if fma else "ft1, fa0"}
+        csrci ssr, 1
+        ecall
+    .tcdm
+    .balign 8
+    init: .zero 8
+    x: .zero 8*{2 * n}
+    out: .zero 8*{n}
+    """, {"x": words.tobytes(), "init": one.tobytes()}, expect_freps=1)
+
+
 def test_fp32_lanes_and_fp16_chain():
     rng = np.random.default_rng(4)
     n = 64

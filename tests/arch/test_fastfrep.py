@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from vexpsim.arch import fastfrep as ff
-from vexpsim.arch.functional import Hart, Memory, _handle, _stagger, iss_config
+from vexpsim.arch.functional import Hart, Memory, _handle, iss_config
 from vexpsim.asm import assemble
 from vexpsim.isa.semantics import CounterRead, HartExit
 
@@ -31,9 +31,7 @@ def _hart(program, data: dict[str, bytes], cfg=CFG) -> Hart:
 
 
 def _variants(ins, body):
-    smax, smask = ins.extra if len(ins.extra) == 2 else (0, 0)
-    return [[_stagger(b, k, smask) if k and smask else b for b in body]
-            for k in range(smax + 1)]
+    return ff.stagger_variants(ins, body)
 
 
 def _run(h: Hart, fast: bool, first: int = 0) -> int:

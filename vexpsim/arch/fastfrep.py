@@ -56,7 +56,8 @@ from ..isa.semantics import FMODE_DST, FMODE_SRC, SimError
 from ..numerics import fparith as fpa
 from . import fastvec as fv
 
-__all__ = ["FrepPlan", "CannotVectorise", "plan_frep", "run_frep_vectorised"]
+__all__ = ["FrepPlan", "CannotVectorise", "plan_frep", "run_frep_vectorised",
+           "stagger_variants"]
 
 U64 = np.uint64
 _RM = ("rne", "rtz", "rdn", "rup", "rmm")
@@ -224,11 +225,20 @@ def _flow(body: list[Any], nssr: int) -> _Flow | None:
                  {k: tuple(v) for k, v in stream_w.items()}, tuple(sorted(written)))
 
 
+def stagger_variants(frep: Any, body: list[Any]) -> list[list[Any]]:
+    """The body's instructions for each stagger step of FREP instruction `frep` (its register
+    fields incremented as build_frep does), for plan_frep's `variants`."""
+    from .functional import _stagger
+    smax, smask = frep.extra if len(frep.extra) == 2 else (0, 0)
+    return [[_stagger(b, k, smask) if k and smask else b for b in body]
+            for k in range(smax + 1)]
+
+
 def plan_frep(hart: Any, body: list[Any], variants: Any = None) -> FrepPlan | None:
     """Static analysis of one FREP site (cache the result): None if the body cannot be
     vectorised (see the module docstring). `variants`: the body's instructions for each
-    stagger step (`[body]`, or None, without stagger; a list of instruction lists as
-    build_frep's `_stagger` makes them)."""
+    stagger step (`stagger_variants(frep, body)`); without stagger `[body]` or None (a single
+    list of closures is accepted too: only its length is used)."""
     if getattr(hart, "trace", None) is not None:
         return None
     vs: list[list[Any]]

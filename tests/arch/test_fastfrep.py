@@ -543,6 +543,17 @@ def test_plan_streaming_refuses_ssr_read_and_written():
     assert p is not None and p.streaming is None and p.plain is not None
 
 
+def test_plan_needs_instructions_for_stagger():
+    program = assemble("_start:\n frep.o t0, 1, 1, 1\n fadd.d fs0, fs0, ft0\n ecall\n",
+                       filename="t.S", tcdm_base=CFG.tcdm_base, text_base=CFG.main_base)
+    h = _hart(program, {})
+    body = [h.by_index[1]]
+    assert ff.plan_frep(h, body, [[lambda: 0], [lambda: 0]]) is None  # closures
+    assert ff.plan_frep(h, body, [[lambda: 0]]) is not None  # no stagger: length only
+    h.trace = []
+    assert ff.plan_frep(h, body) is None  # tracing needs every instruction
+
+
 def test_plan_accepts_softmax_bodies():
     assert _plan("_start:\n frep.o t0, 2, 0, 0\n vfexp.h ft3, ft1\n vfadd.h ft8, ft8, ft3\n"
                  " ecall\n") is not None

@@ -28,7 +28,9 @@ a stream register is used with SSRs enabled only if each SSR is only read or onl
 the body and its stream direction matches; every stream has enough elements and lies in
 simulated memory; no stream element is read after a write stream wrote its address during the
 FREP (in-place maps, read and written at the same instruction, are fine); rounding modes are
-valid; VEXP is used in BF16 mode; accumulation chains converge (below).
+valid, and round-to-nearest-even for add and fused accumulation chains (min/max chains and
+all non-carried instructions take any mode); VEXP is used in BF16 mode with the EXP unit
+present; accumulation chains converge (below).
 
 Accumulation chains round at every step in order. They are evaluated speculatively: a
 candidate sequence (min/max: an exact running reduction on an order-preserving integer key;
@@ -77,7 +79,7 @@ class CannotVectorise(Exception):
 @dataclass(frozen=True)
 class _Step:
     ins: Any
-    kind: str  # "binop", "fma", "vexp"
+    kind: str  # "binop", "fma", "dotp", "vexp"
     op: str  # binop: add/sub/mul/min/max/sgnj/sgnjn/sgnjx; fma: "fma"; vexp: "exp"
     simd: bool
     spec: str  # format spec of the ISA row ("fp64", "fp32", "h", "ah")
@@ -812,7 +814,7 @@ def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands
     pos = st.acc_pos
     cand = cands[0]
     flags = 0
-    start, win, rounds = 0, n, 0
+    start, win, rounds, misses = 0, n, 0, 0
     while start < n:
         rounds += 1
         if rounds > _MAX_ROUNDS:
@@ -831,8 +833,10 @@ def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands
             win *= 2
         else:
             j = int(bad[0])
-            if j < min(16, end - start - 1) and cand is not cands[-1]:
+            misses += 1
+            if (j < min(16, end - start - 1) or misses >= 3) and cand is not cands[-1]:
                 cand = cands[cands.index(cand) + 1]
+                misses = 0
             flags |= int(np.bitwise_or.reduce(fl[:j + 1], axis=None))
             acc = res[j]
             start += j + 1

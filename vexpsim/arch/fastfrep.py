@@ -417,7 +417,8 @@ class _Run:
                     ops.append(None)
             if st.acc_pos is not None:
                 # nothing else reads an accumulator: chains run after the body, grouped
-                key = (st.kind, st.op, st.simd, fmt, rm, st.negate_product, st.acc_pos)
+                key = (st.kind, st.op, st.simd, fmt, rm, st.negate_product, st.replicate,
+                       st.acc_pos)
                 r = st.dst[1]
                 chains.setdefault(key, []).append((st, ops, regs.get(r, h.f[r])))
                 continue
@@ -428,7 +429,7 @@ class _Run:
                 wvals[rd][:, flow.writes[rd].index(j)] = np.broadcast_to(res, (n,))
             else:
                 vals[rd] = res
-        for (_, _, _, fmt, rm, _, _), group in chains.items():
+        for (_, _, _, fmt, rm, _, _, _), group in chains.items():
             finals, fl = _chains(group, fmt, rm, n)
             self.flags |= fl
             for (st, _, _), word in zip(group, finals, strict=True):
@@ -515,19 +516,19 @@ def _last_writes(addrs: np.ndarray, times: np.ndarray, vals: np.ndarray
 # ---- one instruction over many iterations --------------------------------------------------
 
 def _lanes(st: _Step, fmt: str, words: np.ndarray, pos: int) -> np.ndarray:
-    """64-bit register words (m,) -> operand encodings (m, L)."""
+    """64-bit register words (...,) -> operand encodings (..., L)."""
     fmt = fmt.split("/")[0]
     if st.simd:
         ln = fv.lanes_of(words, fmt)
         if st.replicate and pos == 1:
-            ln = np.repeat(ln[:, :1], ln.shape[1], axis=1)
+            ln = np.repeat(ln[..., :1], ln.shape[-1], axis=-1)
         return ln
     w = fv.FORMATS[fmt][0]
     if w == 64:
-        return words[:, None]
+        return words[..., None]
     up = U64(((1 << 64) - 1) ^ ((1 << w) - 1))
     ok = (words & up) == up  # NaN-boxed, else the canonical NaN (semantics._unbox)
-    return np.where(ok, words & ~up, U64(fpa.canonical_nan(fmt)))[:, None]
+    return np.where(ok, words & ~up, U64(fpa.canonical_nan(fmt)))[..., None]
 
 
 def _words(st: _Step, fmt: str, lanes: np.ndarray) -> np.ndarray:
@@ -741,15 +742,23 @@ def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int
     (final word (1,) of each, flags)."""
     st = group[0][0]
     pos = st.acc_pos
-    accs, cols = [], []
-    for s_, ops, word in group:
-        a = _lanes(s_, fmt, np.array([word], dtype=U64), pos)[0]
-        accs.append(a)
-        cols.append([None if o is None else np.broadcast_to(_lanes(s_, fmt, o, i), (n, len(a)))
-                     for i, o in enumerate(ops)])
-    acc = np.concatenate(accs)
-    others = [None if i == pos else np.hstack([c[i] for c in cols])
-              for i in range(len(cols[0]))]
+    k = len(group)
+    # (k, L) accumulator lanes and (n, k, L) operand lanes, flattened to k * L columns
+    acc = _lanes(st, fmt, np.array([w for _, _, w in group], dtype=U64), pos)
+    L = acc.shape[-1]
+    acc = acc.reshape(k * L)
+    others: list[np.ndarray | None] = []
+    for i in range(len(group[0][1])):
+        if i == pos:
+            others.append(None)
+            continue
+        cols = [ops[i] for _, ops, _ in group]
+        if all(c.shape[0] == 1 for c in cols):  # constants: one row
+            words = np.concatenate(cols)[None, :]
+        else:
+            words = np.stack([np.broadcast_to(c, (n,)) for c in cols], axis=1)
+        others.append(np.ascontiguousarray(_lanes(st, fmt, words, i)).reshape(
+            words.shape[0], k * L))
     cands = _candidates(st, fmt, rm, others)
     if not cands:
         raise CannotVectorise(f"no vectorised chain for {st.ins.mnemonic} in {rm}")
@@ -758,8 +767,8 @@ def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int
         acc, flags = done
     else:
         acc, flags = _verified(st, fmt, rm, acc, others, cands, n)
-    widths = np.cumsum([len(a) for a in accs])[:-1]
-    return [_words(st, fmt, part[None]) for part in np.split(acc, widths)], flags
+    words = _words(st, fmt, acc.reshape(k, L))
+    return [words[c:c + 1] for c in range(k)], flags
 
 
 def _snan_any(bits: np.ndarray, fmt: str) -> bool:

@@ -256,13 +256,14 @@ class Ssr:
         # `start`: resume at that element (advance()).
         idx = [0] * dims
         addr = ptr
-        if start:
+        if start:  # the index and address after `start` steps (see _unmasked)
             period = 1
             for d in range(dims):
+                nxt = period * (bounds[d] + 1)
                 idx[d] = (start // period) % (bounds[d] + 1)
-                period *= bounds[d] + 1
-            addr = int(Ssr._unmasked(_np().array([start], dtype=_np().int64), ptr, dims,
-                                     bounds, strides)[0])
+                addr += (start // period - (start // nxt if d < dims - 1 else 0)) * strides[d]
+                period = nxt
+            addr &= M32
         while True:
             yield addr & 0xFFFFFFF8
             for d in range(dims):
@@ -377,8 +378,7 @@ class Ssr:
             left = self._remaining() - new
             last = self._next_e + new - 1
             if not self.write:
-                self._cur_addr = int(self._unmasked(_np().array([last], dtype=_np().int64),
-                                                    *self._geo)[0]) & 0xFFFFFFF8
+                self._cur_addr = next(self._gen(*self._geo, start=last))
                 self._cur = last_value if last_value is not None else \
                     int.from_bytes(self.mem.read(self._cur_addr, 8), "little")
                 self._rep_left = new * (self.repeat + 1) - (count - buffered)

@@ -675,6 +675,30 @@ def test_repeated_write_addresses_keep_the_last_push():
     """, {"x": _f64(rng, 64, 0.0)}, expect_freps=1)
 
 
+@pytest.mark.parametrize("special", [False, True])
+def test_long_chains_with_constant_operands(special):
+    """Chains longer than the verification blocks whose other operand is a constant (a
+    NaN addend forces the verified path)."""
+    vals = np.array([1e-3, 2.5, float("nan") if special else 3.0, 0.1])
+    _compare("""
+    _start:
+        la t1, c
+        fld fa0, 0(t1)
+        fld fa1, 8(t1)
+        fld fa2, 16(t1)
+        fld fa3, 24(t1)
+        li t2, 2999
+        frep.o t2, 3, 0, 0
+        fadd.d fs0, fs0, fa0
+        fmadd.d fs1, fa1, fa3, fs1
+        fadd.d fs2, fs2, fa2
+        ecall
+    .tcdm
+    .balign 8
+    c: .zero 32
+    """, {"c": vals.tobytes()}, expect_freps=1)
+
+
 def test_ssr_disabled_uses_plain_registers():
     rng = np.random.default_rng(9)
     _compare("""

@@ -757,8 +757,8 @@ def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int
             words = np.concatenate(cols)[None, :]
         else:
             words = np.stack([np.broadcast_to(c, (n,)) for c in cols], axis=1)
-        others.append(np.ascontiguousarray(_lanes(st, fmt, words, i)).reshape(
-            words.shape[0], k * L))
+        ln = np.ascontiguousarray(_lanes(st, fmt, words, i)).reshape(words.shape[0], k * L)
+        others.append(np.broadcast_to(ln, (n, k * L)))  # constants: a broadcast view
     cands = _candidates(st, fmt, rm, others)
     if not cands:
         raise CannotVectorise(f"no vectorised chain for {st.ins.mnemonic} in {rm}")

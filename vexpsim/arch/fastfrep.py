@@ -787,22 +787,41 @@ def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cand: 
       binary32 and round once more, innocuous since 24 >= 2p + 1: Figueroa, "When is double
       rounding innocuous?", SIGNUM Newsl. 30(3), 1995). An addition never underflows
       (tiny sums are exact) and cannot overflow without producing an infinity, so the flags
-      are NX, raised iff some step is inexact."""
-    if st.kind not in ("binop",):
+      are NX, raised iff some step is inexact.
+    - fused chains (RNE) whose products are all exact in the format: an add chain of the
+      products (checked with the exact multiply kernel: no flag on any product)."""
+    sbit = 1 << (fv.FORMATS[fmt.split("/")[0]][0] - 1)
+    if st.kind == "fma" and rm == "rne":
+        # every product exact in the format (no flag): the fused chain is an add chain
+        a, b = others[0], others[1]
+        if fv.is_special(acc, fmt).any():
+            return None
+        prod, fl = fv.k_mul(a.ravel(), b.ravel(), fmt, "rne")
+        if fl.any():
+            return None
+        x = prod.reshape(a.shape).astype(a.dtype)
+        return _trusted_add(acc, x ^ sbit if st.negate_product else x, fmt, n,
+                            _accumulate(x ^ sbit if st.negate_product else x, fmt))
+    if st.kind != "binop":
         return None
     pos = st.acc_pos
     x = others[1 - pos]
     if st.op in ("min", "max"):
         c = cand(acc, slice(0, n))
         return c[-1], (fpa.NV if _snan_any(acc, fmt) or _snan_any(x, fmt) else 0)
-    if not (st.kind == "binop" and st.op in ("add", "sub") and rm == "rne"):
+    if not (st.op in ("add", "sub") and rm == "rne"):
         return None
-    if fv.is_special(acc, fmt).any() or fv.is_special(x, fmt).any():
+    return _trusted_add(acc, x ^ sbit if st.op == "sub" else x, fmt, n, cand)
+
+
+def _trusted_add(acc: np.ndarray, xs: np.ndarray, fmt: str, n: int, cand: Any
+                 ) -> tuple[np.ndarray, int] | None:
+    """acc + xs chain in RNE from np.add.accumulate (see _trusted), or None with specials."""
+    if fv.is_special(acc, fmt).any() or fv.is_special(xs, fmt).any():
         return None
     c = cand(acc, slice(0, n))
     if fv.is_special(c, fmt).any():
         return None
-    xs = x ^ (1 << (fv.FORMATS[fmt][0] - 1)) if st.op == "sub" else x
     flags = 0
     step = 2048
     for k in range(0, n, step):  # stops at the first inexact step

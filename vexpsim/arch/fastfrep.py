@@ -755,6 +755,8 @@ def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int
         cols = [ops[i] for _, ops, _ in group]
         if all(c.shape[0] == 1 for c in cols):  # constants: one row
             words = np.concatenate(cols)[None, :]
+        elif all(c.shape[0] == n for c in cols):
+            words = np.stack(cols, axis=1)
         else:
             words = np.stack([np.broadcast_to(c, (n,)) for c in cols], axis=1)
         ln = np.ascontiguousarray(_lanes(st, fmt, words, i)).reshape(words.shape[0], k * L)

@@ -149,8 +149,31 @@ def measure(kind: str, n: int) -> None:
           f" | speed-up {slow / best:6.1f}x")
 
 
+def measure_short() -> None:
+    """The FREP of `vexpsim bench`'s frep_ssr program: 64 iterations x 8 fmadd.d chains (one
+    FREP call, 512 instructions): the per-call overhead of the vectorised path."""
+    from vexpsim.arch.bench import PROGRAMS
+    h, ins, idx = _at_frep(PROGRAMS["frep_ssr"][0].replace("ITERS", "400"), 0, {})
+    body = h.by_index[idx + 1:idx + 1 + ins.imm]
+    plan = ff.plan_frep(h, body, [body])
+    ff.run_frep_vectorised(h, plan, 64)
+    reps = 200
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        ff.run_frep_vectorised(h, plan, 64)
+    fast = (time.perf_counter() - t0) / reps
+    t0 = time.perf_counter()
+    for _ in range(20):
+        h.code[idx]()
+    slow = (time.perf_counter() - t0) / 20
+    print(f"short FREP (bench frep_ssr, 512 instr): fast {fast * 1e3:.3f} ms "
+          f"{512 / fast / 1e6:.2f} M instr/s | slow {slow * 1e3:.2f} ms "
+          f"{512 / slow / 1e6:.3f} M instr/s")
+
+
 if __name__ == "__main__":
     sizes = [int(a) for a in sys.argv[1:]] or [4096, 65536]
     for n in sizes:
         for kind in ("map", "chain", "gemm"):
             measure(kind, n)
+    measure_short()

@@ -697,24 +697,43 @@ def _accumulate(x: np.ndarray, fmt: str) -> Any:
     return add
 
 
+_LOOPS: dict[int, Any] = {}
+
+
+def _fma64_steps(k: int) -> Any:
+    """A Python function stepping k FP64 fused chains together (straight-line code per
+    iteration: the loop overhead is shared by the k chains)."""
+    if k not in _LOOPS:
+        a = [f"a{i}" for i in range(k)]
+        body = "".join(
+            f"        s = a{i} + h[{i}]\n        bb = s - a{i}\n"
+            f"        a{i} = s + (((a{i} - (s - bb)) + (h[{i}] - bb)) + lo[{i}])\n"
+            for i in range(k))
+        src = (f"def steps(accs, hs, ls):\n    {', '.join(a)}, = accs\n    out = []\n"
+               f"    app = out.append\n    for h, lo in zip(hs, ls):\n{body}"
+               f"        app(({', '.join(a)},))\n    return out\n")
+        ns: dict = {}
+        exec(src, ns)  # noqa: S102 - generated from the template above only
+        _LOOPS[k] = ns["steps"]
+    return _LOOPS[k]
+
+
 def _fma64_loop(ph: np.ndarray, pl: np.ndarray) -> Any:
-    """FP64 fused chain acc + (ph + pl) stepped with Python floats: RN(s + RN(e + pl)) with
+    """FP64 fused chains acc + (ph + pl) stepped with Python floats: RN(s + RN(e + pl)) with
     (s, e) = TwoSum(acc, ph); wrong only when RN(e + pl) crosses a rounding boundary of s
     (then the verification repairs it)."""
     def loop(a0: np.ndarray, sl: slice) -> np.ndarray:
         m = sl.stop - sl.start
-        out = np.empty((m, a0.shape[0]))
-        for col, acc in enumerate(a0.astype(U64).view(np.float64).tolist()):
-            res = []
-            app = res.append
-            hs = ph[sl, col].tolist() if ph.shape[0] > 1 else [float(ph[0, col])] * m
-            ls = pl[sl, col].tolist() if pl.shape[0] > 1 else [float(pl[0, col])] * m
-            for h_, l_ in zip(hs, ls, strict=True):
-                s = acc + h_
-                bb = s - acc
-                acc = s + (((acc - (s - bb)) + (h_ - bb)) + l_)
-                app(acc)
-            out[:, col] = res
+        cols = a0.shape[0]
+        out = np.empty((m, cols))
+        accs = a0.astype(U64).view(np.float64).tolist()
+        for c in range(0, cols, 8):
+            e = min(cols, c + 8)
+            hs = np.broadcast_to(ph, (ph.shape[0] if ph.shape[0] > 1 else sl.stop,
+                                      ph.shape[1]))[sl, c:e].tolist()
+            ls = np.broadcast_to(pl, (pl.shape[0] if pl.shape[0] > 1 else sl.stop,
+                                      pl.shape[1]))[sl, c:e].tolist()
+            out[:, c:e] = _fma64_steps(e - c)(accs[c:e], hs, ls)
         return _canon(out.view(U64), "fp64")
     return loop
 

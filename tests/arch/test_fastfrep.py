@@ -699,6 +699,36 @@ def test_long_chains_with_constant_operands(special):
     """, {"c": vals.tobytes()}, expect_freps=1)
 
 
+@pytest.mark.parametrize("op", ["fadd.s", "vfmac.h", "fmadd.d"])
+def test_chains_in_directed_rounding(op):
+    """Add and fused chains outside RNE are stepped exactly (short), refused when long."""
+    rng = np.random.default_rng(15)
+    args = "fs0, fs0, ft0" if op == "fadd.s" else \
+        "fs0, ft0, ft1" if op == "vfmac.h" else "fs0, ft0, ft1, fs0"
+    src = f"""
+    _start:
+        csrwi fmode, 3
+        csrwi frm, 2
+        {_ssr(0, "x", "{n}")}
+        {_ssr(1, "x", "{n}")}
+        la t1, x
+        fld fs0, 0(t1)
+        csrsi ssr, 1
+        li t2, {{n}}-1
+        frep.o t2, 1, 0, 0
+        {op} {args}
+        csrci ssr, 1
+        ecall
+    .tcdm
+    .balign 8
+    x: .zero 8*{{n}}
+    """
+    x = np.frombuffer(_bf16(rng, 4 * 5000, 0.01), dtype=np.uint64)
+    x = x | np.uint64(0xFFFFFFFF00000000) if op == "fadd.s" else x
+    _compare(src.format(n=300), {"x": x[:300].tobytes()}, expect_freps=1)
+    _refused(src.format(n=ff._EXACT_MAX + 10), {"x": x.tobytes()}, "exact stepping")
+
+
 def test_ssr_disabled_uses_plain_registers():
     rng = np.random.default_rng(9)
     _compare("""
@@ -760,3 +790,104 @@ def test_ssr_peek_and_advance_match_pops(seed):
     assert state(a) == state(b) and a.done and b.done
     with pytest.raises(Exception, match="stream ended"):
         b.peek_addresses(1)
+
+
+# ---- random bodies ------------------------------------------------------------------------------
+
+_POOL = [  # (mnemonic, operand pattern: d = destination, s = source, a = rd read too)
+    ("fadd.d", "dss"), ("fsub.d", "dss"), ("fmul.d", "dss"), ("fmadd.d", "dsss"),
+    ("fnmsub.d", "dsss"), ("fmax.d", "dss"), ("fmin.d", "dss"), ("fsgnjx.d", "dss"),
+    ("fadd.s", "dss"), ("fmadd.s", "dsss"), ("fmax.s", "dss"), ("fadd.h", "dss"),
+    ("fmadd.h", "dsss"), ("vfadd.h", "dss"), ("vfsub.r.h", "dss"), ("vfmul.h", "dss"),
+    ("vfmac.h", "ass"), ("vfmre.r.h", "ass"), ("vfmax.h", "dss"), ("vfmin.r.h", "dss"),
+    ("vfsgnjn.h", "dss"), ("vfexp.h", "ds"), ("vfadd.s", "dss"), ("vfmac.s", "ass"),
+    ("vfmax.s", "dss"), ("vfdotpex.s.h", "ass"), ("vfsumex.s.h", "as"),
+]
+_DST = ["ft2", "fs0", "fs1", "fs2", "fs3"]
+_SRC = ["ft0", "ft1", "fs0", "fs1", "fs2", "fs3", "fa0", "fa1"]
+
+
+def _random_body(rng) -> list[tuple[str, list[str]]]:
+    body = []
+    for _ in range(int(rng.integers(1, 6))):
+        mn, pat = _POOL[int(rng.integers(len(_POOL)))]
+        ops = []
+        for c in pat:
+            if c == "d":
+                ops.append(_DST[int(rng.integers(len(_DST)))])
+            elif c == "a":  # rd is read too: never a write stream
+                ops.append(_DST[1 + int(rng.integers(len(_DST) - 1))])
+            else:
+                ops.append(_SRC[int(rng.integers(len(_SRC)))])
+        body.append((mn, ops))
+    return body
+
+
+def _pops(body) -> tuple[int, int, int]:
+    """Pops of ft0, ft1 and pushes of ft2 per iteration (one pop per lane per instruction)."""
+    p0 = sum(1 for mn, ops in body if "ft0" in ops[1:] or (mn.startswith(("vfmac", "vfmre",
+             "vfdot", "vfsumex")) and ops[0] == "ft0"))
+    p1 = sum(1 for _, ops in body if "ft1" in ops[1:])
+    w2 = sum(1 for _, ops in body if ops[0] == "ft2")
+    return p0, p1, w2
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_random_bodies(seed):
+    """Random FREP bodies over streams, temporaries, constants and accumulators: the first 4
+    that plan_frep accepts (of at most 40 drawn) run on both paths and agree bit for bit."""
+    rng = np.random.default_rng(1000 + seed)
+    done = 0
+    for _ in range(40):
+        done += _random_case(rng)
+        if done == 4:
+            break
+    assert done == 4
+
+
+def _random_case(rng) -> int:
+    body = _random_body(rng)
+    iters = int(rng.integers(1, 40))
+    first = int(rng.integers(0, 3))
+    mode = 3 if any(mn == "vfexp.h" for mn, _ in body) else int(rng.choice([0, 3]))
+    frm = int(rng.choice([0, 0, 0, 1, 2, 3, 4]))
+    p0, p1, w2 = _pops(body)
+    lines = "\n".join(f"        {mn} {', '.join(ops)}" for mn, ops in body)
+    program = assemble(f"_start:\n frep.o t0, {len(body)}, 0, 0\n{lines}\n ecall\n",
+                       filename="t.S", tcdm_base=CFG.tcdm_base, text_base=CFG.main_base)
+    h = _hart(program, {})
+    plan = ff.plan_frep(h, h.by_index[1:1 + len(body)])
+    if plan is None or plan.streaming is None:
+        return 0
+    streams = []
+    for s, cnt, sym, write in ((0, p0, "x", False), (1, p1, "y", False), (2, w2, "out", True)):
+        if cnt:
+            streams.append(_ssr(s, sym, cnt * iters, write))
+    init = "\n".join(f"        fld {r}, {8 * k}(t1)" for k, r in enumerate(
+        ["fs0", "fs1", "fs2", "fs3", "fa0", "fa1"]))
+    n = 40 * 6
+    words = np.concatenate([np.frombuffer(_f64(rng, n, 0.05), dtype=np.uint64),
+                            np.frombuffer(_bf16(rng, 4 * (n + 6), 0.05), dtype=np.uint64)])
+    rng.shuffle(words)
+    _compare(f"""
+    _start:
+        csrwi fmode, {mode}
+        csrwi frm, {frm}
+        {"".join(streams)}
+        la t1, init
+{init}
+        csrsi ssr, 1
+        li t2, {iters}-1
+        frep.o t2, {len(body)}, 0, 0
+{lines}
+        csrci ssr, 1
+        ecall
+    .tcdm
+    .balign 8
+    init: .zero 48
+    x: .zero 8*{n}
+    y: .zero 8*{n}
+    out: .zero 8*{n}
+    """, {"x": words[:n].tobytes(), "y": words[n:2 * n].tobytes(),
+          "init": words[2 * n:2 * n + 6].tobytes()}, first=first, expect_freps=1)
+    return 1

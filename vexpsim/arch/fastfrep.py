@@ -28,8 +28,8 @@ a stream register is used with SSRs enabled only if each SSR is only read or onl
 the body and its stream direction matches; every stream has enough elements and lies in
 simulated memory; no stream element is read after a write stream wrote its address during the
 FREP (in-place maps, read and written at the same instruction, are fine); rounding modes are
-valid, and round-to-nearest-even for add and fused accumulation chains (min/max chains and
-all non-carried instructions take any mode); VEXP is used in BF16 mode with the EXP unit
+valid (add and fused accumulation chains outside round-to-nearest-even are stepped
+exactly and only up to _EXACT_MAX iterations); VEXP is used in BF16 mode with the EXP unit
 present; accumulation chains converge (below).
 
 Accumulation chains round at every step in order. They are evaluated speculatively: a
@@ -43,8 +43,10 @@ costlier one that is right far more often (FP64 fused chains: a Python-float loo
 plus the product's error term; narrow fused and DOTP chains: one NumPy step per iteration
 over all lanes). Min/max chains and round-to-nearest add chains without infinities or NaNs
 need no verification (see `_trusted`). All the chains of one kind in a body run side by side.
-Chains that converge slowly (many mismatches) give up after _MAX_ROUNDS windows: the caller
-then runs the slow path.
+The last candidate steps the exact kernel one iteration at a time (any rounding mode: the
+only one for add and fused chains outside round-to-nearest), for at most _EXACT_MAX
+iterations. Chains that converge slowly give up after _MAX_ROUNDS windows: the caller then
+runs the slow path.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ _NATIVE = {"fp64": np.float64, "fp32": np.float32, "fp16": np.float16}
 _UINT = {8: np.uint64, 4: np.uint32, 2: np.uint16}
 _MAX_ROUNDS = 200  # chain repair rounds before giving up (then the slow path runs)
 _BLOCK = 8192  # elements per kernel call (cache-sized temporaries)
+_EXACT_MAX = 4096  # longest chain rest stepped one iteration at a time (else the slow path)
 
 
 class CannotVectorise(Exception):
@@ -648,8 +651,9 @@ def _candidates(st: _Step, fmt: str, rm: str, others: list) -> list:
             run = (np.maximum if want else np.minimum).accumulate(keys, axis=0)[1:]
             return _unkey(run, fmt, want)
         return [mm]
+    exact = [_exact_steps(st, fmt, rm, others)]
     if rm != "rne":
-        return []
+        return exact
     if st.kind == "dotp":
         dst, src = fmt.split("/")
         with np.errstate(all="ignore"):
@@ -663,13 +667,13 @@ def _candidates(st: _Step, fmt: str, rm: str, others: list) -> list:
             if st.negate_product:
                 p = -p
             x = _from_native(p.astype(np.float32))
-        return [_accumulate(x, dst), _stepper(p, dst)]
+        return [_accumulate(x, dst), _stepper(p, dst), *exact]
     sbit = 1 << (fv.FORMATS[fmt][0] - 1)
     if st.kind == "binop" and st.op in ("add", "sub"):
         x = others[1 - pos] ^ sbit if st.op == "sub" else others[1 - pos]
-        return [_accumulate(x, fmt)]
+        return [_accumulate(x, fmt), *exact]
     if st.kind != "fma":
-        return []
+        return exact
     sh = np.broadcast_shapes(others[0].shape, others[1].shape)
     a = np.broadcast_to(fv.to_f64(others[0], fmt), sh)
     b = np.broadcast_to(fv.to_f64(others[1], fmt), sh)
@@ -682,8 +686,26 @@ def _candidates(st: _Step, fmt: str, rm: str, others: list) -> list:
             _, pl = fv._two_prod(np.where(np.isfinite(p), a, 0.0), np.where(np.isfinite(p), b,
                                                                               0.0))
             pl = np.where(np.isfinite(pl), pl, 0.0)
-            return [_accumulate(x, fmt), _fma64_loop(p, pl)]
-    return [_accumulate(x, fmt), _stepper(p, fmt)]
+            return [_accumulate(x, fmt), _fma64_loop(p, pl), *exact]
+    return [_accumulate(x, fmt), _stepper(p, fmt), *exact]
+
+
+def _exact_steps(st: _Step, fmt: str, rm: str, others: list) -> Any:
+    """The last resort: the exact kernel one iteration at a time (any rounding mode)."""
+    pos = st.acc_pos
+
+    def run(a0: np.ndarray, sl: slice) -> np.ndarray:
+        m = sl.stop - sl.start
+        out = np.empty((m, a0.shape[0]), dtype=U64)
+        acc = a0.astype(U64)[None]
+        rows = [None if o is None else o[sl] for o in others]
+        for k in range(m):
+            res, _ = _kernel(st, fmt, rm, [acc if i == pos else r[k:k + 1]
+                                           for i, r in enumerate(rows)])
+            acc = res
+            out[k] = res[0]
+        return out
+    return run
 
 
 def _accumulate(x: np.ndarray, fmt: str) -> Any:
@@ -863,11 +885,13 @@ def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands
     pos = st.acc_pos
     cand = cands[0]
     flags = 0
-    start, win, rounds, misses = 0, n, 0, 0
+    start, win, rounds, misses, early = 0, n, 0, 0, 0
     while start < n:
         rounds += 1
         if rounds > _MAX_ROUNDS:
             raise CannotVectorise("accumulation chain does not converge")
+        if cand is cands[-1] and n - start > _EXACT_MAX:
+            raise CannotVectorise("accumulation chain needs exact stepping: slow path")
         end = min(n, start + win)
         sl = slice(start, end)
         c = cand(acc, sl)
@@ -883,9 +907,13 @@ def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands
         else:
             j = int(bad[0])
             misses += 1
-            if (j < min(16, end - start - 1) or misses >= 3) and cand is not cands[-1]:
+            early = early + 1 if j < min(16, end - start - 1) else 0
+            # the cheap first candidate fails at once or repeatedly, a later one fails at
+            # once twice in a row: the next candidate
+            if cand is not cands[-1] and (early >= 2 or (
+                    cand is cands[0] and (early or misses >= 3))):
                 cand = cands[cands.index(cand) + 1]
-                misses = 0
+                misses = early = 0
             flags |= int(np.bitwise_or.reduce(fl[:j + 1], axis=None))
             acc = res[j]
             start += j + 1

@@ -1,6 +1,7 @@
 """Speed of the vectorised FREP path (vexpsim.arch.fastfrep) against the per-instruction path.
 
     python benchmarks/fastfrep.py [N ...]        (default N = 4096 65536 iterations)
+    python benchmarks/fastfrep.py --programs     (whole untimed programs, see programs())
 
 Kernels: `map` is a 3-stream FP64 map (fmadd.d ft2, ft0, ft1, fa0: SSR0/SSR1 read, SSR2
 writes); `chain` is a BF16 reduction with 4 packed accumulators (vfadd.h fsK, fsK, ft0, 4 lanes
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import ml_dtypes
 import numpy as np
@@ -171,7 +174,76 @@ def measure_short() -> None:
           f"{512 / slow / 1e6:.3f} M instr/s")
 
 
+def patch_build_frep() -> None:
+    """Route untimed FREPs of >= 64 body executions through the vectorised path: what the
+    integration into Hart.build_frep could look like (this process only)."""
+    from vexpsim.arch.functional import Hart
+    orig = Hart.build_frep
+
+    def build(self: Hart, ins: Any, nxt: int) -> Callable[[], int]:
+        slow = orig(self, ins, nxt)
+        n_inst = ins.imm
+        body = self.by_index[nxt:nxt + n_inst]
+        if self.tm is not None or len(body) < n_inst or any(b is None for b in body):
+            return slow
+        plan = ff.plan_frep(self, body, ff.stagger_variants(ins, body))
+        if plan is None:
+            return slow
+        x, rs1, end, maxit = self.x, ins.rs1, nxt + n_inst, self.cfg.frep_max_iterations
+
+        def f() -> int:
+            iters = x[rs1] + 1
+            if iters * n_inst >= 64 and iters <= maxit:
+                try:
+                    ff.run_frep_vectorised(self, plan, iters)
+                except ff.CannotVectorise:
+                    return slow()
+                self.retired += iters * n_inst
+                return end
+            return slow()
+        return f
+    Hart.build_frep = build
+
+
+def programs() -> None:
+    """Whole untimed runs: `vexpsim bench`'s frep_ssr program (1 hart) and the softmax VEXP
+    row kernel, per-instruction path vs patched (see patch_build_frep)."""
+    from pathlib import Path
+
+    from vexpsim.arch.bench import PROGRAMS
+    from vexpsim.arch.functional import run_program
+    kdir = Path(__file__).resolve().parent.parent / "kernels"
+    rng = np.random.default_rng(1)
+    n = 8192
+    row = rng.standard_normal(n).astype(np.float32).astype(ml_dtypes.bfloat16).tobytes()
+    cases = [("bench frep_ssr (ITERS=400)", PROGRAMS["frep_ssr"][0], {"ITERS": 400}, None),
+             (f"softmax_vexp_row N={n}", (kdir / "softmax_vexp_row.S").read_text(), {"N": n},
+              row)]
+    results = {}
+    for patched in (False, True):
+        if patched:
+            patch_build_frep()
+        for name, src, defs, data in cases:
+            prog = assemble(src, filename=name, defines=defs, tcdm_base=CFG.tcdm_base,
+                            text_base=CFG.main_base)
+            if data is not None:
+                prog.store("x", data)
+            r = run_program(prog, harts=1, config=CFG, max_steps=10**9)
+            results.setdefault(name, []).append(r)
+    for name, (slow, fast) in results.items():
+        same = slow.harts[0].f == fast.harts[0].f and slow.harts[0].fflags == \
+            fast.harts[0].fflags and bytes(slow.memory.regions[0][3][:]) == \
+            bytes(fast.memory.regions[0][3][:])
+        print(f"{name}: {slow.instructions} instr | per-instruction "
+              f"{slow.host_seconds:.2f} s {slow.instructions / slow.host_seconds / 1e6:.2f} M/s"
+              f" | vectorised FREPs {fast.host_seconds:.3f} s "
+              f"{fast.instructions / fast.host_seconds / 1e6:.2f} M/s | identical: {same}")
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--programs"]:
+        programs()
+        sys.exit(0)
     sizes = [int(a) for a in sys.argv[1:]] or [4096, 65536]
     for n in sizes:
         for kind in ("map", "chain", "gemm"):

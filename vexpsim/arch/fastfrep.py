@@ -94,13 +94,7 @@ class _Step:
     negate_addend: bool = False
     replicate: bool = False
     alias: bool = False  # vexp on '.ah': BF16 whatever fmode says
-
-    @property
-    def acc_pos(self) -> int | None:
-        for i, (k, _) in enumerate(self.srcs):
-            if k == "a":
-                return i
-        return None
+    acc_pos: int | None = None  # index in srcs of the accumulator ("a"), if any
 
 
 @dataclass(frozen=True)
@@ -223,7 +217,9 @@ def _flow(body: list[Any], nssr: int) -> _Flow | None:
         else:
             dst = ("a" if ("a", b.rd) in ops else "t", b.rd)
             have.add(b.rd)
-        steps.append(_Step(b, kind, op, simd, spec, tuple(ops), dst, tuple(pops), **extra))
+        acc = next((i for i, (k, _) in enumerate(ops) if k == "a"), None)
+        steps.append(_Step(b, kind, op, simd, spec, tuple(ops), dst, tuple(pops), **extra,
+                           acc_pos=acc))
     if set(stream_r) & set(stream_w):
         return None  # one SSR both read and written: the slow path reports the error
     return _Flow(tuple(steps), {k: tuple(v) for k, v in stream_r.items()},
@@ -638,7 +634,7 @@ def _canon(c: np.ndarray, fmt: str) -> np.ndarray:
 
 def _candidates(st: _Step, fmt: str, rm: str, others: list) -> list:
     """Functions (acc0 (L,), slice) -> candidate accumulator values (m, L), cheapest first;
-    empty when the chain has none (then the slow path runs)."""
+    the last one is exact (_exact_steps)."""
     pos = st.acc_pos
     if st.kind == "binop" and st.op in ("min", "max"):
         x = others[1 - pos]
@@ -802,14 +798,11 @@ def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int
             words = np.stack([np.broadcast_to(c, (n,)) for c in cols], axis=1)
         ln = np.ascontiguousarray(_lanes(st, fmt, words, i)).reshape(words.shape[0], k * L)
         others.append(np.broadcast_to(ln, (n, k * L)))  # constants: a broadcast view
-    cands = _candidates(st, fmt, rm, others)
-    if not cands:
-        raise CannotVectorise(f"no vectorised chain for {st.ins.mnemonic} in {rm}")
-    done = _trusted(st, fmt, rm, acc, others, cands[0], n)
+    done = _trusted(st, fmt, rm, acc, others, n)
     if done is not None:
         acc, flags = done
     else:
-        acc, flags = _verified(st, fmt, rm, acc, others, cands, n)
+        acc, flags = _verified(st, fmt, rm, acc, others, _candidates(st, fmt, rm, others), n)
     words = _words(st, fmt, acc.reshape(k, L))
     return [words[c:c + 1] for c in range(k)], flags
 
@@ -819,8 +812,8 @@ def _snan_any(bits: np.ndarray, fmt: str) -> bool:
     return bool((fv.is_nan(bits, fmt) & ((bits & qbit) == 0)).any())
 
 
-def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cand: Any,
-             n: int) -> tuple[np.ndarray, int] | None:
+def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int
+             ) -> tuple[np.ndarray, int] | None:
     """Chains whose candidate is exact by construction, flags computed directly; None when
     the general verification must run.
     - min/max: the running reduction on the order key is the chain (NaN and +-0 rules
@@ -850,11 +843,12 @@ def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cand: 
     pos = st.acc_pos
     x = others[1 - pos]
     if st.op in ("min", "max"):
-        c = cand(acc, slice(0, n))
+        c = _candidates(st, fmt, rm, others)[0](acc, slice(0, n))
         return c[-1], (fpa.NV if _snan_any(acc, fmt) or _snan_any(x, fmt) else 0)
     if not (st.op in ("add", "sub") and rm == "rne"):
         return None
-    return _trusted_add(acc, x ^ sbit if st.op == "sub" else x, fmt, n, cand)
+    xs = x ^ sbit if st.op == "sub" else x
+    return _trusted_add(acc, xs, fmt, n, _accumulate(xs, fmt))
 
 
 def _trusted_add(acc: np.ndarray, xs: np.ndarray, fmt: str, n: int, cand: Any

@@ -116,7 +116,7 @@ def test_schema_defaults_are_the_public_cluster(public):
 
 def test_unknown_preset():
     assert problems(preset="occamy") == [
-        "unknown preset 'occamy'; shipped presets: snitch_default, vexp_paper"]
+        "unknown preset 'occamy'; shipped presets: snitch_default, vexp_paper, paper_baseline"]
 
 
 def test_config_is_frozen(paper):
@@ -178,8 +178,8 @@ def test_bad_preset_value_and_bad_toml(tmp_path):
     f = tmp_path / "p.toml"
     f.write_text('preset = "vexp_papr"\n')
     assert problems(path=f) == [
-        f'{f}: preset: expected one of "snitch_default", "vexp_paper", got "vexp_papr" '
-        "(did you mean vexp_paper?)"]
+        f'{f}: preset: expected one of "snitch_default", "vexp_paper", "paper_baseline", '
+        'got "vexp_papr" (did you mean vexp_paper?)']
     f.write_text("cores = = 3\n")
     assert problems(path=f) == [f"{f}:1:9: invalid TOML: Invalid value"]
     assert problems(overrides=["cores"]) == ["override 'cores': expected KEY=VALUE"]
@@ -419,3 +419,13 @@ def test_every_wrong_field_is_reported_once(paths):
     got = problems(overrides=overrides)
     assert sorted(g.split(": ")[1] for g in got) == sorted(paths)
     assert all(", got a table (set by override '" in g for g in got)
+
+
+def test_paper_baseline_preset_is_the_paper_cluster_without_exp():
+    from vexpsim.arch.config import cluster_describe
+    base = load_cluster_config(preset="paper_baseline")
+    paper = load_cluster_config(preset="vexp_paper")
+    assert base.fpu.divsqrt.enabled and not base.fpu.exp.enabled
+    a, b = cluster_describe(base), cluster_describe(paper)
+    differ = {k for k in a if a[k]["value"] != b[k]["value"]}
+    assert differ == {"name", "description", "fpu.exp.enabled"}

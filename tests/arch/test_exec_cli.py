@@ -159,7 +159,8 @@ def test_exec_energy_is_events_times_table(tmp_path):
     assert ev["fpu_exp_bf16x4"] == 4
     dyn = sum(n * m.events[k].pj for k, n in ev.items()) + 12 * m.events["l0_fetch"].pj
     from vexpsim.energy.accounting import CLUSTER_EVENTS
-    cl = sum(n * m.events[CLUSTER_EVENTS[k]].pj for k, n in d["cluster_events"].items())
+    cl = sum(n * m.events[e].pj for k, n in d["cluster_events"].items()
+             for e in CLUSTER_EVENTS[k])
     static_mw = sum(m.static_power_mw(Instances(compute_cores=1, dma_cores=0)).values())
     assert t["energy"]["energy_pj"] == pytest.approx(dyn)
     assert d["energy_pj"] == pytest.approx(dyn + cl + static_mw * d["cycles"])  # 1 GHz: mW=pJ/cyc

@@ -65,7 +65,8 @@ def test_cluster_events_priced(toy_table):
     assert ev["dma_byte_main_to_tcdm"] == 640 * 40 and ev["dma_byte_tcdm_to_main"] == 64 * 41
     assert ev["dma_byte_tcdm_to_tcdm"] == 64 and ev["ssr_element"] == 24
     assert ev["barrier_wait_cycle"] == 20
-    dyn = 800 + 450 + 12 + 640 * 40 + 64 * 41 + 64 + 24 + 20
+    assert ev["main_memory_byte"] == (640 + 64) * 30  # the device, both directions
+    dyn = 800 + 450 + 12 + 640 * 40 + 64 * 41 + 64 + 24 + 20 + (640 + 64) * 30
     assert d["energy_dynamic_pj"] == pytest.approx(dyn)
     # 3 harts: 2 compute cores + the DMA core; static 3x1 + 2x2 + 2x0.5 + 1.5 + 10 = 19.5 mW
     assert d["static_power_mw"] == pytest.approx(19.5)
@@ -73,6 +74,8 @@ def test_cluster_events_priced(toy_table):
     assert "no cluster_events" not in d["energy_note"]
     comp = d["energy_by_component_pj"]
     assert sum(comp.values()) == pytest.approx(d["energy_pj"])
+    assert comp["main_memory"] == (640 + 64) * 30
+    assert d["energy_cluster_pj"] == pytest.approx(d["energy_pj"] - (640 + 64) * 30)
     assert comp["tcdm"] == pytest.approx(800 + 450 + 12 + 10 * 10 * 2)
 
 

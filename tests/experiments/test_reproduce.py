@@ -49,7 +49,8 @@ def test_paper_softmax_sweeps_n_32_to_2048():
     assert sorted({p.params["N"] for p in exp.points}) == [2**i for i in range(5, 12)]
     ids = [r["id"] for r in exp.config["reproduce"]["rows"]]
     assert ids == ["softmax_speedup", "softmax_baseline_cycles_per_output",
-                   "softmax_vexp_cycles_per_output", "softmax_energy_ratio"]
+                   "softmax_vexp_cycles_per_output", "softmax_energy_ratio",
+                   "softmax_energy_ratio_with_main_memory"]
     assert max(p.params["N"] for p in load_experiment(PAPER_DIR / "softmax.toml",
                                                       quick=True).points) <= 256
 

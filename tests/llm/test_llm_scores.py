@@ -103,3 +103,17 @@ def test_from_model_entry_point(model, gpl3_ids, tmp_path):
     short.write_text("Two words")
     with pytest.raises(UserError, match="fewer than 50"):
         scores.from_model(50, text=short)
+
+
+def test_attention_score_rows_are_the_recent_keys_of_consecutive_queries(lm):
+    rows = scores.attention_score_rows((3, 8), np.random.default_rng(4), layer=29)
+    again = scores.attention_score_rows((3, 8), np.random.default_rng(4), layer=29)
+    assert rows.shape == (3, 8) and np.array_equal(rows, again) and np.all(np.isfinite(rows))
+    cap = scores._capture_cached(10, 29)
+    head = int(np.random.default_rng(4).integers(cap.scores.shape[1]))
+    s = cap.scores[0, head]
+    for k in range(3):
+        np.testing.assert_array_equal(rows[k], s[7 + k, k:8 + k])
+    assert scores.attention_score_rows((8,), np.random.default_rng(4), layer=29).shape == (8,)
+    with pytest.raises(UserError, match="must be"):
+        scores.attention_score_rows((2, 2, 2), np.random.default_rng(0))

@@ -159,3 +159,12 @@ def test_expf_libm_accuracy_and_specials():
     with pytest.raises(TypeError):
         expf_libm(np.array([1.0]))
     assert to_bits(expf_libm(np.array([-1.0], np.float32)), FP32)[0] == 0x3EBC5AB2
+
+
+def test_vexp_table_is_the_function_on_every_input():
+    from vexpsim.numerics.exp import vexp_bf16_table
+    t = vexp_bf16_table()
+    assert len(t) == 65536
+    assert np.array_equal(np.array(t, dtype=np.uint16),
+                          vexp_bf16_bits(np.arange(65536, dtype=np.uint16)))
+    assert vexp_bf16_table() is t  # built once

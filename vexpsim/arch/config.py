@@ -44,7 +44,7 @@ __all__ = [
     "fpu_unit_pipelined", "timing_params", "cluster_describe", "cluster_to_toml",
 ]
 
-PRESETS: tuple[str, ...] = ("snitch_default", "vexp_paper")
+PRESETS: tuple[str, ...] = ("snitch_default", "vexp_paper", "paper_baseline")
 DEFAULT_PRESET = "vexp_paper"
 # FPnew format names, in the order of the config's lat_comp_* fields.
 FPU_FORMATS: tuple[str, ...] = ("fp64", "fp32", "fp16", "fp16alt", "fp8", "fp8alt")

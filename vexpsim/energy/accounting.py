@@ -17,18 +17,20 @@ from .model import EnergyModel, Instances
 
 __all__ = ["add_energy", "price_exec", "default_instances", "efficiency", "CLUSTER_EVENTS"]
 
-# data["cluster_events"] key -> energy-table event. Any other key must itself be an event of
-# the table (so a new counter is priced by adding a table row, never silently free).
-CLUSTER_EVENTS: dict[str, str] = {
-    "tcdm_read": "tcdm_read",
-    "tcdm_write": "tcdm_write",
-    "tcdm_conflict": "tcdm_conflict",
-    "dma_bytes_main_to_tcdm": "dma_byte_main_to_tcdm",
-    "dma_bytes_tcdm_to_main": "dma_byte_tcdm_to_main",
-    "dma_bytes_tcdm_to_tcdm": "dma_byte_tcdm_to_tcdm",
-    "ssr_elements": "ssr_element",
-    "barrier_wait_cycles": "barrier_wait_cycle",
+# data["cluster_events"] key -> energy-table event(s). Any other key must itself be an event of
+# the table (so a new counter is priced by adding a table row, never silently free). A main-
+# memory transfer costs the on-chip path and the memory device (component "main_memory").
+CLUSTER_EVENTS: dict[str, tuple[str, ...]] = {
+    "tcdm_read": ("tcdm_read",),
+    "tcdm_write": ("tcdm_write",),
+    "tcdm_conflict": ("tcdm_conflict",),
+    "dma_bytes_main_to_tcdm": ("dma_byte_main_to_tcdm", "main_memory_byte"),
+    "dma_bytes_tcdm_to_main": ("dma_byte_tcdm_to_main", "main_memory_byte"),
+    "dma_bytes_tcdm_to_tcdm": ("dma_byte_tcdm_to_tcdm",),
+    "ssr_elements": ("ssr_element",),
+    "barrier_wait_cycles": ("barrier_wait_cycle",),
 }
+MAIN_MEMORY = "main_memory"  # component of the memory device's energy
 FETCH_EVENT = "l0_fetch"  # one per instruction the integer core issues (FREP replays: none)
 
 
@@ -80,8 +82,8 @@ def price_exec(data: Mapping, model: EnergyModel, instances: Instances | None = 
     if cluster is not None:
         counts = {}
         for key, n in cluster.items():
-            ev = CLUSTER_EVENTS.get(key, key)
-            counts[ev] = counts.get(ev, 0) + n
+            for ev in CLUSTER_EVENTS.get(key, (key,)):
+                counts[ev] = counts.get(ev, 0) + n
         try:
             e = model.breakdown(counts, cycles)
             _add(by_comp, e.by_component_pj)
@@ -101,6 +103,8 @@ def price_exec(data: Mapping, model: EnergyModel, instances: Instances | None = 
         "no cluster_events in this run: TCDM bank, SSR, DMA and barrier energy not counted"]
     return {
         "energy_pj": total,
+        # the cluster alone: without the main-memory device (off-chip, outside the cluster)
+        "energy_cluster_pj": total - by_comp.get(MAIN_MEMORY, 0.0),
         "energy_dynamic_pj": dynamic,
         "energy_static_pj": static.total_pj,
         "energy_by_component_pj": dict(sorted(by_comp.items())),
@@ -119,7 +123,8 @@ def price_exec(data: Mapping, model: EnergyModel, instances: Instances | None = 
 def add_energy(data: dict, model: EnergyModel, instances: Instances | None = None) -> None:
     """Add the energy of an exec-JSON run to `data`, in place: `energy_pj` (total),
     `energy_dynamic_pj`, `energy_static_pj`, `energy_by_component_pj`, `energy_by_event_pj`
-    (static entries as `leakage.NAME`), `average_power_mw` at the table's frequency,
+    (static entries as `leakage.NAME`), `energy_cluster_pj` (without the main-memory
+    device), `average_power_mw` at the table's frequency,
     `static_power_mw`, `energy_table`, `energy_instances`, `energy_note`; and each timed
     hart's dynamic breakdown as `timing.energy`. `instances`: the cluster's make-up (default:
     from the harts in the run, see default_instances)."""

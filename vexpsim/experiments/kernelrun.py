@@ -50,7 +50,9 @@ class Kernel:
       the bound is the format's where the exp is exact, the approximation's expected error
       where it is not, with the reason in `tolerance_note`;
     - `phases`: names of the regions between consecutive mcycle reads, in order (region i
-      of hart 0, the reporting hart), e.g. ("max", "exp_sum", "normalise").
+      of hart 0, the reporting hart), e.g. ("max", "exp_sum", "normalise"); or a function of
+      the params returning them (kernels that loop over blocks repeat their phase names);
+      regions with the same name add up in the record's phases_cycles.
     """
 
     name: str
@@ -65,7 +67,7 @@ class Kernel:
     tolerance_note: str = ""
     defines: Callable[[dict], dict[str, int]] = field(default=lambda p: dict(p))
     check: Callable[[dict], list[str]] = field(default=lambda p: [])
-    phases: tuple[str, ...] = ()
+    phases: tuple[str, ...] | Callable[[dict], tuple[str, ...]] = ()
     harts: int | None = None  # None: the cluster's (SPMD); 1 for single-core kernels
     config: str = "vexp_paper"  # cluster preset it is meant for
     flops: Callable[[dict], float] | None = None  # useful FLOP of one run (for GFLOP/s)
@@ -99,7 +101,11 @@ def input_values(shape: tuple[int, ...], dist: str, rng: np.random.Generator,
     if dist == "normal":
         return rng.normal(0.0, scale, size=shape)
     if dist == "attention":
-        from ..llm.scores import attention_score_rows  # type: ignore[attr-defined]
+        try:
+            from ..llm.scores import attention_score_rows
+        except ImportError as exc:
+            raise UserError(f"input distribution 'attention' needs the llm extra "
+                            f"(pip install 'vexpsim[llm]'): {exc}") from None
         return attention_score_rows(shape, rng)
     raise UserError(f"unknown input distribution {dist!r}; choose one of {DISTRIBUTIONS}")
 
@@ -178,12 +184,16 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
     if timing:
         h0 = data["harts"][0]["timing"]
         regions = h0["regions"]
-        rec["phases_cycles"] = {(k.phases[i] if i < len(k.phases) else f"region{i}"):
-                                g["cycles"] for i, g in enumerate(regions)}
+        names = k.phases(p) if callable(k.phases) else k.phases
+        phases: dict[str, int] = {}
+        for i, g in enumerate(regions):
+            name = names[i] if i < len(names) else f"region{i}"
+            phases[name] = phases.get(name, 0) + g["cycles"]
+        rec["phases_cycles"] = phases
         rec["harts"] = [{"hart": h["hart"], "cycles": h["timing"]["cycles"],
                          "retired": h["retired"], "stalls": h["timing"]["stalls"]}
                         for h in data["harts"]]
-        for key in ("energy_pj", "energy_by_component_pj", "average_power_mw",
+        for key in ("energy_pj", "energy_cluster_pj", "energy_by_component_pj", "average_power_mw",
                     "static_power_mw", "energy_table"):
             if key in data:
                 rec[key] = data[key]

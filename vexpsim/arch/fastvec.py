@@ -32,7 +32,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..numerics import fparith as fpa
-from ..numerics.exp import vexp_bf16_bits
+from ..numerics.exp import vexp_bf16_table
 
 __all__ = ["FORMATS", "round_f64", "to_f64", "is_special", "k_add", "k_mul", "k_fma",
            "k_minmax", "k_sgnj", "k_vexp", "lanes_of", "pack_lanes"]
@@ -402,8 +402,9 @@ def k_sgnj(a: np.ndarray, b: np.ndarray, fmt: str, mode: str) -> tuple[np.ndarra
 
 @lru_cache(maxsize=1)
 def _vexp_table() -> np.ndarray:
-    """vexp_bf16_bits of every BF16 encoding (the instruction's whole input space)."""
-    return vexp_bf16_bits(np.arange(1 << 16, dtype=np.uint16)).astype(U64)
+    """vexp_bf16_bits of every BF16 encoding (the instruction's whole input space), the
+    table the per-instruction path uses too."""
+    return np.array(vexp_bf16_table(), dtype=U64)
 
 
 def k_vexp(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

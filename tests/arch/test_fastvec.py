@@ -219,3 +219,22 @@ def test_dotp_typical_operands_take_the_vectorised_path(src, rm, monkeypatch):
         assert int(res[i]) == ref[0] & 0xFFFFFFFF
         assert int(fl[i]) == _lane0_flags(int(ap[i]), int(bp[i]), int(acc[i]), src, rm, False,
                                           True)
+
+
+@pytest.mark.parametrize("exact_share", [0.0, 0.5, 1.0])
+def test_fma64_flags_or_mode(exact_share):
+    """flags_or=True gives the same values and the same OR of the flags."""
+    rng = np.random.default_rng(61)
+    n = 3000
+    a = rng.integers(-64, 64, n).astype(np.float64)
+    b = rng.integers(-64, 64, n).astype(np.float64)
+    c = rng.standard_normal(n)
+    ex = rng.random(n) < exact_share
+    a = np.where(ex, a, rng.standard_normal(n))
+    c = np.where(ex, rng.integers(-64, 64, n).astype(np.float64), c)
+    ab, bb, cb = (v.view(np.uint64) for v in (a, b, c))
+    r1, f1 = fv.k_fma(ab, bb, cb, "fp64", "rne")
+    r2, f2 = fv.k_fma(ab, bb, cb, "fp64", "rne", flags_or=True)
+    assert np.array_equal(r1, r2)
+    assert np.bitwise_or.reduce(f1) == np.bitwise_or.reduce(f2)
+    assert (np.bitwise_or.reduce(f1) == 0) == (exact_share == 1.0)

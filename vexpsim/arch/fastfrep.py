@@ -540,8 +540,10 @@ def _words(st: _Step, fmt: str, lanes: np.ndarray) -> np.ndarray:
     return lanes[:, 0] | U64(((1 << 64) - 1) ^ ((1 << w) - 1))
 
 
-def _kernel(st: _Step, fmt: str, rm: str, ops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """The vectorised semantics on lane encodings (any common shape)."""
+def _kernel(st: _Step, fmt: str, rm: str, ops: list[np.ndarray], flags_or: bool = False
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The vectorised semantics on lane encodings (any common shape); flags_or: only the OR
+    of the flags is needed."""
     shape = np.broadcast_shapes(*[o.shape for o in ops])
     ops = [np.broadcast_to(o, shape).ravel() for o in ops]
     size = ops[0].size
@@ -549,14 +551,14 @@ def _kernel(st: _Step, fmt: str, rm: str, ops: list[np.ndarray]) -> tuple[np.nda
         res = np.empty(size, dtype=U64)
         fl = np.empty(size, dtype=np.uint8)
         for k in range(0, size, _BLOCK):
-            res[k:k + _BLOCK], fl[k:k + _BLOCK] = _kernel1(st, fmt, rm, [o[k:k + _BLOCK]
-                                                                         for o in ops])
+            res[k:k + _BLOCK], fl[k:k + _BLOCK] = _kernel1(
+                st, fmt, rm, [o[k:k + _BLOCK] for o in ops], flags_or)
     else:
-        res, fl = _kernel1(st, fmt, rm, ops)
+        res, fl = _kernel1(st, fmt, rm, ops, flags_or)
     return res.reshape(shape), fl.reshape(shape)
 
 
-def _kernel1(st: _Step, fmt: str, rm: str, ops: list[np.ndarray]
+def _kernel1(st: _Step, fmt: str, rm: str, ops: list[np.ndarray], flags_or: bool = False
              ) -> tuple[np.ndarray, np.ndarray]:
     if st.kind == "dotp":
         res, fl = fv.k_dotp(ops[0], ops[1] if st.op == "dotp" else None, ops[-1],
@@ -565,7 +567,7 @@ def _kernel1(st: _Step, fmt: str, rm: str, ops: list[np.ndarray]
         res, fl = fv.k_vexp(ops[0])
     elif st.kind == "fma":
         res, fl = fv.k_fma(ops[0], ops[1], ops[2], fmt, rm, st.negate_product,
-                           st.negate_addend)
+                           st.negate_addend, flags_or)
     elif st.op in ("add", "sub"):
         res, fl = fv.k_add(ops[0], ops[1], fmt, rm, st.op == "sub")
     elif st.op == "mul":
@@ -581,7 +583,7 @@ def _kernel1(st: _Step, fmt: str, rm: str, ops: list[np.ndarray]
 def _compute(st: _Step, fmt: str, rm: str, ops: list[np.ndarray]) -> tuple[np.ndarray, int]:
     """Result words (m,) of a non-carried instruction, and the OR of its flags."""
     lanes = [_lanes(st, fmt, o, i) for i, o in enumerate(ops)]
-    res, fl = _kernel(st, fmt, rm, lanes)
+    res, fl = _kernel(st, fmt, rm, lanes, flags_or=True)
     return _words(st, fmt, res), int(np.bitwise_or.reduce(fl, axis=None)) if fl.size else 0
 
 

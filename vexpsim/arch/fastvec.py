@@ -297,9 +297,11 @@ def k_mul(a: np.ndarray, b: np.ndarray, fmt: str, rm: str) -> tuple[np.ndarray, 
 # ---- fused multiply-add -----------------------------------------------------------------------
 
 def k_fma(a: np.ndarray, b: np.ndarray, c: np.ndarray, fmt: str, rm: str,
-          negate_product: bool = False, negate_addend: bool = False
+          negate_product: bool = False, negate_addend: bool = False, flags_or: bool = False
           ) -> tuple[np.ndarray, np.ndarray]:
-    """(+-a*b) + (+-c) with one rounding per element (fmadd/fmsub/fnmsub/fnmadd)."""
+    """(+-a*b) + (+-c) with one rounding per element (fmadd/fmsub/fnmsub/fnmadd).
+    flags_or=True: only the OR of the returned flags is exact (FP64: NX is decided on a
+    prefix when some element there is inexact, which saves most of its cost)."""
     a, b, c = _b(a, b, c)
     sbit = U64(1 << (FORMATS[fmt][0] - 1))
     aa = a ^ sbit if negate_product else a
@@ -310,7 +312,7 @@ def k_fma(a: np.ndarray, b: np.ndarray, c: np.ndarray, fmt: str, rm: str,
     z = np.where(spec, 0.0, to_f64(cc, fmt))
     if fmt == "fp64":
         with np.errstate(over="ignore", invalid="ignore"):
-            res, fl, slow = _fma64(aa, b, cc, x, y, z)
+            res, fl, slow = _fma64(aa, b, cc, x, y, z, flags_or)
         slow |= spec | (rm != "rne")
     else:
         p = x * y  # exact
@@ -329,7 +331,8 @@ def k_fma(a: np.ndarray, b: np.ndarray, c: np.ndarray, fmt: str, rm: str,
     return res, fl
 
 
-def _fma64(a, b, c, x, y, z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _fma64(a, b, c, x, y, z, flags_or: bool = False
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Boldo-Melquiond FMA emulation in binary64 RNE with exact NX.
 
     Domain (else the element is marked slow): a, b, c normal or zero; for a nonzero product
@@ -353,17 +356,27 @@ def _fma64(a, b, c, x, y, z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     vh, vl = two_sum(tl, pl)
     v = round_odd(vh, vl)
     r = th + v
-    # NX: exact result S = th + vh + vl = s1 + s2 + vl; r == S iff (r - s1) - s2 == vl exactly
+    res = np.where(pz, zval.view(U64), r.view(U64))  # zero product: exact, no flags
+    if flags_or:
+        k = min(len(r), 256)
+        fl, bad = _fma64_nx(th[:k], vh[:k], vl[:k], r[:k], pz[:k])
+        if (fl & ~bad & dom[:k]).any():  # some vectorised element is inexact: NX for all
+            fl = np.where(pz, np.uint8(0), np.uint8(NX))
+            return res, fl, ~dom
+    fl, bad = _fma64_nx(th, vh, vl, r, pz)
+    return res, fl, ~dom | bad
+
+
+def _fma64_nx(th, vh, vl, r, pz) -> tuple[np.ndarray, np.ndarray]:
+    """NX of the FMA emulation, and the elements where its check is not exact (slow).
+    The exact result is S = th + vh + vl = s1 + s2 + vl; r == S iff (r - s1) - s2 == vl
+    exactly (r - s1 computed exactly, else the element goes per element)."""
     s1, s2 = two_sum(th, vh)
     e1, e1err = two_sum(r, -s1)
     u1, u2 = two_sum(e1, -s2)
     exact = (u2 == 0) & (u1 == vl)
-    res = r.view(U64).copy()
-    fl = (~exact).astype(np.uint8) * NX
-    res = np.where(pz, zval.view(U64), res)  # zero product: exact, no flags
-    fl = np.where(pz, np.uint8(0), fl)
-    slow = ~dom | ((e1err != 0) & ~pz)
-    return res, fl, slow
+    fl = np.where(pz, np.uint8(0), (~exact).astype(np.uint8) * NX)
+    return fl, (e1err != 0) & ~pz
 
 
 # ---- min / max / sign injection / VEXP ------------------------------------------------------

@@ -313,12 +313,13 @@ class Ssr:
         np = _np()
         addr = np.full(e.shape, ptr, dtype=np.int64)
         period = 1
-        for d in range(dims):
+        for d in range(dims):  # int64 products may wrap: only the value mod 2^32 matters
             nxt = period * (bounds[d] + 1)
-            steps = e // period if period < 1 << 62 else 0 * e
-            if d < dims - 1 and nxt < 1 << 62:
-                steps = steps - e // nxt
-            addr += steps * strides[d]
+            if strides[d] and period < 1 << 62:
+                steps = e if period == 1 else e // period
+                if d < dims - 1 and nxt < 1 << 62:
+                    steps = steps - e // nxt
+                addr += steps * strides[d]
             period = nxt
         return addr & M32
 

@@ -186,6 +186,11 @@ def _misaligned(what: str, size: int, addr: int) -> str:
 
 # ---- SSR, DMA ----------------------------------------------------------------------------------
 
+def _np() -> Any:
+    import numpy  # only the vectorised SSR access (fastfrep) needs it
+    return numpy
+
+
 class Ssr:
     """One stream semantic register data mover (snitch_cluster.md §4.1), functional: each
     pop reads and each push writes one 64-bit word at the next generated address."""
@@ -204,7 +209,10 @@ class Ssr:
         self.dims = 0
         self._rep_left = 0
         self._cur = 0
+        self._cur_addr = 0
         self._ahead: int | None = None
+        self._next_e = 0  # element index of `_ahead` in the stream
+        self._geo: tuple[int, int, list[int], list[int]] = (0, 0, [], [])
 
     def configure(self, reg: int, value: int) -> None:
         if reg == 1:
@@ -234,17 +242,28 @@ class Ssr:
 
     def start(self, ptr: int, dims: int, write: bool) -> None:
         self.ptr, self.dims, self.write = ptr, dims, write
-        self.addrs = self._gen(ptr, dims, list(self.bounds), list(self.strides))
+        self._geo = (ptr, dims, list(self.bounds), list(self.strides))
+        self.addrs = self._gen(*self._geo)
         self._ahead = next(self.addrs)  # one address of look-ahead, so `done` is exact
+        self._next_e = 0
         self.done = False
         self._rep_left = 0
 
     @staticmethod
-    def _gen(ptr: int, dims: int, bounds: list[int], strides: list[int]):
-        # Relative strides: on each step add the stride of the outermost dimension that
+    def _gen(ptr: int, dims: int, bounds: list[int], strides: list[int], start: int = 0):
+        # Relative strides: on each step add the stride of the innermost dimension that
         # increments (snitch_ssr_addr_gen.sv); addresses are 8-byte word aligned (WordAddrMask).
+        # `start`: resume at that element (advance()).
         idx = [0] * dims
         addr = ptr
+        if start:  # the index and address after `start` steps (see _unmasked)
+            period = 1
+            for d in range(dims):
+                nxt = period * (bounds[d] + 1)
+                idx[d] = (start // period) % (bounds[d] + 1)
+                addr += (start // period - (start // nxt if d < dims - 1 else 0)) * strides[d]
+                period = nxt
+            addr &= M32
         while True:
             yield addr & 0xFFFFFFF8
             for d in range(dims):
@@ -264,6 +283,7 @@ class Ssr:
                            "consumes more elements than the stream was configured for)")
         addr = self._ahead
         self._ahead = next(self.addrs, None)
+        self._next_e += 1
         return addr
 
     def pop(self) -> int:
@@ -271,7 +291,8 @@ class Ssr:
             raise SimError(f"SSR{self.index} is a write stream but an instruction reads "
                            f"ft{self.index}")
         if self._rep_left == 0:
-            self._cur = int.from_bytes(self.mem.read(self._next_addr("read"), 8), "little")
+            self._cur_addr = self._next_addr("read")
+            self._cur = int.from_bytes(self.mem.read(self._cur_addr, 8), "little")
             self._rep_left = self.repeat + 1
         self._rep_left -= 1
         self.done = self._ahead is None and self._rep_left == 0
@@ -283,6 +304,95 @@ class Ssr:
                            f"ft{self.index}")
         self.mem.write(self._next_addr("write"), (value & M64).to_bytes(8, "little"))
         self.done = self._ahead is None
+
+    # -- vectorised access (vexpsim.arch.fastfrep): same addresses and end state as pops/pushes
+    @staticmethod
+    def _unmasked(e: Any, ptr: int, dims: int, bounds: list[int], strides: list[int]) -> Any:
+        """Generator address (before word masking) of stream elements `e`: dimension d has
+        incremented e // P_d - e // P_(d+1) times (P_d: product of the inner extents)."""
+        np = _np()
+        addr = np.full(e.shape, ptr, dtype=np.int64)
+        period = 1
+        for d in range(dims):  # int64 products may wrap: only the value mod 2^32 matters
+            nxt = period * (bounds[d] + 1)
+            if strides[d] and period < 1 << 62:
+                steps = e if period == 1 else e // period
+                if d < dims - 1 and nxt < 1 << 62:
+                    steps = steps - e // nxt
+                addr += steps * strides[d]
+            period = nxt
+        return addr & M32
+
+    def _remaining(self) -> int:
+        """Elements the address generator can still deliver, `_ahead` included."""
+        if self._ahead is None:
+            return 0
+        _, dims, bounds, _ = self._geo
+        total = 1
+        for d in range(dims):
+            total *= bounds[d] + 1
+        return total - self._next_e
+
+    def _plan(self, count: int, what: str) -> tuple[int, int]:
+        """(pops served from the buffered element, new elements needed) for `count` pops."""
+        if self.addrs is None:
+            raise SimError(f"SSR{self.index}: {what} but no stream was started")
+        if self.write:
+            buffered, per = 0, 1
+        else:
+            buffered, per = min(count, self._rep_left), self.repeat + 1
+        new = -(-(count - buffered) // per)
+        if new > self._remaining():
+            raise SimError(f"SSR{self.index}: {what} after the stream ended (the program "
+                           "consumes more elements than the stream was configured for)")
+        return buffered, new
+
+    def peek_addresses(self, count: int, fetches: bool = False) -> Any:
+        """Word addresses (int64) of the next `count` pops (read stream, each element repeated
+        `repeat` + 1 times; the pops still served from the buffered element give its address)
+        or pushes (write stream). `fetches=True`: the next `count` memory accesses instead
+        (each element once, the buffered one excluded). Raises SimError if the stream cannot
+        deliver them."""
+        np = _np()
+        if fetches:
+            if self.addrs is None or count > self._remaining():
+                raise SimError(f"SSR{self.index}: fewer than {count} elements left")
+            e = self._next_e + np.arange(count, dtype=np.int64)
+            return self._unmasked(e, *self._geo) & 0xFFFFFFF8
+        buffered, new = self._plan(count, "write" if self.write else "read")
+        e = self._next_e + np.arange(new, dtype=np.int64)
+        addrs = self._unmasked(e, *self._geo) & 0xFFFFFFF8
+        if not self.write and self.repeat:
+            addrs = np.repeat(addrs, self.repeat + 1)
+        if buffered:
+            addrs = np.concatenate([np.full(buffered, self._cur_addr, dtype=np.int64), addrs])
+        return addrs[:count]
+
+    def advance(self, count: int, last_value: int | None = None) -> None:
+        """Skip `count` pops/pushes: the same end state as performing them (`done`, look-ahead,
+        repeat counter). A read stream's buffered element becomes the last one fetched:
+        `last_value` is its data (as read by the last pop), else it is read from memory now."""
+        if count <= 0:
+            return
+        buffered, new = self._plan(count, "write" if self.write else "read")
+        if new:
+            left = self._remaining() - new
+            last = self._next_e + new - 1
+            if not self.write:
+                self._cur_addr = next(self._gen(*self._geo, start=last))
+                self._cur = last_value if last_value is not None else \
+                    int.from_bytes(self.mem.read(self._cur_addr, 8), "little")
+                self._rep_left = new * (self.repeat + 1) - (count - buffered)
+            self._next_e = last + 1
+            if left:
+                self.addrs = self._gen(*self._geo, start=self._next_e)
+                self._ahead = next(self.addrs)
+            else:
+                self.addrs = iter(())
+                self._ahead = None
+        else:
+            self._rep_left -= count
+        self.done = self._ahead is None and (self.write or self._rep_left == 0)
 
 
 class Dma:

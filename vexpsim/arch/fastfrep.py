@@ -1,0 +1,940 @@
+"""Vectorised functional execution of FREP loops (design.md, "Simulation strategy").
+
+An FREP body replayed instruction by instruction costs microseconds per instruction; here a
+whole FREP (iterations `first..iters-1`) runs as NumPy over all iterations, bit-identical to
+the per-instruction path: the same SSR pops and pushes (addresses, repeat, end state), FP
+registers, memory and fflags. The kernels are in vexpsim.arch.fastvec.
+
+Static conditions (`plan_frep` returns None otherwise; the caller keeps the slow path):
+- every body instruction is one of: scalar fadd/fsub/fmul, fmadd/fmsub/fnmsub/fnmadd,
+  fmin/fmax, fsgnj/fsgnjn/fsgnjx in FP64, FP32 or FP16/BF16 (.h, .ah); packed
+  vfadd/vfsub/vfmul/vfmin/vfmax/vfsgnj[n|x] (and `.r`), vfmac/vfmre (and `.r`) on FP32, FP16
+  or BF16 lanes; vfexp/fexp (VEXP); vf[n]dotpex.s.{h,ah} and vf[n]sumex.s.{h,ah} (FP16/BF16
+  into FP32, FPnew's DOTP datapath: vectorised where it is provably exact, fastvec.k_dotp).
+  No FP8, division, square root, conversions, compares, vfsum, the `.r` DOTP forms, loads
+  or stores;
+- every non-stream FP register is either read-only in the body (a constant), written before
+  it is read in each iteration (a per-iteration temporary), or a loop-carried ACCUMULATOR:
+  touched by exactly one body instruction that reads it once and writes it, as the addend
+  of fadd/vfadd/fsub (minuend)/fmadd/fnmsub/vfmac/vfmre/vfdotpex/vfsumex or an operand of
+  fmin/fmax/vfmin/vfmax; any other loop-carried register (e.g. a chain through two
+  instructions) is refused;
+- stagger: the body is unrolled over the stagger steps (whole periods vectorised, a final
+  partial period as a second part; any `first`);
+- the hart is not tracing (a trace must list every instruction).
+
+Run-time conditions (`run_frep_vectorised` raises CannotVectorise BEFORE changing any state):
+a stream register is used with SSRs enabled only if each SSR is only read or only written by
+the body and its stream direction matches; every stream has enough elements and lies in
+simulated memory; no stream element is read after a write stream wrote its address during the
+FREP (in-place maps, read and written at the same instruction, are fine); rounding modes are
+valid (add and fused accumulation chains outside round-to-nearest-even are stepped
+exactly and only up to _EXACT_MAX iterations); VEXP is used in BF16 mode with the EXP unit
+present; accumulation chains converge (below).
+
+Accumulation chains round at every step in order. They are evaluated speculatively: a
+candidate sequence (min/max: an exact running reduction on an order-preserving integer key;
+add and fused chains in round-to-nearest: np.add.accumulate in the format's own dtype, with
+the products rounded first for fused chains) is checked in ONE vectorised pass of the exact
+kernel over all steps (each step recomputed from the candidate previous value); from the first
+mismatch the chain restarts with the exact value, so the result is exact whatever the
+candidate. Flags come from the exact pass. A candidate that fails early is replaced by a
+costlier one that is right far more often (FP64 fused chains: a Python-float loop, TwoSum
+plus the product's error term; narrow fused and DOTP chains: one NumPy step per iteration
+over all lanes). Min/max chains and round-to-nearest add chains without infinities or NaNs
+need no verification (see `_trusted`). All the chains of one kind in a body run side by side.
+The last candidate steps the exact kernel one iteration at a time (any rounding mode: the
+only one for add and fused chains outside round-to-nearest), for at most _EXACT_MAX
+iterations. Chains that converge slowly give up after _MAX_ROUNDS windows: the caller then
+runs the slow path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..isa.semantics import FMODE_DST, FMODE_SRC, SimError
+from ..numerics import fparith as fpa
+from . import fastvec as fv
+
+__all__ = ["FrepPlan", "CannotVectorise", "plan_frep", "run_frep_vectorised",
+           "stagger_variants"]
+
+U64 = np.uint64
+_RM = ("rne", "rtz", "rdn", "rup", "rmm")
+_SCALAR_FMT = {"fp64": "fp64", "fp32": "fp32", "h": None, "ah": "bf16"}
+_SIMD_FMT = {"fp32": "fp32", "h": None, "ah": "bf16"}
+_BINOPS = {"add", "sub", "mul", "min", "max", "sgnj", "sgnjn", "sgnjx"}
+_NATIVE = {"fp64": np.float64, "fp32": np.float32, "fp16": np.float16}
+_UINT = {8: np.uint64, 4: np.uint32, 2: np.uint16}
+_MAX_ROUNDS = 200  # chain repair rounds before giving up (then the slow path runs)
+_BLOCK = 8192  # elements per kernel call (cache-sized temporaries)
+_EXACT_MAX = 4096  # longest chain rest stepped one iteration at a time (else the slow path)
+
+
+class CannotVectorise(Exception):
+    """A run-time condition of the fast path is not met; no state was changed."""
+
+
+@dataclass(frozen=True)
+class _Step:
+    ins: Any
+    kind: str  # "binop", "fma", "dotp", "vexp"
+    op: str  # binop: add/sub/mul/min/max/sgnj/sgnjn/sgnjx; fma: "fma"; vexp: "exp"
+    simd: bool
+    spec: str  # format spec of the ISA row ("fp64", "fp32", "h", "ah")
+    srcs: tuple[tuple[str, int], ...]  # ("s", ssr) stream, ("t", reg) temporary,
+    #                                    ("c", reg) constant, ("a", reg) accumulator
+    dst: tuple[str, int]  # ("s", ssr) push, ("t", reg) or ("a", reg)
+    pops: tuple[int, ...]  # SSR lanes popped (once each per instruction)
+    negate_product: bool = False
+    negate_addend: bool = False
+    replicate: bool = False
+    alias: bool = False  # vexp on '.ah': BF16 whatever fmode says
+    acc_pos: int | None = None  # index in srcs of the accumulator ("a"), if any
+
+
+@dataclass(frozen=True)
+class _Flow:
+    """The dataflow of the (unrolled) body for one SSR setting."""
+
+    steps: tuple[_Step, ...]
+    reads: dict[int, tuple[int, ...]]  # ssr -> steps popping it, in body order
+    writes: dict[int, tuple[int, ...]]  # ssr -> steps pushing it
+    written: tuple[int, ...]  # non-stream registers written (temporaries, accumulators)
+
+
+@dataclass(frozen=True)
+class FrepPlan:
+    """How to vectorise one FREP site: the body dataflow with streaming on and off (for a
+    staggered body, the nvar stagger steps unrolled; other rotations and partial periods
+    are analysed on first use and cached)."""
+
+    body: tuple[Any, ...]  # the unrolled body (nvar stagger steps)
+    nvar: int
+    streaming: _Flow | None
+    plain: _Flow | None
+    variants: tuple[tuple[Any, ...], ...] = ()
+    nssr: int = 0
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def flow(self, streaming: bool, start: int = 0, count: int | None = None) -> _Flow | None:
+        """Dataflow of stagger steps start, start+1, ... (count of them, mod nvar)."""
+        count = self.nvar if count is None else count
+        if start == 0 and count == self.nvar:
+            return self.streaming if streaming else self.plain
+        key = (streaming, start, count)
+        if key not in self.cache:
+            body = [b for i in range(count) for b in self.variants[(start + i) % self.nvar]]
+            self.cache[key] = _flow(body, self.nssr if streaming else 0)
+        return self.cache[key]
+
+
+# ---- planning --------------------------------------------------------------------------------
+
+def _describe(ins: Any) -> tuple[str, str, bool, str, list[int], dict] | None:
+    """(kind, op, simd, spec, source registers in read order, extras) or None."""
+    d = ins.defn
+    a = d.args
+    sem = d.semantics
+    if sem == "fp_arith" and a["op"] in ("add", "sub", "mul") and a["fmt"] in _SCALAR_FMT:
+        return "binop", a["op"], False, a["fmt"], [ins.rs1, ins.rs2], {}
+    if sem == "fp_minmax" and a["fmt"] in _SCALAR_FMT:
+        return "binop", a["op"], False, a["fmt"], [ins.rs1, ins.rs2], {}
+    if sem == "fp_sgnj" and a["fmt"] in _SCALAR_FMT:
+        op = {"j": "sgnj", "n": "sgnjn", "x": "sgnjx"}[a["mode"]]
+        return "binop", op, False, a["fmt"], [ins.rs1, ins.rs2], {}
+    if sem == "fp_fma" and a["fmt"] in _SCALAR_FMT:
+        return "fma", "fma", False, a["fmt"], [ins.rs1, ins.rs2, ins.rs3], {
+            "negate_product": a["negate_product"], "negate_addend": a["negate_addend"]}
+    if sem == "simd_binop" and a["op"] in _BINOPS and a["fmt"] in _SIMD_FMT:
+        return "binop", a["op"], True, a["fmt"], [ins.rs1, ins.rs2], {
+            "replicate": a["replicate"]}
+    if sem == "simd_mac" and a["fmt"] in _SIMD_FMT:
+        return "fma", "fma", True, a["fmt"], [ins.rs1, ins.rs2, ins.rd], {
+            "negate_product": a["negate"], "replicate": a["replicate"]}
+    if sem in ("simd_dotpex", "simd_sumex") and a["dst"] == "fp32" and \
+            a["src"] in ("h", "ah") and not a.get("replicate", False):
+        dot = sem == "simd_dotpex"
+        return "dotp", "dotp" if dot else "sumex", True, a["src"], \
+            [ins.rs1, ins.rs2, ins.rd] if dot else [ins.rs1, ins.rd], \
+            {"negate_product": a["negate"]}
+    if sem == "vexp" and a["fmt"] in ("h", "ah"):
+        return "vexp", "exp", a["simd"], "ah" if a["fmt"] == "ah" else "h", [ins.rs1], {
+            "alias": a["fmt"] == "ah"}
+    return None
+
+
+def _acc_ok(kind: str, op: str, pos: int, extra: dict) -> bool:
+    """Can source position `pos` of this instruction be a loop-carried accumulator?"""
+    if extra.get("replicate") and pos == 1:
+        return False  # `.r`: the accumulator's lane 0 would be broadcast every step
+    if kind == "dotp":
+        return pos == (2 if op == "dotp" else 1)
+    if kind == "binop":
+        return op in ("add", "min", "max") or (op == "sub" and pos == 0)
+    if kind == "fma":
+        return pos == 2 and not extra.get("negate_addend", False)
+    return False
+
+
+def _flow(body: list[Any], nssr: int) -> _Flow | None:
+    descs = [_describe(b) for b in body]
+    if any(d is None for d in descs):
+        return None
+    written = {b.rd for b in body if b.rd >= nssr}
+    stream_r: dict[int, list[int]] = {}
+    stream_w: dict[int, list[int]] = {}
+    touch: dict[int, int] = {}  # register -> number of instructions touching it
+    for b, (_, _, _, _, srcs, _) in zip(body, descs, strict=True):
+        for r in {*srcs, b.rd}:
+            touch[r] = touch.get(r, 0) + 1
+    steps = []
+    have: set[int] = set()  # registers written earlier in this iteration
+    for j, (b, (kind, op, simd, spec, srcs, extra)) in enumerate(zip(body, descs, strict=True)):
+        ops = []
+        pops: list[int] = []
+        for pos, r in enumerate(srcs):
+            if r < nssr:
+                ops.append(("s", r))
+                if r not in pops:
+                    pops.append(r)
+            elif r in have or r not in written:
+                ops.append(("t" if r in have else "c", r))
+            else:  # loop-carried: only the single-instruction accumulator pattern
+                if r != b.rd or touch[r] != 1 or srcs.count(r) != 1 or \
+                        not _acc_ok(kind, op, pos, extra):
+                    return None
+                ops.append(("a", r))
+        for r in pops:
+            stream_r.setdefault(r, []).append(j)
+        if b.rd < nssr:
+            dst = ("s", b.rd)
+            stream_w.setdefault(b.rd, []).append(j)
+        else:
+            dst = ("a" if ("a", b.rd) in ops else "t", b.rd)
+            have.add(b.rd)
+        acc = next((i for i, (k, _) in enumerate(ops) if k == "a"), None)
+        steps.append(_Step(b, kind, op, simd, spec, tuple(ops), dst, tuple(pops), **extra,
+                           acc_pos=acc))
+    if set(stream_r) & set(stream_w):
+        return None  # one SSR both read and written: the slow path reports the error
+    return _Flow(tuple(steps), {k: tuple(v) for k, v in stream_r.items()},
+                 {k: tuple(v) for k, v in stream_w.items()}, tuple(sorted(written)))
+
+
+def stagger_variants(frep: Any, body: list[Any]) -> list[list[Any]]:
+    """The body's instructions for each stagger step of FREP instruction `frep` (its register
+    fields incremented as build_frep does), for plan_frep's `variants`."""
+    from .functional import _stagger
+    smax, smask = frep.extra if len(frep.extra) == 2 else (0, 0)
+    return [[_stagger(b, k, smask) if k and smask else b for b in body]
+            for k in range(smax + 1)]
+
+
+def plan_frep(hart: Any, body: list[Any], variants: Any = None) -> FrepPlan | None:
+    """Static analysis of one FREP site (cache the result): None if the body cannot be
+    vectorised (see the module docstring). `variants`: the body's instructions for each
+    stagger step (`stagger_variants(frep, body)`); without stagger `[body]` or None (a single
+    list of closures is accepted too: only its length is used)."""
+    if getattr(hart, "trace", None) is not None:
+        return None
+    vs: list[list[Any]]
+    if variants is None or len(variants) <= 1:
+        vs = [list(body)]
+    else:
+        vs = [list(v) for v in variants]
+        if not all(hasattr(b, "defn") for v in vs for b in v):
+            return None  # closures, not instructions: stagger cannot be analysed
+    unrolled = [b for v in vs for b in v]
+    if not unrolled or any(b.rd is None for b in unrolled):
+        return None
+    nssr = len(hart.ssrs)
+    streaming = _flow(unrolled, nssr)
+    plain = _flow(unrolled, 0)
+    if streaming is None and plain is None:
+        return None
+    return FrepPlan(tuple(unrolled), len(vs), streaming, plain,
+                    tuple(tuple(v) for v in vs), nssr)
+
+
+# ---- running ---------------------------------------------------------------------------------
+
+def _fmt(h: Any, st: _Step) -> str:
+    """The lane format; DOTP steps: "fp32/<source format>" (lanes are the FP32 results, each
+    holding its pair of source elements)."""
+    if st.kind == "dotp":
+        src = "bf16" if st.spec == "ah" or h.fmode & FMODE_SRC else "fp16"
+        return "fp32/" + src
+    if st.kind == "vexp":
+        if not h.has_exp:
+            raise CannotVectorise("no EXP op group (the slow path reports the error)")
+        if not st.alias and not h.fmode & FMODE_DST:
+            raise CannotVectorise("VEXP in FP16 mode (the slow path reports the error)")
+        return "bf16"
+    table = _SIMD_FMT if st.simd else _SCALAR_FMT
+    f = table[st.spec]
+    if f is None:  # '.h': FP16, or BF16 in the alternate destination mode (fmode)
+        f = "bf16" if h.fmode & FMODE_DST else "fp16"
+    return f
+
+
+def _rm(h: Any, st: _Step) -> str:
+    r = st.ins.rm if not st.simd else None
+    if r is None:
+        if h.frm > 4:
+            raise CannotVectorise(f"invalid dynamic rounding mode frm = {h.frm}")
+        r = h.frm
+    return _RM[r]
+
+
+def _regions(mem: Any) -> list[tuple[int, int, np.ndarray]]:
+    out = []
+    for _, base, size, buf in mem.regions:
+        if base % 8 == 0 and size % 8 == 0:
+            out.append((base, size, np.frombuffer(buf, dtype="<u8")))
+    return out
+
+
+def _locate(regions: list, addrs: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """[(mask, word index, region view)] covering every address, else CannotVectorise."""
+    parts = []
+    covered = np.zeros(addrs.shape, dtype=bool)
+    for base, size, view in regions:
+        m = (addrs >= base) & (addrs <= base + size - 8)
+        if m.any():
+            parts.append((m, (addrs[m] - base) >> 3, view))
+            covered |= m
+    if not covered.all():
+        raise CannotVectorise("a stream address lies outside simulated memory")
+    return parts
+
+
+def _gather(regions: list, addrs: np.ndarray) -> np.ndarray:
+    out = np.empty(addrs.shape, dtype=U64)
+    for m, idx, view in _locate(regions, addrs):
+        out[m] = view[idx]
+    return out
+
+
+class _Run:
+    """Everything computed before any state changes (prepare), then `commit`. `segs`: the
+    (dataflow, repetitions) parts of the FREP in execution order (one, or for a staggered
+    body whole periods and a partial period)."""
+
+    def __init__(self, h: Any, segs: list[tuple[_Flow, int]]) -> None:
+        self.h = h
+        self.regions = _regions(h.mem)
+        self.advances: list[tuple[Any, int, int | None]] = []
+        offs, t = [], 0
+        for f, reps in segs:
+            offs.append(t)
+            t += reps * len(f.steps)
+        rd = [s_ for f, _ in segs for s_ in f.reads]
+        wr = [s_ for f, _ in segs for s_ in f.writes]
+        if set(rd) & set(wr):
+            raise CannotVectorise("an SSR is both read and written by the body")
+        # per segment: stream -> (reps, pops or pushes per iteration) values
+        self.rvals: list[dict[int, np.ndarray]] = [{} for _ in segs]
+        self.wvals: list[dict[int, np.ndarray]] = [
+            {s_: np.empty((reps, len(w)), dtype=U64) for s_, w in f.writes.items()}
+            for f, reps in segs]
+        r_addr, r_time, w_addr, w_time = [], [], [], []
+        for s_ in dict.fromkeys(rd):
+            addrs, times, counts = self._stream(s_, segs, offs, False)
+            ssr = h.ssrs[s_]
+            cnt = len(addrs)
+            buffered = min(cnt, ssr._rep_left)
+            vals = np.empty(cnt, dtype=U64)
+            vals[:buffered] = ssr._cur
+            vals[buffered:] = _gather(self.regions, addrs[buffered:])
+            self.advances.append((ssr, cnt, int(vals[-1])))
+            for i, part in enumerate(np.split(vals, np.cumsum(counts)[:-1])):
+                if counts[i]:
+                    self.rvals[i][s_] = part.reshape(segs[i][1], -1)
+            r_addr.append(addrs[buffered:])
+            r_time.append(times[buffered:])
+        self.waddrs: dict[int, np.ndarray] = {}
+        for s_ in dict.fromkeys(wr):
+            addrs, times, _ = self._stream(s_, segs, offs, True)
+            _locate(self.regions, addrs)
+            self.waddrs[s_] = addrs
+            self.advances.append((h.ssrs[s_], len(addrs), None))
+            w_addr.append(addrs)
+            w_time.append(times)
+        if w_addr and r_addr:
+            _hazards(np.concatenate(r_addr), np.concatenate(r_time), np.concatenate(w_addr),
+                     np.concatenate(w_time))
+        self.w_time = np.concatenate(w_time) if w_time else None
+        self.flags = 0
+        self.regs: dict[int, int] = {}  # registers written so far (the later segments' view)
+        for i, (f, reps) in enumerate(segs):
+            self._evaluate(i, f, reps)
+
+    def _stream(self, s_: int, segs: list, offs: list, write: bool
+                ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """Addresses and issue times of all pops (pushes) of SSR s_, and counts per segment."""
+        ssr = self.h.ssrs[s_]
+        if ssr.write != write:
+            raise CannotVectorise(
+                f"SSR{s_} is a {'read' if ssr.write is False else 'write'} stream but the "
+                f"body {'writes' if write else 'reads'} ft{s_}")
+        counts, times = [], []
+        for (f, reps), off in zip(segs, offs, strict=True):
+            who = (f.writes if write else f.reads).get(s_, ())
+            counts.append(reps * len(who))
+            times.append(off + (np.arange(reps, dtype=np.int64)[:, None] * len(f.steps) +
+                                np.array(who, dtype=np.int64)[None, :]).ravel())
+        try:
+            addrs = ssr.peek_addresses(sum(counts))
+        except SimError as e:
+            raise CannotVectorise(str(e)) from None
+        return addrs, np.concatenate(times), counts
+
+    # -- evaluation
+    def _evaluate(self, seg: int, flow: _Flow, n: int) -> None:
+        h = self.h
+        regs = self.regs
+        rvals, wvals = self.rvals[seg], self.wvals[seg]
+        vals: dict[int, np.ndarray] = {}
+        chains: dict[tuple, list] = {}
+        for j, st in enumerate(flow.steps):
+            fmt = _fmt(h, st)
+            rm = _rm(h, st) if st.kind != "vexp" else "rne"
+            ops: list[Any] = []
+            for k, r in st.srcs:
+                if k == "s":
+                    ops.append(rvals[r][:, flow.reads[r].index(j)])
+                elif k == "t":
+                    ops.append(vals[r])
+                elif k == "c":
+                    ops.append(np.full(1, regs.get(r, h.f[r]), dtype=U64))
+                else:
+                    ops.append(None)
+            if st.acc_pos is not None:
+                # nothing else reads an accumulator: chains run after the body, grouped
+                key = (st.kind, st.op, st.simd, fmt, rm, st.negate_product, st.replicate,
+                       st.acc_pos)
+                r = st.dst[1]
+                chains.setdefault(key, []).append((st, ops, regs.get(r, h.f[r])))
+                continue
+            res, fl = _compute(st, fmt, rm, ops)
+            self.flags |= fl
+            kd, rd = st.dst
+            if kd == "s":
+                wvals[rd][:, flow.writes[rd].index(j)] = np.broadcast_to(res, (n,))
+            else:
+                vals[rd] = res
+        for (_, _, _, fmt, rm, _, _, _), group in chains.items():
+            finals, fl = _chains(group, fmt, rm, n)
+            self.flags |= fl
+            for (st, _, _), word in zip(group, finals, strict=True):
+                vals[st.dst[1]] = word
+        for r in flow.written:
+            regs[r] = int(vals[r][-1])
+
+    def commit(self) -> None:
+        h = self.h
+        for ssr, cnt, last in self.advances:
+            ssr.advance(cnt, last)
+        if self.waddrs:
+            addrs = np.concatenate(list(self.waddrs.values()))
+            vals = np.concatenate([w[s_].ravel() for s_ in self.waddrs for w in self.wvals
+                                   if s_ in w])
+            addrs, vals = _last_writes(addrs, self.w_time, vals)
+            for m, idx, view in _locate(self.regions, addrs):
+                view[idx] = vals[m]
+        for r, v in self.regs.items():
+            h.f[r] = v
+        h.fflags |= self.flags
+
+
+def _slots(*addrs: np.ndarray) -> tuple[list[np.ndarray], int] | None:
+    """Dense word indices of the addresses over their common span (None if the span is
+    large: then the sorting methods run)."""
+    lo = min(int(a.min()) for a in addrs)
+    hi = max(int(a.max()) for a in addrs)
+    size = ((hi - lo) >> 3) + 1
+    if size > 1 << 24:
+        return None
+    return [(a - lo) >> 3 for a in addrs], size
+
+
+def _hazards(ra: np.ndarray, rt: np.ndarray, wa: np.ndarray, wt: np.ndarray) -> None:
+    """CannotVectorise if an address is read after a write to it (read-before-write at the
+    same instruction is the in-place case and fine)."""
+    if not ra.size or not wa.size or ra.max() < wa.min() or wa.max() < ra.min():
+        return
+    big = np.iinfo(np.int64).max
+    dense = _slots(ra, wa)
+    if dense is not None:
+        (ir, iw), size = dense
+        first_w = np.full(size, big, dtype=np.int64)
+        np.minimum.at(first_w, iw, wt)
+        if (rt > first_w[ir]).any():
+            raise CannotVectorise("a stream reads an address after a write stream wrote it")
+        return
+    common = np.intersect1d(ra, wa)
+    if not common.size:
+        return
+    first_w = np.full(common.size, big, dtype=np.int64)
+    last_r = np.full(common.size, -1, dtype=np.int64)
+    iw = np.searchsorted(common, wa)
+    mw = (iw < common.size) & (common[np.minimum(iw, common.size - 1)] == wa)
+    np.minimum.at(first_w, iw[mw], wt[mw])
+    ir = np.searchsorted(common, ra)
+    mr = (ir < common.size) & (common[np.minimum(ir, common.size - 1)] == ra)
+    np.maximum.at(last_r, ir[mr], rt[mr])
+    if (last_r > first_w).any():
+        raise CannotVectorise("a stream reads an address after a write stream wrote it")
+
+
+def _last_writes(addrs: np.ndarray, times: np.ndarray, vals: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The pushes that survive: for an address pushed several times, the latest one."""
+    d = np.diff(addrs)
+    if len(addrs) < 2 or (d > 0).all() or (d < 0).all():
+        return addrs, vals  # one monotonic stream: no address repeats
+    dense = _slots(addrs)
+    if dense is not None:
+        (idx,), size = dense
+        last = np.full(size, -1, dtype=np.int64)
+        np.maximum.at(last, idx, times)
+        keep = last[idx] == times
+        return addrs[keep], vals[keep]
+    order = np.argsort(times, kind="stable")
+    addrs, vals = addrs[order], vals[order]
+    _, rev_i = np.unique(addrs[::-1], return_index=True)
+    keep = len(addrs) - 1 - rev_i
+    return addrs[keep], vals[keep]
+
+
+# ---- one instruction over many iterations --------------------------------------------------
+
+def _lanes(st: _Step, fmt: str, words: np.ndarray, pos: int) -> np.ndarray:
+    """64-bit register words (...,) -> operand encodings (..., L)."""
+    fmt = fmt.split("/")[0]
+    if st.simd:
+        ln = fv.lanes_of(words, fmt)
+        if st.replicate and pos == 1:
+            ln = np.repeat(ln[..., :1], ln.shape[-1], axis=-1)
+        return ln
+    w = fv.FORMATS[fmt][0]
+    if w == 64:
+        return words[..., None]
+    up = U64(((1 << 64) - 1) ^ ((1 << w) - 1))
+    ok = (words & up) == up  # NaN-boxed, else the canonical NaN (semantics._unbox)
+    return np.where(ok, words & ~up, U64(fpa.canonical_nan(fmt)))[..., None]
+
+
+def _words(st: _Step, fmt: str, lanes: np.ndarray) -> np.ndarray:
+    fmt = fmt.split("/")[0]
+    if st.simd:
+        return fv.pack_lanes(lanes, fmt)
+    w = fv.FORMATS[fmt][0]
+    if w == 64:
+        return lanes[:, 0]
+    return lanes[:, 0] | U64(((1 << 64) - 1) ^ ((1 << w) - 1))
+
+
+def _kernel(st: _Step, fmt: str, rm: str, ops: list[np.ndarray], flags_or: bool = False
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The vectorised semantics on lane encodings (any common shape); flags_or: only the OR
+    of the flags is needed."""
+    shape = np.broadcast_shapes(*[o.shape for o in ops])
+    ops = [np.broadcast_to(o, shape).ravel() for o in ops]
+    size = ops[0].size
+    if size > _BLOCK:  # blocks that stay in the cache: the kernels make many temporaries
+        res = np.empty(size, dtype=U64)
+        fl = np.empty(size, dtype=np.uint8)
+        for k in range(0, size, _BLOCK):
+            res[k:k + _BLOCK], fl[k:k + _BLOCK] = _kernel1(
+                st, fmt, rm, [o[k:k + _BLOCK] for o in ops], flags_or)
+    else:
+        res, fl = _kernel1(st, fmt, rm, ops, flags_or)
+    return res.reshape(shape), fl.reshape(shape)
+
+
+def _kernel1(st: _Step, fmt: str, rm: str, ops: list[np.ndarray], flags_or: bool = False
+             ) -> tuple[np.ndarray, np.ndarray]:
+    if st.kind == "dotp":
+        res, fl = fv.k_dotp(ops[0], ops[1] if st.op == "dotp" else None, ops[-1],
+                            fmt.split("/")[1], rm, st.negate_product)
+    elif st.kind == "vexp":
+        res, fl = fv.k_vexp(ops[0])
+    elif st.kind == "fma":
+        res, fl = fv.k_fma(ops[0], ops[1], ops[2], fmt, rm, st.negate_product,
+                           st.negate_addend, flags_or)
+    elif st.op in ("add", "sub"):
+        res, fl = fv.k_add(ops[0], ops[1], fmt, rm, st.op == "sub")
+    elif st.op == "mul":
+        res, fl = fv.k_mul(ops[0], ops[1], fmt, rm)
+    elif st.op in ("min", "max"):
+        res, fl = fv.k_minmax(ops[0], ops[1], fmt, st.op == "max")
+    else:
+        res, fl = fv.k_sgnj(ops[0], ops[1], fmt, {"sgnj": "j", "sgnjn": "n", "sgnjx": "x"}[
+            st.op])
+    return res, fl
+
+
+def _compute(st: _Step, fmt: str, rm: str, ops: list[np.ndarray]) -> tuple[np.ndarray, int]:
+    """Result words (m,) of a non-carried instruction, and the OR of its flags."""
+    lanes = [_lanes(st, fmt, o, i) for i, o in enumerate(ops)]
+    res, fl = _kernel(st, fmt, rm, lanes, flags_or=True)
+    return _words(st, fmt, res), int(np.bitwise_or.reduce(fl, axis=None)) if fl.size else 0
+
+
+# ---- accumulation chains ----------------------------------------------------------------------
+
+def _key(bits: np.ndarray, fmt: str, want_max: bool) -> np.ndarray:
+    """Order-preserving int64 key (-0 < +0); NaNs get the neutral sentinel."""
+    w = fv.FORMATS[fmt][0]
+    sign = (bits >> U64(w - 1)) & U64(1)
+    mag = (bits & U64((1 << (w - 1)) - 1)).astype(np.int64)
+    key = np.where(sign == 1, -mag - 1, mag)
+    sentinel = np.iinfo(np.int64).min if want_max else np.iinfo(np.int64).max
+    return np.where(fv.is_nan(bits, fmt), sentinel, key)
+
+
+def _unkey(key: np.ndarray, fmt: str, want_max: bool) -> np.ndarray:
+    w = fv.FORMATS[fmt][0]
+    sentinel = np.iinfo(np.int64).min if want_max else np.iinfo(np.int64).max
+    bits = np.where(key < 0, (-(key + 1)).astype(U64) | U64(1 << (w - 1)),
+                    np.maximum(key, 0).astype(U64))
+    return np.where(key == sentinel, U64(fpa.canonical_nan(fmt)), bits)
+
+
+def _native(bits: np.ndarray, fmt: str) -> np.ndarray:
+    """Encodings viewed as the format's NumPy dtype (bfloat16 from ml_dtypes)."""
+    if fmt == "bf16":
+        import ml_dtypes
+        return bits.astype(np.uint16, copy=False).view(ml_dtypes.bfloat16)
+    dt = _NATIVE[fmt]
+    return bits.astype(_UINT[np.dtype(dt).itemsize], copy=False).view(dt)
+
+
+def _from_native(vals: np.ndarray) -> np.ndarray:
+    """Encodings (unsigned dtype of the same width) of native-dtype values."""
+    return vals.view(_UINT[vals.dtype.itemsize])
+
+
+def _to_native_f64(v: np.ndarray, fmt: str) -> np.ndarray:
+    """Round binary64 values to the format's native dtype (a candidate: may double-round)."""
+    if fmt == "bf16":
+        import ml_dtypes
+        return v.astype(ml_dtypes.bfloat16)
+    return v.astype(_NATIVE[fmt])
+
+
+def _canon(c: np.ndarray, fmt: str) -> np.ndarray:
+    """NaNs replaced by the canonical NaN (every NaN an FP operation returns)."""
+    return np.where(fv.is_nan(c, fmt), c.dtype.type(fpa.canonical_nan(fmt)), c)
+
+
+def _candidates(st: _Step, fmt: str, rm: str, others: list) -> list:
+    """Functions (acc0 (L,), slice) -> candidate accumulator values (m, L), cheapest first;
+    the last one is exact (_exact_steps)."""
+    pos = st.acc_pos
+    if st.kind == "binop" and st.op in ("min", "max"):
+        x = others[1 - pos]
+        want = st.op == "max"
+
+        def mm(a0: np.ndarray, sl: slice) -> np.ndarray:
+            xs = x[sl] if x.shape[0] > 1 else np.broadcast_to(x, (sl.stop - sl.start,
+                                                                   a0.shape[0]))
+            keys = np.vstack([_key(a0, fmt, want)[None], _key(xs, fmt, want)])
+            run = (np.maximum if want else np.minimum).accumulate(keys, axis=0)[1:]
+            return _unkey(run, fmt, want)
+        return [mm]
+    exact = [_exact_steps(st, fmt, rm, others)]
+    if rm != "rne":
+        return exact
+    if st.kind == "dotp":
+        dst, src = fmt.split("/")
+        with np.errstate(all="ignore"):
+            def val(o: np.ndarray, hi: bool) -> np.ndarray:
+                return fv.to_f64((o.astype(U64) >> U64(16 if hi else 0)) & U64(0xFFFF), src)
+            if st.op == "dotp":
+                p = val(others[0], False) * val(others[1], False) + \
+                    val(others[0], True) * val(others[1], True)
+            else:
+                p = val(others[0], False) + val(others[0], True)
+            if st.negate_product:
+                p = -p
+            x = _from_native(p.astype(np.float32))
+        return [_accumulate(x, dst), _stepper(p, dst), *exact]
+    sbit = 1 << (fv.FORMATS[fmt][0] - 1)
+    if st.kind == "binop" and st.op in ("add", "sub"):
+        x = others[1 - pos] ^ sbit if st.op == "sub" else others[1 - pos]
+        return [_accumulate(x, fmt), *exact]
+    if st.kind != "fma":
+        return exact
+    sh = np.broadcast_shapes(others[0].shape, others[1].shape)
+    a = np.broadcast_to(fv.to_f64(others[0], fmt), sh)
+    b = np.broadcast_to(fv.to_f64(others[1], fmt), sh)
+    if st.negate_product:
+        a = -a
+    with np.errstate(all="ignore"):
+        p = a * b  # exact for the narrow formats, RN for FP64
+        x = _from_native(_to_native_f64(p, fmt))
+        if fmt == "fp64":
+            _, pl = fv._two_prod(np.where(np.isfinite(p), a, 0.0), np.where(np.isfinite(p), b,
+                                                                              0.0))
+            pl = np.where(np.isfinite(pl), pl, 0.0)
+            return [_accumulate(x, fmt), _fma64_loop(p, pl), *exact]
+    return [_accumulate(x, fmt), _stepper(p, fmt), *exact]
+
+
+def _exact_steps(st: _Step, fmt: str, rm: str, others: list) -> Any:
+    """The last resort: the exact kernel one iteration at a time (any rounding mode)."""
+    pos = st.acc_pos
+
+    def run(a0: np.ndarray, sl: slice) -> np.ndarray:
+        m = sl.stop - sl.start
+        out = np.empty((m, a0.shape[0]), dtype=U64)
+        acc = a0.astype(U64)[None]
+        rows = [None if o is None else o[sl] for o in others]
+        for k in range(m):
+            res, _ = _kernel(st, fmt, rm, [acc if i == pos else r[k:k + 1]
+                                           for i, r in enumerate(rows)])
+            acc = res
+            out[k] = res[0]
+        return out
+    return run
+
+
+def _accumulate(x: np.ndarray, fmt: str) -> Any:
+    """acc_k+1 = acc_k + x_k rounded in the format's dtype (np.add.accumulate)."""
+    def add(a0: np.ndarray, sl: slice) -> np.ndarray:
+        m = sl.stop - sl.start
+        xs = x[sl] if x.shape[0] > 1 else np.broadcast_to(x, (m, a0.shape[0]))
+        seq = np.vstack([_native(a0[None], fmt), _native(np.ascontiguousarray(xs), fmt)])
+        with np.errstate(all="ignore"):
+            return _canon(_from_native(np.add.accumulate(seq, axis=0)[1:]), fmt)
+    return add
+
+
+_LOOPS: dict[int, Any] = {}
+
+
+def _fma64_steps(k: int) -> Any:
+    """A Python function stepping k FP64 fused chains together (straight-line code per
+    iteration: the loop overhead is shared by the k chains)."""
+    if k not in _LOOPS:
+        a = [f"a{i}" for i in range(k)]
+        body = "".join(
+            f"        s = a{i} + h[{i}]\n        bb = s - a{i}\n"
+            f"        a{i} = s + (((a{i} - (s - bb)) + (h[{i}] - bb)) + lo[{i}])\n"
+            for i in range(k))
+        src = (f"def steps(accs, hs, ls):\n    {', '.join(a)}, = accs\n    out = []\n"
+               f"    app = out.append\n    for h, lo in zip(hs, ls):\n{body}"
+               f"        app(({', '.join(a)},))\n    return out\n")
+        ns: dict = {}
+        exec(src, ns)  # noqa: S102 - generated from the template above only
+        _LOOPS[k] = ns["steps"]
+    return _LOOPS[k]
+
+
+def _fma64_loop(ph: np.ndarray, pl: np.ndarray) -> Any:
+    """FP64 fused chains acc + (ph + pl) stepped with Python floats: RN(s + RN(e + pl)) with
+    (s, e) = TwoSum(acc, ph); wrong only when RN(e + pl) crosses a rounding boundary of s
+    (then the verification repairs it)."""
+    def loop(a0: np.ndarray, sl: slice) -> np.ndarray:
+        m = sl.stop - sl.start
+        cols = a0.shape[0]
+        out = np.empty((m, cols))
+        accs = a0.astype(U64).view(np.float64).tolist()
+        for c in range(0, cols, 8):
+            e = min(cols, c + 8)
+            hs = np.broadcast_to(ph, (ph.shape[0] if ph.shape[0] > 1 else sl.stop,
+                                      ph.shape[1]))[sl, c:e].tolist()
+            ls = np.broadcast_to(pl, (pl.shape[0] if pl.shape[0] > 1 else sl.stop,
+                                      pl.shape[1]))[sl, c:e].tolist()
+            out[:, c:e] = _fma64_steps(e - c)(accs[c:e], hs, ls)
+        return _canon(out.view(U64), "fp64")
+    return loop
+
+
+def _stepper(p: np.ndarray, fmt: str) -> Any:
+    """Narrow fused chain, one NumPy step per iteration over all lanes: the exact binary64
+    sum rounded to the format's dtype (double rounding possible: a candidate)."""
+    def step(a0: np.ndarray, sl: slice) -> np.ndarray:
+        m = sl.stop - sl.start
+        ps = p[sl] if p.shape[0] > 1 else np.broadcast_to(p, (m, a0.shape[0]))
+        acc = fv.to_f64(a0, fmt)
+        out = np.empty((m, a0.shape[0]), dtype=_UINT[fv.FORMATS[fmt][0] // 8])
+        with np.errstate(all="ignore"):
+            for k in range(m):
+                nat = _to_native_f64(acc + ps[k], fmt)
+                out[k] = _from_native(nat)
+                acc = nat.astype(np.float64)
+        return _canon(out, fmt)
+    return step
+
+
+def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int
+            ) -> tuple[list[np.ndarray], int]:
+    """Run accumulator instructions of one kind over n iterations, their lanes side by side:
+    (final word (1,) of each, flags)."""
+    st = group[0][0]
+    pos = st.acc_pos
+    k = len(group)
+    # (k, L) accumulator lanes and (n, k, L) operand lanes, flattened to k * L columns
+    acc = _lanes(st, fmt, np.array([w for _, _, w in group], dtype=U64), pos)
+    L = acc.shape[-1]
+    acc = acc.reshape(k * L)
+    others: list[np.ndarray | None] = []
+    for i in range(len(group[0][1])):
+        if i == pos:
+            others.append(None)
+            continue
+        cols = [ops[i] for _, ops, _ in group]
+        if all(c.shape[0] == 1 for c in cols):  # constants: one row
+            words = np.concatenate(cols)[None, :]
+        elif all(c.shape[0] == n for c in cols):
+            words = np.stack(cols, axis=1)
+        else:
+            words = np.stack([np.broadcast_to(c, (n,)) for c in cols], axis=1)
+        ln = np.ascontiguousarray(_lanes(st, fmt, words, i)).reshape(words.shape[0], k * L)
+        others.append(np.broadcast_to(ln, (n, k * L)))  # constants: a broadcast view
+    done = _trusted(st, fmt, rm, acc, others, n)
+    if done is not None:
+        acc, flags = done
+    else:
+        acc, flags = _verified(st, fmt, rm, acc, others, _candidates(st, fmt, rm, others), n)
+    words = _words(st, fmt, acc.reshape(k, L))
+    return [words[c:c + 1] for c in range(k)], flags
+
+
+def _snan_any(bits: np.ndarray, fmt: str) -> bool:
+    qbit = 1 << (fv.FORMATS[fmt][1] - 1)
+    return bool((fv.is_nan(bits, fmt) & ((bits & qbit) == 0)).any())
+
+
+def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int
+             ) -> tuple[np.ndarray, int] | None:
+    """Chains whose candidate is exact by construction, flags computed directly; None when
+    the general verification must run.
+    - min/max: the running reduction on the order key is the chain (NaN and +-0 rules
+      included); the only flag is NV, raised iff some operand is a signaling NaN.
+    - add/sub in RNE without infinities or NaNs: np.add.accumulate in the format's dtype
+      rounds correctly at every step (IEEE binary64/binary32; binary16 and bfloat16 add in
+      binary32 and round once more, innocuous since 24 >= 2p + 1: Figueroa, "When is double
+      rounding innocuous?", SIGNUM Newsl. 30(3), 1995). An addition never underflows
+      (tiny sums are exact) and cannot overflow without producing an infinity, so the flags
+      are NX, raised iff some step is inexact.
+    - fused chains (RNE) whose products are all exact in the format: an add chain of the
+      products (checked with the exact multiply kernel: no flag on any product)."""
+    sbit = 1 << (fv.FORMATS[fmt.split("/")[0]][0] - 1)
+    if st.kind == "fma" and rm == "rne":
+        # every product exact in the format (no flag): the fused chain is an add chain
+        a, b = others[0], others[1]
+        if fv.is_special(acc, fmt).any():
+            return None
+        prod, fl = fv.k_mul(a.ravel(), b.ravel(), fmt, "rne")
+        if fl.any():
+            return None
+        x = prod.reshape(a.shape).astype(a.dtype)
+        return _trusted_add(acc, x ^ sbit if st.negate_product else x, fmt, n,
+                            _accumulate(x ^ sbit if st.negate_product else x, fmt))
+    if st.kind != "binop":
+        return None
+    pos = st.acc_pos
+    x = others[1 - pos]
+    if st.op in ("min", "max"):
+        c = _candidates(st, fmt, rm, others)[0](acc, slice(0, n))
+        return c[-1], (fpa.NV if _snan_any(acc, fmt) or _snan_any(x, fmt) else 0)
+    if not (st.op in ("add", "sub") and rm == "rne"):
+        return None
+    xs = x ^ sbit if st.op == "sub" else x
+    return _trusted_add(acc, xs, fmt, n, _accumulate(xs, fmt))
+
+
+def _trusted_add(acc: np.ndarray, xs: np.ndarray, fmt: str, n: int, cand: Any
+                 ) -> tuple[np.ndarray, int] | None:
+    """acc + xs chain in RNE from np.add.accumulate (see _trusted), or None with specials."""
+    if fv.is_special(acc, fmt).any() or fv.is_special(xs, fmt).any():
+        return None
+    c = cand(acc, slice(0, n))
+    if fv.is_special(c, fmt).any():
+        return None
+    flags = 0
+    step = 2048
+    for k in range(0, n, step):  # stops at the first inexact step
+        m = min(step, n - k)
+        prev = fv.to_f64(c[k - 1:k + m - 1] if k else np.vstack([acc[None], c[:m - 1]]), fmt)
+        xv = fv.to_f64(xs[k:k + step], fmt)
+        s, e = fv.two_sum(prev, xv)
+        if ((e != 0) | (s != fv.to_f64(c[k:k + step], fmt))).any():
+            flags = fpa.NX
+            break
+    return c[-1], flags
+
+
+def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands: list,
+              n: int) -> tuple[np.ndarray, int]:
+    """Candidate windows checked by the exact kernel; from a mismatch on, exact values. A
+    candidate that fails early is replaced by the next (costlier, more often right) one."""
+    pos = st.acc_pos
+    cand = cands[0]
+    flags = 0
+    start, win, rounds, misses, early = 0, n, 0, 0, 0
+    while start < n:
+        rounds += 1
+        if rounds > _MAX_ROUNDS:
+            raise CannotVectorise("accumulation chain does not converge")
+        if cand is cands[-1] and n - start > _EXACT_MAX:
+            raise CannotVectorise("accumulation chain needs exact stepping: slow path")
+        end = min(n, start + win)
+        sl = slice(start, end)
+        c = cand(acc, sl)
+        prev = np.vstack([acc[None], c[:-1]])
+        kops = [prev if i == pos else o[sl] for i, o in enumerate(others)]
+        res, fl = _kernel(st, fmt, rm, kops)
+        bad = np.flatnonzero((res != c).any(axis=1))
+        if not bad.size:
+            flags |= int(np.bitwise_or.reduce(fl, axis=None))
+            acc = c[-1]
+            start = end
+            win *= 2
+        else:
+            j = int(bad[0])
+            misses += 1
+            early = early + 1 if j < min(16, end - start - 1) else 0
+            # the cheap first candidate fails at once or repeatedly, a later one fails at
+            # once twice in a row: the next candidate
+            if cand is not cands[-1] and (early >= 2 or (
+                    cand is cands[0] and (early or misses >= 3))):
+                cand = cands[cands.index(cand) + 1]
+                misses = early = 0
+            flags |= int(np.bitwise_or.reduce(fl[:j + 1], axis=None))
+            acc = res[j]
+            start += j + 1
+            win = max(64, 4 * (j + 1))
+    return acc, flags
+
+
+def run_frep_vectorised(hart: Any, plan: FrepPlan, iters: int, first: int = 0) -> None:
+    """Execute iterations [first, iters) of the FREP functionally, vectorised; see the module
+    docstring. Raises CannotVectorise (state untouched) when a run-time condition fails.
+    hart.retired is not changed (the caller counts)."""
+    n_it = iters - first
+    if n_it <= 0:
+        return
+    on = bool(hart.ssr_enabled)
+    nv = plan.nvar
+    start = first % nv
+    periods, rest = divmod(n_it, nv)
+    segs = []
+    for count, reps in ((nv, periods), (rest, 1)):
+        if reps and count:
+            f = plan.flow(on, start, count)
+            if f is None:
+                raise CannotVectorise("body not vectorisable with SSRs "
+                                      f"{'enabled' if on else 'disabled'}"
+                                      + (" (this stagger phase)" if nv > 1 else ""))
+            segs.append((f, reps))
+    _Run(hart, segs).commit()

@@ -129,7 +129,7 @@ ys: .rept L+8
 # name: (source, iterations, harts (None: the cluster's 9))
 PROGRAMS = {"scalar": (SCALAR, 100_000, 1), "frep_ssr": (FREP_SSR, 400, 1),
             "scalar_spmd": (SCALAR_SPMD, 20_000, None),
-            "frep_ssr_spmd": (FREP_SSR_SPMD, 16, None)}
+            "frep_ssr_spmd": (FREP_SSR_SPMD, 256, None)}
 
 
 def bench(name: str, iters: int, timing: bool, repeat: int = 3) -> dict:

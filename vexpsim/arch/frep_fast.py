@@ -34,31 +34,23 @@ _MAX_TRIES = 6  # steady-state checks before giving up on a loop (at least ...)
 _MAX_TRY_ITERATIONS = 64  # (... or this many iterations: pipelines and FIFOs must fill)
 
 
-def _peek(ssr: Any, count: int) -> list[int] | None:
-    """The next `count` element addresses of a functional data mover, without consuming
-    them (None if the stream ends earlier)."""
-    if ssr.addrs is None or ssr._ahead is None:
+def _peek(ssr: Any, count: int) -> np.ndarray | None:
+    """The next `count` memory accesses (element addresses, each element once) of a
+    functional data mover, without consuming them (None if the stream ends earlier)."""
+    from ..isa.semantics import SimError
+    try:
+        return np.asarray(ssr.peek_addresses(count, fetches=True), dtype=np.int64)
+    except SimError:
         return None
-    out = [ssr._ahead]
-    gen = ssr.addrs
-    pulled = []
-    for _ in range(count):  # one more than needed: the look-ahead after the last
-        a = next(gen, None)
-        if a is None:
-            break
-        pulled.append(a)
-    import itertools
-    ssr.addrs = itertools.chain(pulled, gen)
-    out += pulled
-    if len(out) < count:
-        return None
-    return out[:count]
 
 
 def run_frep(h: Any, iters: int, run_iter: Callable[[int], None],
-             run_plain: Callable[[int], None], period: int) -> None:
+             run_plain: Callable[[int], None], period: int,
+             vector: Callable[[int, int], bool] | None = None) -> None:
     """Execute iterations 0..iters-1 of an FREP loop on timed hart `h`. `run_iter(it)` runs
-    iteration `it` with timing; `run_plain(it)` without (functional closures only)."""
+    iteration `it` with timing; `run_plain(it)` without (functional closures only);
+    `vector(first, last)` runs iterations [first, last) vectorised (vexpsim.arch.fastfrep)
+    and returns False, having changed nothing, when it cannot."""
     ct = h.tm.ct
     tc = ct.tcdm
     cnt = h.tm.counts
@@ -88,8 +80,9 @@ def run_frep(h: Any, iters: int, run_iter: Callable[[int], None],
             plan = _steady(snaps, marks, streams, h, left, tc)
             if plan is not None:
                 step, m, cycles, banks = plan
-                for j in range(it, it + m * period):
-                    run_plain(j)
+                if vector is None or not vector(it, it + m * period):
+                    for j in range(it, it + m * period):
+                        run_plain(j)
                 it += m * period
                 tc.reserve_block(cycles, banks)
                 state = [a + m * d for a, d in zip(snaps[-1], step, strict=True)]
@@ -122,8 +115,7 @@ def _steady(snaps: list[list[int]], marks: list[list[int]], streams: list[Any], 
     if period_cycles <= 0:
         return None
     m = left
-    all_cycles: list[np.ndarray] = []
-    all_banks: list[np.ndarray] = []
+    per: list[tuple[np.ndarray, np.ndarray]] = []  # per stream: last period's cycles, banks
     for s, st in enumerate(streams):
         n_prev = marks[-2][s] - marks[-3][s]
         n_last = marks[-1][s] - marks[-2][s]
@@ -138,20 +130,17 @@ def _steady(snaps: list[list[int]], marks: list[list[int]], streams: list[Any], 
         k = len(streams) + s
         if marks[-1][k] - marks[-2][k] != n_last:  # some elements were not in the TCDM
             return None
-        addrs = _peek(h.ssrs[s], m * n_last)
-        if addrs is None:
+        addr = _peek(h.ssrs[s], m * n_last)
+        if addr is None:
             return None
-        addr = np.asarray(addrs, dtype=np.int64)
         if np.any(addr < tc.base) or np.any(addr >= tc.base + tc.size):
             return None
-        base = np.asarray(last, dtype=np.int64)
-        cyc = (base[None, :] + period_cycles * np.arange(1, m + 1, dtype=np.int64)[:, None])
-        all_cycles.append(cyc.ravel())
-        all_banks.append(((addr - tc.base) >> tc.shift) % tc.nb)
-    if not all_cycles:
+        per.append((np.asarray(last, dtype=np.int64), ((addr - tc.base) >> tc.shift) % tc.nb))
+    if not per:
         return step, m, np.zeros(0, np.int64), np.zeros(0, np.int64)
-    cycles = np.concatenate(all_cycles)
-    banks = np.concatenate(all_banks)
+    j = period_cycles * np.arange(1, m + 1, dtype=np.int64)[:, None]
+    cycles = np.concatenate([(base[None, :] + j).ravel() for base, _ in per])
+    banks = np.concatenate([b for _, b in per])
     top = int(cycles.max())
     if top - tc.lo >= tc.window:
         tc._grow(top)
@@ -159,6 +148,35 @@ def _steady(snaps: list[list[int]], marks: list[list[int]], streams: list[Any], 
         return None
     idx = (cycles & tc.mask) * tc.nb + banks
     view = np.frombuffer(tc.occ, dtype=np.uint8)
-    if view[idx].any() or np.unique(idx).size != idx.size:
+    if view[idx].any() or _collide(per, period_cycles, m):
         return None
     return step, m, cycles, banks
+
+
+def _collide(per: list[tuple[np.ndarray, np.ndarray]], period: int, m: int) -> bool:
+    """Whether two of the extrapolated requests take the same bank in the same cycle. Element
+    q of a stream with E requests per period is at cycle base[q % E] + period * (q // E + 1):
+    two requests can share a cycle only when their base cycles differ by a whole number d of
+    periods, and then period j of one meets period j + d of the other (compared vectorised
+    over j). Within one stream the cycles strictly increase."""
+    for a in range(len(per)):
+        for b in range(a, len(per)):
+            base_a, bank_a = per[a]
+            base_b, bank_b = per[b]
+            ea, eb = base_a.size, base_b.size
+            for ka in range(ea):
+                for kb in range(eb):
+                    if a == b and kb <= ka:
+                        continue
+                    diff = int(base_a[ka] - base_b[kb])
+                    if diff % period:
+                        continue
+                    d = diff // period  # period j of a meets period j + d of b
+                    lo, hi = max(0, -d), min(m, m - d)
+                    if lo >= hi:
+                        continue
+                    ba = bank_a[ka + ea * np.arange(lo, hi)]
+                    bb = bank_b[kb + eb * np.arange(lo + d, hi + d)]
+                    if np.any(ba == bb):
+                        return True
+    return False

@@ -52,7 +52,15 @@ class Kernel:
     - `phases`: names of the regions between consecutive mcycle reads, in order (region i
       of hart 0, the reporting hart), e.g. ("max", "exp_sum", "normalise"); or a function of
       the params returning them (kernels that loop over blocks repeat their phase names);
-      regions with the same name add up in the record's phases_cycles.
+      regions with the same name add up in the record's phases_cycles;
+    - `extrapolate(params)`: None (run the whole shape), or (params to simulate, factor,
+      info) for kernels whose work is `factor` identical, independent repetitions of a
+      smaller run (e.g. the row blocks of FlashAttention-2, each on its own cluster-time).
+      run_kernel then simulates the smaller shape, checks it numerically, and scales cycles,
+      phases, instructions, FLOP and energies by `factor`; the record keeps the full params
+      and says so in `extrapolated` ({factor, simulated_params, simulated_cycles, ...info});
+      per-hart figures, `error`, `sim` and `outputs` are those of the simulated part. Only
+      for kernels with a test showing the scaled figures close to a full run.
     """
 
     name: str
@@ -71,6 +79,7 @@ class Kernel:
     harts: int | None = None  # None: the cluster's (SPMD); 1 for single-core kernels
     config: str = "vexp_paper"  # cluster preset it is meant for
     flops: Callable[[dict], float] | None = None  # useful FLOP of one run (for GFLOP/s)
+    extrapolate: Callable[[dict], tuple[dict, float, dict] | None] | None = None
 
 
 KERNELS: dict[str, Kernel] = {}
@@ -143,6 +152,10 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
     problems = k.check(p)
     if problems:
         raise UserError([f"kernel {name} {p}: {msg}" for msg in problems])
+    full = p
+    ext = k.extrapolate(p) if k.extrapolate is not None else None
+    if ext is not None:
+        p, factor, ext_info = dict(ext[0]), float(ext[1]), dict(ext[2])
     if cluster is None:
         cluster = load_cluster_config(preset=k.config)
     cfg = iss_config(cluster)
@@ -181,6 +194,9 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
         "sim": {"instructions": res.instructions, "host_seconds": secs,
                 "instructions_per_second": res.instructions / secs if secs else 0.0},
     }
+    if ext is not None:
+        rec["params"] = full
+        rec["extrapolated"] = {"factor": factor, "simulated_params": p, **ext_info}
     if timing:
         h0 = data["harts"][0]["timing"]
         regions = h0["regions"]
@@ -197,6 +213,18 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
                     "static_power_mw", "energy_table"):
             if key in data:
                 rec[key] = data[key]
+        if ext is not None:
+            rec["extrapolated"]["simulated_cycles"] = data["cycles"]
+            rec["cycles"] = round(rec["cycles"] * factor)
+            rec["instructions"] = round(rec["instructions"] * factor)
+            rec["phases_cycles"] = {n: round(c * factor) for n, c in phases.items()}
+            for key in ("energy_pj", "energy_cluster_pj"):
+                if key in rec:
+                    rec[key] = rec[key] * factor
+            if "energy_by_component_pj" in rec:
+                rec["energy_by_component_pj"] = {
+                    c: v * factor for c, v in rec["energy_by_component_pj"].items()}
+            p = full
         if k.flops is not None:
             rec["flop"] = k.flops(p)
             if rec.get("energy_pj") and rec["cycles"]:

@@ -12,16 +12,19 @@ Br rows of a row block (row i on core i mod 8).
   kernel's baseline mode), to split the gap into GEMM optimisation and exponential.
 
 Parameters: L, S, d, Br, Bc, causal (0 only: causal masking is not implemented yet, `check`
-says so), row_blocks (0: simulate all L/Br row blocks; n > 0: simulate the first n and scale
-cycles and energy by (L/Br)/n, see `extrapolate` and kernelrun's `extrapolated` record field;
-allowed because every row block of a non-causal FA-2 does the same work on its own
-cluster-time: the DMA loads its Q block and first K/V tile, the cores run the Tc tiles, the
-DMA stores its O block, nothing overlaps two row blocks).
+says so); row_blocks and tiles (0: simulate everything) select a steady-state extrapolation
+(`extrapolate`, kernelrun's Extrapolation and the record's `extrapolated` field): every row
+block of a non-causal FA-2 does the same work on its own cluster-time (the DMA loads its Q
+block and first K/V tile, the cores run the Tc tiles, the DMA stores its O block; nothing
+overlaps two row blocks), and every K/V tile after the first of a row block does the same
+work, so row_blocks = r simulates r row blocks and weighs them by (L/Br)/r, and tiles = n
+simulates n and n + 1 tiles and extrapolates linearly to S/Bc (tests/kernels/test_fa2.py
+bounds the difference from full runs).
 
 The check bounds max_abs_error of O by a worst case derived from the arithmetic
-(`error_bound`): each effective softmax weight is off by at most a relative delta, so the
-output, a weighted mean of the rows of V, is off by at most delta / (1 - delta) times the
-largest distance of V's column from it.
+(`error_bound`): each effective softmax weight w_j is off by a relative e_j at most, so the
+output, a weighted mean of the rows of V, is off by at most sum w|e| / sum w(1 - |e|) times
+the largest distance of V's column from it.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import numpy as np
 from ...errors import UserError
 from ...numerics.formats import BF16, convert, to_bits
 from ...numerics.reference import attention_reference
-from ..kernelrun import Kernel, input_values, register
+from ..kernelrun import Extrapolation, Kernel, input_values, register
 
 CORES = 8  # compute cores of the default cluster (snitch_cluster.md §1): Br a multiple of 8
 TCDM_BYTES = 128 * 1024  # snitch_cluster.md §1 (cfg/default.json tcdm.size)
@@ -90,18 +93,33 @@ def check(p: dict) -> list[str]:
         rb = p["row_blocks"]
         if rb < 0 or rb > length // br:
             out.append(f"row_blocks = {rb} must be 0 (all) or 1..L/Br = {length // br}")
+        if p["tiles"] < 0:
+            out.append(f"tiles = {p['tiles']} must be 0 (all) or >= 1 (simulate that many "
+                       "K/V tiles and one more, extrapolate to S/Bc)")
     return out
 
 
-def extrapolate(p: dict) -> tuple[dict, float, dict] | None:
-    """Simulate the first `row_blocks` row blocks only (L' = row_blocks x Br) and scale by
-    (L/Br)/row_blocks; None when every row block is simulated."""
-    rb, nrb = p["row_blocks"], p["L"] // p["Br"]
-    if rb == 0 or rb >= nrb:
+def extrapolate(p: dict) -> Extrapolation | None:
+    """Row blocks: simulate the first `row_blocks` (L' = row_blocks x Br) and weigh by
+    (L/Br)/row_blocks. Tiles: with `tiles` = n (and n + 1 < Tc), simulate n and n + 1 K/V
+    tiles (S' = n Bc, (n + 1) Bc) and extrapolate linearly to Tc = S/Bc tiles:
+    c(Tc) = c(n) + (Tc - n) (c(n + 1) - c(n)) (tile n + 1 is a steady-state tile: the same
+    work as every later one; the fixed cost of a row block cancels). None: one full run."""
+    nrb, tc = p["L"] // p["Br"], p["S"] // p["Bc"]
+    rb, n = p["row_blocks"], p["tiles"]
+    rows = nrb if rb == 0 or rb >= nrb else rb
+    base = dict(p, L=rows * p["Br"], row_blocks=0, tiles=0)
+    f = nrb / rows
+    if n and n + 1 < tc:
+        runs = ((dict(base, S=n * p["Bc"]), f * (1 - (tc - n))),
+                (dict(base, S=(n + 1) * p["Bc"]), f * (tc - n)))
+    elif rows < nrb:
+        runs = ((base, f),)
+    else:
         return None
-    sim = dict(p, L=rb * p["Br"], row_blocks=0)
-    return sim, nrb / rb, {"rows_simulated": rb * p["Br"], "rows": p["L"],
-                           "row_blocks_simulated": rb, "row_blocks": nrb}
+    return Extrapolation(runs, {"row_blocks": nrb, "row_blocks_simulated": rows,
+                                "tiles": tc, "tiles_simulated": sorted({r["S"] // p["Bc"]
+                                                                        for r, _ in runs})})
 
 
 def qscale_bits(d: int) -> int:
@@ -149,19 +167,19 @@ def _max_changes(s: np.ndarray, bc: int) -> np.ndarray:
 def error_bound(inp: dict, p: dict, variant: str) -> float:
     """Worst-case max |O - O_ref| of the kernel `variant` ('vexp' or 'scalar').
 
-    Effective weight of key j in row i: the kernel's P_ij times the c factors of the later
-    tiles (the running max cancels exactly in exact arithmetic), against exp(s_ij - const):
-    - score error E_i: Q scaled by BF16(1/sqrt d) (exact for d = 64; else u_sc + u per term),
-      the FP32 dot product (d/2 + 2 roundings), S rounded to BF16 (u |s|);
-    - argument s - m: rounded to BF16 (vexp: u x spread) or FP32 (scalar: u32 x spread);
-    - exp: VEXP 0.706 % (output rounding included) or expf 2 u32;
-    - each tile where the row max grows (counted from the inputs, + 1 for ties): c's argument
-      rounding (as above) and its exp error;
-    so delta_i = exp(E_i + arg_i) (1 + e_exp) ((1 + e_c) exp(arg_i))^changes_i - 1. The same
-    weights enter l and O (vexp: l sums the BF16 P values the GEMM uses; scalar: l sums the
-    FP32 expf values and P is their BF16 rounding, a further u max|V|), so O_ik is a weighted
-    mean of V's column k with weights off by at most delta_i:
-    |O_ik - O_ref_ik| <= delta_i / (1 - delta_i) max_j |V_jk - O_ref_ik| (+ scalar's u max|V|)
+    The effective weight of key j in row i (the kernel's P_ij times the c factors of the later
+    tiles; the running max m cancels exactly in exact arithmetic) is w_ij (1 + e_ij) with
+    w_ij = exp(s_ij - max_j s_ij) and |e_ij| <= exp(E_ij) (1 + e_exp) (1 + e_c)^changes_i - 1:
+    - score error: Q scaled by BF16(1/sqrt d) (exact for d = 64; else u_sc + u per term), the
+      FP32 dot product (d/2 + 2 roundings), S rounded to BF16 (u |s|);
+    - argument s - m rounded to BF16 (vexp: u |s - m|) or FP32 (scalar: u32 |s - m|), and the
+      c arguments m_old - m_new likewise (their sum over a row is m_final - m_first_tile);
+    - exp: VEXP 0.706 % (output rounding included) or expf 2 u32, for P and for each tile
+      where the row max grows (counted from the inputs, + 1 for ties).
+    The same weights enter l and O (vexp: l sums the BF16 P values the GEMM uses; scalar: l
+    sums the FP32 expf values and P is their BF16 rounding: a further u max|V|), so O_ik is a
+    weighted mean of V's column k with perturbed weights:
+    |O_ik - O_ref_ik| <= sum_j w_ij |e_ij| / sum_j w_ij (1 - |e_ij|) x max_j |V_jk - O_ref_ik|
     plus the FP32 accumulation of O (Tc (Bc/2 + 4) + 4 roundings of |O| <= max|V|)."""
     q, k, v = inp["q"], inp["k"], inp["v"]
     d, bc = p["d"], p["Bc"]
@@ -172,23 +190,29 @@ def error_bound(inp: dict, p: dict, variant: str) -> float:
     s = (q @ k.T) * scale
     a = (np.abs(q) @ np.abs(k).T) * scale
     e_dot = (u_q + (d / 2 + 2) * U32 * (1 + u_q)) * a
-    big_e = (e_dot + U_BF16 * (np.abs(s) + e_dot)).max(axis=1)
-    spread = s.max(axis=1) - s.min(axis=1) + 2 * big_e
+    e_score = e_dot + U_BF16 * (np.abs(s) + e_dot)
+    dist = s.max(axis=1, keepdims=True) - s + 2 * e_score.max(axis=1, keepdims=True)
     if variant == "vexp":
-        arg, e_exp, e_c, extra = U_BF16 * spread, VEXP_MAX_REL, VEXP_MAX_REL, 0.0
+        u_arg, e_exp, extra = U_BF16, VEXP_MAX_REL, 0.0
     else:
-        arg, e_exp, e_c, extra = U32 * spread, EXPF_MAX_REL, EXPF_MAX_REL, U_BF16
-    chg = _max_changes(convert(s, BF16).astype(np.float64), bc) + 1
-    delta = np.exp(big_e + arg) * (1 + e_exp) * ((1 + e_c) * np.exp(arg)) ** chg - 1
-    if float(delta.max()) >= 1:
+        u_arg, e_exp, extra = U32, EXPF_MAX_REL, U_BF16
+    sb = convert(s, BF16).astype(np.float64)
+    chg = (_max_changes(sb, bc) + 1)[:, None]
+    # the c arguments of a row add up to m_final - m_first_tile (+ score errors)
+    rise = (sb.max(axis=1) - sb[:, :bc].max(axis=1))[:, None] + 2 * e_score.max(
+        axis=1, keepdims=True)
+    e = (np.exp(e_score + u_arg * (dist + rise)) * (1 + e_exp) ** (1 + chg) - 1)
+    if float(e.max()) >= 1:
         return float("inf")
+    w = np.exp(s - s.max(axis=1, keepdims=True))
+    delta = (w * e).sum(axis=1) / (w * (1 - e)).sum(axis=1)
     ref = reference(inp, p)
     # max_j |V_jk - O_ik| for every (i, k)
     dev = np.maximum(v.max(axis=0)[None, :] - ref, ref - v.min(axis=0)[None, :])
     vmax = float(np.abs(v).max())
     tc = p["S"] // bc
     acc = (tc * (bc / 2 + 4) + 4) * U32 * vmax
-    per = (delta / (1 - delta))[:, None] * dev + extra * vmax * (1 + delta[:, None])
+    per = delta[:, None] * dev + extra * vmax * (1 + delta[:, None])
     return float(per.max()) + acc
 
 
@@ -206,14 +230,16 @@ def phases(p: dict) -> tuple[str, ...]:
     return ("dma_wait",) + rb * (p["L"] // p["Br"])
 
 
-PARAMS = {"L": 64, "S": 128, "d": 64, "Br": 64, "Bc": 64, "causal": 0, "row_blocks": 0}
-NOTE_VEXP = ("worst case (fa2.error_bound): weights off by delta (score roundings: Q scale, "
+PARAMS = {"L": 64, "S": 128, "d": 64, "Br": 64, "Bc": 64, "causal": 0, "row_blocks": 0,
+          "tiles": 0}
+NOTE_VEXP = ("worst case (fa2.error_bound): each weight off by e_j (score roundings: Q scale, "
              "FP32 dot, BF16 S; BF16 s - m; VEXP 0.706 % per weight and per growing row "
-             "max); |O - O_ref| <= delta / (1 - delta) max_j |V_j - O_ref| + FP32 accumulation")
-NOTE_SCALAR = ("worst case (fa2.error_bound): weights off by delta (score roundings: Q scale, "
+             "max); |O - O_ref| <= sum w|e| / sum w(1 - |e|) max_j |V_j - O_ref| + FP32 "
+             "accumulation")
+NOTE_SCALAR = ("worst case (fa2.error_bound): each weight off by e_j (score roundings: Q scale, "
                "FP32 dot, BF16 S; FP32 s - m; expf 2 u32 per weight and per growing row max); "
-               "|O - O_ref| <= delta / (1 - delta) max_j |V_j - O_ref| + u max|V| (BF16 P) "
-               "+ FP32 accumulation")
+               "|O - O_ref| <= sum w|e| / sum w(1 - |e|) max_j |V_j - O_ref| + u max|V| "
+               "(BF16 P) + FP32 accumulation")
 
 
 def _kernel(name: str, source: str, config: str, description: str, variant: str) -> Kernel:

@@ -14,6 +14,7 @@ Families add themselves to KERNELS in vexpsim/experiments/kernels/<family>.py (i
 
 from __future__ import annotations
 
+import copy
 import importlib
 import pkgutil
 import time
@@ -79,6 +80,8 @@ class Kernel:
     config: str = "vexp_paper"  # cluster preset it is meant for
     flops: Callable[[dict], float] | None = None  # useful FLOP of one run (for GFLOP/s)
     extrapolate: Callable[[dict], Extrapolation | None] | None = None
+    # resolves parameters that default to others (e.g. FA-2's S = 0 -> S = L), before check
+    resolve: Callable[[dict], dict] | None = None
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,8 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
     largest run's (error, outputs, per-hart figures, sim) with the full `params`, `check`
     passed only if every run passed, and cycles, phases_cycles, instructions and the
     energies the weighted sums (cycles rounded); `extrapolated` = {runs: [{params, weight,
-    cycles, check_passed, max_abs_error}], **info}."""
+    cycles, check_passed, max_abs_error}], **info}; its exec_result is None (the runs are
+    memoised per process: a sweep's points often share them)."""
     from ..arch.config import load_cluster_config
 
     kernels = load_kernels()
@@ -161,6 +165,8 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
     if unknown:
         raise UserError(f"kernel {name}: unknown parameter(s) {unknown}; accepted: {sorted(p)}")
     p.update(params or {})
+    if k.resolve is not None:
+        p = k.resolve(p)
     problems = k.check(p)
     if problems:
         raise UserError([f"kernel {name} {p}: {msg}" for msg in problems])
@@ -171,7 +177,7 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
                 energy_table=energy_table)
     if ext is None:
         return _run_one(k, p, **args)
-    runs = [(_run_one(k, dict(rp), **args), float(w)) for rp, w in ext.runs]
+    runs = [(_run_cached(k, dict(rp), **args), float(w)) for rp, w in ext.runs]
     last = max(runs, key=lambda r: r[0].record.get("cycles", 0))[0]
     rec = dict(last.record)
     rec["params"] = p
@@ -206,6 +212,29 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
         if k.flops is not None:
             _efficiency(rec, k.flops(p), cluster)
     return KernelRun(rec, last.output, last.reference, last.exec_result)
+
+
+# Runs of an Extrapolation, memoised per process: the points of a sweep often share them
+# (e.g. FA-2 at every L >= 4 tiles simulates the same 2- and 3-tile runs). The simulation is
+# deterministic in these arguments, so a cached run is the run; only its record, output and
+# reference are kept (not the memory image).
+_RUN_CACHE: dict[str, KernelRun] = {}
+_RUN_CACHE_SIZE = 16
+
+
+def _run_cached(k: Kernel, p: dict, **args: Any) -> KernelRun:
+    import json
+    key = json.dumps([k.name, p, repr(args["cluster"]),
+                      {a: v for a, v in args.items() if a != "cluster"}],
+                     sort_keys=True, default=str)
+    hit = _RUN_CACHE.get(key)
+    if hit is None:
+        run = _run_one(k, p, **args)
+        hit = KernelRun(run.record, run.output, run.reference, None)
+        if len(_RUN_CACHE) >= _RUN_CACHE_SIZE:
+            _RUN_CACHE.pop(next(iter(_RUN_CACHE)))
+        _RUN_CACHE[key] = hit
+    return KernelRun(copy.deepcopy(hit.record), hit.output, hit.reference, None)
 
 
 def _efficiency(rec: dict, flop: float, cluster: Any) -> None:

@@ -11,15 +11,15 @@ Br rows of a row block (row i on core i mod 8).
 - `fa2_naive` (paper_baseline): the scalar softmax and GEMMs without SSR/FREP (the public
   kernel's baseline mode), to split the gap into GEMM optimisation and exponential.
 
-Parameters: L, S, d, Br, Bc, causal (0 only: causal masking is not implemented yet, `check`
-says so); row_blocks and tiles (0: simulate everything) select a steady-state extrapolation
-(`extrapolate`, kernelrun's Extrapolation and the record's `extrapolated` field): every row
-block of a non-causal FA-2 does the same work on its own cluster-time (the DMA loads its Q
-block and first K/V tile, the cores run the Tc tiles, the DMA stores its O block; nothing
-overlaps two row blocks), and every K/V tile after the first of a row block does the same
-work, so row_blocks = r simulates r row blocks and weighs them by (L/Br)/r, and tiles = n
-simulates n and n + 1 tiles and extrapolates linearly to S/Bc (tests/kernels/test_fa2.py
-bounds the difference from full runs).
+Parameters: L, S (0: S = L), d, Br, Bc, causal (0 only: causal masking is not implemented yet,
+`check` says so); row_blocks and tiles (0: simulate everything) select a steady-state
+extrapolation (`extrapolate`, kernelrun's Extrapolation and the record's `extrapolated` field):
+every row block of a non-causal FA-2 does the same work on its own cluster-time (the DMA loads
+its Q block and first K/V tile, the cores run the Tc tiles, the DMA stores its O block; nothing
+overlaps two row blocks), and every K/V tile after the first of a row block does the same work,
+so row_blocks = r simulates r row blocks and weighs them by (L/Br)/r, and tiles = n simulates n
+and n + 1 tiles and extrapolates linearly to S/Bc (tests/kernels/test_fa2.py bounds the
+difference from full runs).
 
 The check bounds max_abs_error of O by a worst case derived from the arithmetic
 (`error_bound`): each effective softmax weight w_j is off by a relative e_j at most, so the
@@ -97,6 +97,11 @@ def check(p: dict) -> list[str]:
             out.append(f"tiles = {p['tiles']} must be 0 (all) or >= 1 (simulate that many "
                        "K/V tiles and one more, extrapolate to S/Bc)")
     return out
+
+
+def resolve(p: dict) -> dict:
+    """S = 0 means S = L (self-attention), so a sweep over L needs one axis."""
+    return dict(p, S=p["L"]) if p["S"] == 0 else p
 
 
 def extrapolate(p: dict) -> Extrapolation | None:
@@ -249,7 +254,7 @@ def _kernel(name: str, source: str, config: str, description: str, variant: str)
         outputs=outputs, reference=reference,
         tolerance=lambda p, inp: {"max_abs_error": error_bound(inp, p, variant)},
         tolerance_note=NOTE_VEXP if variant == "vexp" else NOTE_SCALAR,
-        phases=phases, flops=_flops, extrapolate=extrapolate,
+        phases=phases, flops=_flops, extrapolate=extrapolate, resolve=resolve,
     )
 
 

@@ -151,9 +151,10 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
     its smaller runs (each with the same dist and seed, each checked): the record is the
     largest run's (error, outputs, per-hart figures, sim) with the full `params`, `check`
     passed only if every run passed, and cycles, phases_cycles, instructions and the
-    energies the weighted sums (cycles rounded); `extrapolated` = {runs: [{params, weight,
-    cycles, check_passed, max_abs_error}], **info}; its exec_result is None (the runs are
-    memoised per process: a sweep's points often share them)."""
+    energies the weighted sums (cycles rounded); `sim.instructions` the instructions of all
+    runs; `extrapolated` = {runs: [{params, weight, cycles, check_passed, max_abs_error}],
+    **info}; its exec_result is None (the runs are memoised per process: a sweep's points
+    often share them; a memoised run costs no host time)."""
     from ..arch.config import load_cluster_config
 
     kernels = load_kernels()
@@ -181,6 +182,12 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
     last = max(runs, key=lambda r: r[0].record.get("cycles", 0))[0]
     rec = dict(last.record)
     rec["params"] = p
+    rec.pop("memoised", None)
+    # host time actually spent here (0 for memoised runs); the runner moves it under "host"
+    secs = sum(r.record["sim"]["host_seconds"] for r, _ in runs)
+    ins = sum(r.record["sim"]["instructions"] for r, _ in runs if not r.record.get("memoised"))
+    rec["sim"] = {"instructions": sum(r.record["sim"]["instructions"] for r, _ in runs),
+                  "host_seconds": secs, "instructions_per_second": ins / secs if secs else 0.0}
     rec["check"] = dict(rec["check"], passed=all(r.record["check"]["passed"] for r, _ in runs))
     rec["extrapolated"] = {
         "runs": [{"params": r.record["params"], "weight": w, "cycles": r.record.get("cycles"),
@@ -230,11 +237,14 @@ def _run_cached(k: Kernel, p: dict, **args: Any) -> KernelRun:
     hit = _RUN_CACHE.get(key)
     if hit is None:
         run = _run_one(k, p, **args)
-        hit = KernelRun(run.record, run.output, run.reference, None)
         if len(_RUN_CACHE) >= _RUN_CACHE_SIZE:
             _RUN_CACHE.pop(next(iter(_RUN_CACHE)))
-        _RUN_CACHE[key] = hit
-    return KernelRun(copy.deepcopy(hit.record), hit.output, hit.reference, None)
+        _RUN_CACHE[key] = KernelRun(run.record, run.output, run.reference, None)
+        return KernelRun(copy.deepcopy(run.record), run.output, run.reference, None)
+    rec = copy.deepcopy(hit.record)
+    rec["memoised"] = True  # no host time spent on it in this call
+    rec["sim"].update(host_seconds=0.0, instructions_per_second=0.0)
+    return KernelRun(rec, hit.output, hit.reference, None)
 
 
 def _efficiency(rec: dict, flop: float, cluster: Any) -> None:

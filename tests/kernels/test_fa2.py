@@ -92,6 +92,7 @@ def test_extrapolation_close_to_the_full_run(name, shape):
 @pytest.mark.parametrize("params,msg", [
     ({"causal": 1, "S": 32, "L": 64, "Br": 32, "Bc": 32}, "causal = 1 needs S >= L"),
     ({"causal": 1, "L": 128, "row_blocks": 1}, "cannot be extrapolated"),
+    ({"causal": 1, "L": 128, "S": 256, "tiles": 2}, "needs L = Br"),
     ({"Br": 12}, "Br = 12 must be a multiple of 8"),
     ({"L": 96, "Br": 64}, "L = 96 must be a positive multiple of Br"),
     ({"d": 128, "Br": 128, "Bc": 128, "L": 128, "S": 128}, "of TCDM"),
@@ -120,6 +121,16 @@ def test_causal(name, shape):
     tiles = fa2.tiles_per_row_block(p)
     assert tiles == ([2, 4] if shape["L"] == 32 else [3])
     assert rec["phases_cycles"]["qkt"] > 0
+
+
+def test_causal_one_row_block_tiles_extrapolate():
+    # the end-to-end model's causal tiles: one row block at the end of S keys
+    shape = {"L": 16, "S": 80, "Br": 16, "Bc": 8, "causal": 1}
+    full = run_kernel("fa2_vexp", shape).record
+    ext = run_kernel("fa2_vexp", shape | {"tiles": 3}).record
+    assert [r["params"]["S"] for r in ext["extrapolated"]["runs"]] == [24, 32]
+    assert ext["cycles"] == pytest.approx(full["cycles"], rel=0.02)
+    assert ext["check"]["passed"]
 
 
 def test_tiling_shapes_of_the_system_model_fit():

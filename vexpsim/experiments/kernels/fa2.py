@@ -81,9 +81,14 @@ def check(p: dict) -> list[str]:
         if s < length:
             out.append(f"causal = 1 needs S >= L (query row i sits at position i + S - L), "
                        f"got L = {length}, S = {s}")
-        if p["row_blocks"] or p["tiles"]:
-            out.append("causal = 1: row_blocks and tiles must be 0 (the row blocks and tiles "
-                       "of a causal FA-2 do different work, so they cannot be extrapolated)")
+        if p["row_blocks"] and length > br:
+            out.append("causal = 1: row_blocks must be 0 (the row blocks of a causal FA-2 do "
+                       "different work, so they cannot be extrapolated)")
+        diag = -(-br // bc) if bc else 0  # masked tiles at the end of a one-block run
+        if p["tiles"] and (length > br or p["tiles"] < diag + 1):
+            out.append(f"causal = 1: tiles = {p['tiles']} needs L = Br (one row block, its "
+                       f"masked tiles at the end) and tiles >= {diag + 1} (the masked tiles "
+                       "plus a full one), else 0")
     if not out:
         need = tcdm_bytes(p)
         if need > TCDM_BYTES:
@@ -113,7 +118,10 @@ def extrapolate(p: dict) -> Extrapolation | None:
     (L/Br)/row_blocks. Tiles: with `tiles` = n (and n + 1 < Tc), simulate n and n + 1 K/V
     tiles (S' = n Bc, (n + 1) Bc) and extrapolate linearly to Tc = S/Bc tiles:
     c(Tc) = c(n) + (Tc - n) (c(n + 1) - c(n)) (tile n + 1 is a steady-state tile: the same
-    work as every later one; the fixed cost of a row block cancels). None: one full run."""
+    work as every later one; the fixed cost of a row block cancels). Causal (one row block,
+    `check`): the small runs end with the same masked tiles as the full one (the mask is
+    bottom-right aligned), so the extrapolation adds full tiles before them. None: one full
+    run."""
     nrb, tc = p["L"] // p["Br"], p["S"] // p["Bc"]
     rb, n = p["row_blocks"], p["tiles"]
     rows = nrb if rb == 0 or rb >= nrb else rb

@@ -85,3 +85,23 @@ def test_extrapolation_weighs_the_runs(monkeypatch):
     assert rec["check"]["passed"] and rec["error"] == small[32]["error"]
     again = run_kernel(k.name, {"N": 64}).record  # memoised runs: the same record, no host time
     assert again["cycles"] == rec["cycles"] and again["sim"]["host_seconds"] == 0.0
+
+
+def test_extrapolation_runs_shared_through_a_directory(monkeypatch, tmp_path):
+    from dataclasses import replace
+
+    from vexpsim.experiments import kernelrun
+    ks = load_kernels()
+    k = ks["softmax_vexp_row"]
+    ext = kernelrun.Extrapolation(((dict(k.params, N=16), 2.0),))
+    monkeypatch.setitem(ks, k.name, replace(k, extrapolate=lambda p: ext if p["N"] == 64
+                                            else None))
+    monkeypatch.setattr(kernelrun, "_RUN_CACHE", {})
+    monkeypatch.setattr(kernelrun, "_SHARED_DIR", None)
+    kernelrun.share_runs(str(tmp_path))
+    first = run_kernel(k.name, {"N": 64}).record
+    assert len(list(tmp_path.glob("*.pkl"))) == 1 and not list(tmp_path.glob("*.lock"))
+    kernelrun._RUN_CACHE.clear()  # as another worker process: only the directory has it
+    again = run_kernel(k.name, {"N": 64}).record
+    assert again["cycles"] == first["cycles"] and again["sim"]["host_seconds"] == 0.0
+    assert first["sim"]["host_seconds"] > 0

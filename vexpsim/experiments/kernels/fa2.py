@@ -21,6 +21,11 @@ first of a row block does the same work, so row_blocks = r simulates r row block
 them by (L/Br)/r, and tiles = n simulates n and n + 1 tiles and extrapolates linearly to S/Bc
 (tests/kernels/test_fa2.py bounds the difference from full runs).
 
+A tile of the system model (vexpsim/experiments/workloads/tiling.py: (br, bc, d, tc, causal))
+is one row block: run_kernel("fa2_vexp", {"L": br, "S": tc * bc, "d": d, "Br": br, "Bc": bc,
+"causal": causal}), with "tiles": n (n >= 2; causal: n >= ceil(br / bc) + 1) to simulate n and
+n + 1 tiles only when tc is large. `check` gives the TCDM limits (`tcdm_bytes`).
+
 The check bounds max_abs_error of O by a worst case derived from the arithmetic
 (`error_bound`): each effective softmax weight w_j is off by a relative e_j at most, so the
 output, a weighted mean of the rows of V, is off by at most sum w|e| / sum w(1 - |e|) times

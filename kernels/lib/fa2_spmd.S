@@ -28,7 +28,8 @@
 #            SOFTMAX_ROWS;
 #   rescale  O *= c (FP32, SSR/FREP vfmul.r.s);
 #   pv       O += P V with V transposed in the TCDM (Vt = DH x BC, the DMA transposes it);
-#   dma_wait barrier: the DMA has loaded tile j+1 into the other K/Vt buffers.
+#   dma_wait barrier: waiting for the DMA (tile j+1 into the other K/Vt buffers) and for
+#            the slowest core.
 # After the last tile: rescale (O *= 1/l, one fdiv.s per row), dma_wait (the DMA stores O and
 # loads the next row block's Q and first K/V tile; not overlapped with computing).
 # Phases are hart 0's mcycle regions (vexpsim/experiments/kernels/fa2.py names them).
@@ -37,7 +38,12 @@
 # into the other buffer (K: one 1-D copy; V: DH 2-D copies of BC 2-byte elements, source
 # stride DH*2, destination stride 2, i.e. transposed on the fly), waiting for each batch
 # (dmstati busy), then the barrier. The buffers the cores read are never written by the DMA
-# during that step. O is stored after the cores' final barrier of a row block.
+# during that step. O is stored after the cores' final barrier of a row block. The transposing
+# copies move one 2-byte element per beat (BC*DH beats per tile, docs/cluster.md DMA timing):
+# with 64 x 64 tiles that is ~4.1k cycles per tile, hidden behind the ~25k cycles of compute.
+# Assumptions (the public kernel's choices where it has them, ours otherwise): BF16 Q, K, V, S
+# and P; FP32 O accumulator and output; Q scaled by BF16(1/sqrt(DH)) once per row block (exact
+# for DH = 64); statistics m, l, c FP32 (snitch_cluster.md §5.3: `float` in every precision).
 
     .equ R, BR/8                    # rows per core per row block
     .equ NRB, LQ/BR                 # row blocks run

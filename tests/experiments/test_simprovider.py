@@ -20,7 +20,7 @@ def prov() -> sp.SimProvider:
 
 def test_table_names_registered_or_pending_kernels() -> None:
     kernels = load_kernels()
-    for (variant, tk), m in sp.TILE_KERNELS.items():
+    for (variant, _tk), m in sp.TILE_KERNELS.items():
         assert variant in sp.VARIANT_PRESETS
         if m.kernel not in ("gemm_bf16", "fa2_baseline", "fa2_vexp"):  # written elsewhere
             assert m.kernel in kernels, m

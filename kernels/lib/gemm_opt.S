@@ -2,26 +2,29 @@
 # skeleton lib/gemm_spmd.S, which describes the data layout and the DMA).
 #
 # The including kernel defines VW (input elements per 64-bit word: 4 BF16 or 2 FP32) and the
-# macro MAC8 (8 SIMD multiply-accumulates `op fX, ft0, ft1` into f3..f10). Per chunk, per row
-# of this core, per group of 8 columns j0..j0+7 (public Snitch opt GEMMs, snitch_cluster.md
-# §5.4, our own code):
-#   - 8 accumulators f3..f10 = 0 (fmv.d from f31);
+# macro MAC8 (8 SIMD multiply-accumulates `op fX, ft0, ft1` into f3..f10, each adding into
+# its 2 FP32 lanes: lane 0 from the low half of the words, lane 1 from the high half). Per
+# chunk, per row of this core, per group of 8 columns j0..j0+7 (the public Snitch opt GEMMs,
+# snitch_cluster.md §5.4, our own code):
+#   - the 8 accumulators f3..f10 are loaded with their 2 lanes from cacc (fld; +0 in the first
+#     chunk): the two partial sums stay separate over all of K (8 bytes per output, CB = 8);
 #   - FREP over the chunk's W = TK/VW words: MAC8, SSR0 streaming the A row (each word repeated
 #     8 times, SSR repeat = 7), SSR1 streaming the 8 Bt rows word by word; the 8 independent
 #     accumulators cover the 3-cycle ADDMUL/DOTP latency (dependent issue at +4, §3.2);
-#   - the accumulator's lanes hold partial sums over alternate k (lane 0: words' low half,
-#     lane 1: high half); vfsum.s adds both lanes to the running FP32 value of C (flw from
-#     cacc; +0 in the first chunk) with one rounding (d[0] = acc[0] + a[0] + a[1]);
-#   - the result goes back to cacc (fsw), or after the last chunk, when OB = 2, is rounded to
-#     BF16 (fcvt.ah.s, round to nearest even) into cout (fsh).
+#   - the accumulators go back to cacc (fsd); after the last chunk instead the two lanes are
+#     added (vfsum.s into a zeroed register: d[0] = 0 + x[0] + x[1], one rounding) and the
+#     result, rounded to BF16 (fcvt.ah.s, nearest even) when OB = 2, is stored in place.
 # Both SSR streams are configured once per chunk for all rows and groups of this core (4-D
 # for Bt, 3-D with repeat for A): only the FREP, the per-group FP instructions and the loop
-# counters remain between groups. Per output and chunk the FP subsystem thus issues TK/(2 VW)
-# ... TK/VW MACs plus 4 instructions (zero, flw, vfsum, fsw) - the overhead that bounds the FPU
-# utilisation at TK = 64: 16/20 for BF16, 32/36 for FP32.
+# counters remain between groups. Per output and chunk the FP subsystem thus issues W MAC
+# instructions and 2 others (fld, fsd), so at TK = 64 at most 16/18 of the issue slots
+# (BF16) or 32/34 (FP32) carry MACs; the last chunk adds 3 (zero, vfsum, fcvt) per output.
+# Keeping the lanes apart needs 8 bytes of TCDM per output, exactly the 4 (FP32 accumulator)
+# + 2 x 2 (output buffers) of the tiling rule (workloads/tiling.py) for BF16.
 
     .equ W, TK/VW               # words per row of a chunk = FREP iterations
     .equ NG, NP/8               # column groups of 8
+    .equ CB, 8                  # two FP32 lanes per output
 
 .macro KINIT
 .endm
@@ -60,28 +63,29 @@
     scfgwi  t0, 9<<5 | 1
     scfgwi  s4, 27<<5 | 1       # SSR1 rptr[3]: 4-D read stream of the Bt chunk
     csrsi   ssr, 1
-    mv      a1, s5              # cacc of (row, group)
-    mv      a2, s6              # cout of (row, group)
+    mv      a1, s5              # accumulators of (row, group)
+    mv      a2, s5              # outputs of (row, group), in place
     mv      a3, s1              # rows left
     li      a5, W-1
 1:  li      a4, NG
 2:
 .if \first
-    .irp r, f11, f12, f13, f14, f15, f16, f17, f18
+    .irp r, f3, f4, f5, f6, f7, f8, f9, f10
     fmv.d   \r, f31
     .endr
 .else
     .set i, 0
-    .irp r, f11, f12, f13, f14, f15, f16, f17, f18
-    flw     \r, 4*i(a1)
+    .irp r, f3, f4, f5, f6, f7, f8, f9, f10
+    fld     \r, 8*i(a1)
     .set i, i+1
     .endr
 .endif
-    .irp r, f3, f4, f5, f6, f7, f8, f9, f10
-    fmv.d   \r, f31
-    .endr
     frep.o  a5, 8, 0, 0
     MAC8
+.if \last
+    .irp r, f11, f12, f13, f14, f15, f16, f17, f18
+    fmv.d   \r, f31
+    .endr
     vfsum.s f11, f3
     vfsum.s f12, f4
     vfsum.s f13, f5
@@ -90,7 +94,7 @@
     vfsum.s f16, f8
     vfsum.s f17, f9
     vfsum.s f18, f10
-.if \last && OB == 2
+  .if OB == 2
     .irp r, f11, f12, f13, f14, f15, f16, f17, f18
     fcvt.ah.s \r, \r
     .endr
@@ -99,20 +103,27 @@
     fsh     \r, 2*i(a2)
     .set i, i+1
     .endr
-.else
+  .else
     .set i, 0
     .irp r, f11, f12, f13, f14, f15, f16, f17, f18
-    fsw     \r, 4*i(a1)
+    fsw     \r, 4*i(a2)
+    .set i, i+1
+    .endr
+  .endif
+.else
+    .set i, 0
+    .irp r, f3, f4, f5, f6, f7, f8, f9, f10
+    fsd     \r, 8*i(a1)
     .set i, i+1
     .endr
 .endif
-    addi    a1, a1, 32
+    addi    a1, a1, 8*CB
     addi    a2, a2, 8*OB
     addi    a4, a4, -1
     bnez    a4, 2b
     li      t0, 7*CROWB         # my next row: 8 rows further
     add     a1, a1, t0
-    li      t0, 7*OROWB
+    li      t0, 8*CROWB-NP*OB
     add     a2, a2, t0
     addi    a3, a3, -1
     bnez    a3, 1b

@@ -113,9 +113,9 @@
     vfsum.s f17, f9
     vfsum.s f18, f10
   .if OB == 2
-    vfcpka.ah.s f19, f11, f12   # 4 BF16 results per word (rounded to nearest even)
-    vfcpkb.ah.s f19, f13, f14
-    vfcpka.ah.s f20, f15, f16
+    vfcpka.ah.s f19, f11, f12   # 4 BF16 results per word (rounded to nearest even);
+    vfcpka.ah.s f20, f15, f16   # vfcpkb keeps lanes 0-1 of its destination: interleaved
+    vfcpkb.ah.s f19, f13, f14   # so that it waits less for the CONV latency
     vfcpkb.ah.s f20, f17, f18
     fmv.d   ft2, f19
     fmv.d   ft2, f20

@@ -180,3 +180,15 @@ def test_every_model_tile_shape_is_accepted():
     k = load_kernels()["gemm_bf16"]
     bad = {s: k.check(fam.params_of_tile(s)) for s in shapes}
     assert not {s: v for s, v in bad.items() if v}
+
+
+def test_same_on_the_baseline_cluster():
+    """The GEMMs need neither VEXP nor DIVSQRT: on paper_baseline (no EXP unit) they give the
+    same outputs and cycles as on vexp_paper (end-to-end runs price them on both)."""
+    from vexpsim.arch.config import load_cluster_config
+
+    p = {"M": 8, "N": 16, "K": 64, "TK": 32}
+    a = run_kernel("gemm_bf16", p, seed=4)
+    b = run_kernel("gemm_bf16", p, seed=4, cluster=load_cluster_config(preset="paper_baseline"))
+    assert np.array_equal(a.output, b.output)
+    assert a.record["cycles"] == b.record["cycles"]

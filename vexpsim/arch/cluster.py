@@ -87,6 +87,34 @@ class TcdmBanks:
         idx = (np.maximum(cycles, self.lo) & self.mask) * self.nb + banks
         view[idx] = 1
 
+    def _parts(self, part: tuple) -> list[tuple[Any, Any]]:
+        """(ring view, index) pieces of a slot set: ("idx", ring slot indices) or ("rows",
+        first cycle, cycle step, count, bank), the latter split where it wraps around the
+        ring (its cycles span less than the window: at most once)."""
+        view = np.frombuffer(self.occ, dtype=np.uint8)
+        if part[0] == "idx":
+            return [(view, part[1])]
+        _, c0, step, count, bank = part
+        rows = view.reshape(self.window, self.nb)
+        first = c0 & self.mask
+        n1 = min(count, (self.window - first + step - 1) // step)  # before the wrap
+        out = [(rows, (slice(first, first + step * (n1 - 1) + 1, step), bank))]
+        if count > n1:
+            c = (c0 + step * n1) & self.mask
+            out.append((rows, (slice(c, c + step * (count - n1 - 1) + 1, step), bank)))
+        return out
+
+    def slots_free(self, part: tuple) -> bool:
+        """Whether none of the slots of `part` (see _parts; within the window) is taken."""
+        return not any(v[i].any() for v, i in self._parts(part))
+
+    def reserve_slots(self, parts: list[tuple]) -> None:
+        """Reserve slot sets computed for the current window (frep_fast._steady, which
+        checked that they are free)."""
+        for part in parts:
+            for v, i in self._parts(part):
+                v[i] = 1
+
     def advance(self, lo: int) -> None:
         """No reservation before cycle `lo` will be made again: clear those slots."""
         if lo <= self.lo:
@@ -111,13 +139,10 @@ class TcdmBanks:
         while cycle - self.lo >= w:
             w *= 2
         occ = bytearray(w * self.nb)
-        nb = self.nb
-        for c in range(self.lo, self.lo + old_w):  # re-map the live cycles
-            s = (c & (old_w - 1)) * nb
-            row = old[s:s + nb]
-            if any(row):
-                d = (c & (w - 1)) * nb
-                occ[d:d + nb] = row
+        src = np.frombuffer(old, dtype=np.uint8).reshape(old_w, self.nb)
+        dst = np.frombuffer(occ, dtype=np.uint8).reshape(w, self.nb)
+        live = np.arange(self.lo, self.lo + old_w, dtype=np.int64)  # re-map the live cycles
+        dst[live & (w - 1)] = src[live & (old_w - 1)]
         self.window, self.mask, self.occ = w, w - 1, occ
 
 

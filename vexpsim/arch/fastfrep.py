@@ -398,15 +398,19 @@ class _Run:
         per iteration, iteration i + q pops what iteration i popped when q R is a multiple
         of T (r + 1). The values repeat too: the FREP reads memory all at once and no
         write stream is allowed here; a part-consumed repeated element (its value read
-        earlier) is excluded. One segment only (no partial stagger period)."""
+        earlier) must still be what memory holds. One segment only (no partial stagger
+        period)."""
         if len(segs) != 1 or wr or not rd:
             return 0
         flow, reps = segs[0]
         q = 1
         for s_ in dict.fromkeys(rd):
             ssr = self.h.ssrs[s_]
-            if ssr.write or ssr._rep_left:
+            if ssr.write:
                 return 0
+            if ssr._rep_left and int.from_bytes(self.h.mem.read(ssr._cur_addr, 8),
+                                                "little") != ssr._cur:
+                return 0  # memory changed under a part-consumed repeated element
             t = ssr.element_period()
             if t is None:
                 return 0

@@ -379,12 +379,13 @@ class Ssr:
             k -= 1
         if k == dims:
             return None
+        t = per[k]
         if k == 1:
             c0 = strides[0] % modulus
             t0 = modulus // math.gcd(c0, modulus)
             if ext[0] % t0 == 0:
-                return t0
-        return per[k]
+                t = t0
+        return t if t < per[dims] else None
 
     def _elements(self, e0: int, n: int) -> Any:
         """Word addresses of stream elements e0 .. e0+n-1 (read-only array). The last result

@@ -1072,3 +1072,31 @@ def test_periodic_bodies(monkeypatch, case):
              {"x": _ints(rng, L, 1), "y": _ints(rng, L, 1), "init": _ints(rng, 8, 1)},
              first=4, expect_freps=1)  # first: a whole number of stagger periods left
     assert taken and all(taken)
+
+
+def test_fp64_dot_product_chains_stay_vectorised(monkeypatch):
+    """Eight FP64 fused chains over random products, from zero: the cheap candidate (the
+    products rounded to odd, np.add.accumulate) is right once the sums outgrow their
+    addends, so the Python-float stepping candidate is never needed; the result equals the
+    per-instruction path."""
+    rng = np.random.default_rng(99)
+    stepped = []
+    real = ff._fma64_loop
+
+    def spy(ph, pl):
+        loop = real(ph, pl)
+
+        def run(a0, sl):
+            stepped.append(sl.stop - sl.start)
+            return loop(a0, sl)
+        return run
+    monkeypatch.setattr(ff, "_fma64_loop", spy)
+    L, R = 64, 32
+    body = [f"fmadd.d fs{k}, ft0, ft1, fs{k}" for k in range(8)]
+    x = rng.uniform(0.5, 2.0, L).tobytes()
+    y = rng.uniform(0.5, 2.0, L).tobytes()
+    fast = _compare(_periodic_src(body, L, R, L * R // 8), {"x": x, "y": y,
+                                                            "init": np.zeros(8).tobytes()},
+                    expect_freps=1)
+    assert not stepped
+    assert fast.fflags == 1  # NX

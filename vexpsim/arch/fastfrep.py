@@ -73,6 +73,8 @@ _NATIVE = {"fp64": np.float64, "fp32": np.float32, "fp16": np.float16}
 _UINT = {8: np.uint64, 4: np.uint32, 2: np.uint16}
 _MAX_ROUNDS = 200  # chain repair rounds before giving up (then the slow path runs)
 _BLOCK = 8192  # elements per kernel call (cache-sized temporaries)
+_CHEAP_GAIN = 64  # steps per window below which the cheapest chain candidate is dropped
+_CHEAP_WARM = 64  # ... counted from this step on
 _EXACT_MAX = 4096  # longest chain rest stepped one iteration at a time (else the slow path)
 
 
@@ -736,7 +738,14 @@ def _candidates(st: _Step, fmt: str, rm: str, others: list) -> list:
             _, pl = fv._two_prod(np.where(np.isfinite(p), a, 0.0), np.where(np.isfinite(p), b,
                                                                               0.0))
             pl = np.where(np.isfinite(pl), pl, 0.0)
-            return [_accumulate(x, fmt), _fma64_loop(p, pl), *exact]
+            # the addends rounded to odd (p = ph + pl exactly, |pl| <= ulp(ph) / 2): once
+            # the sum's ulp is 4 ulp(ph) or more, c + RO(p) = RO(c + p) on ph's grid (round
+            # to odd picks the odd neighbour, unchanged by adding c, an even multiple of that
+            # grid) and RN of that is RN(c + p) (Boldo & Melquiond, IEEE TC 57(4), 2008): the
+            # plain RN products instead go wrong whenever c + ph is a tie, which for a
+            # periodic product sequence repeats at every pass while c stays in a binade
+            ro = _from_native(fv.round_odd(p, pl))
+            return [_accumulate(ro, fmt), _fma64_loop(p, pl), *exact]
     return [_accumulate(x, fmt), _stepper(p, fmt), *exact]
 
 
@@ -1016,6 +1025,7 @@ def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands
     cand = cands[0]
     flags = 0
     start, win, rounds, misses, early = 0, n, 0, 0, 0
+    gain = tried = 0  # the cheapest candidate: steps gained, windows checked (see below)
     while start < n:
         rounds += 1
         if rounds > _MAX_ROUNDS:
@@ -1029,19 +1039,26 @@ def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands
         kops = [prev if i == pos else o[sl] for i, o in enumerate(others)]
         res, fl = _kernel(st, fmt, rm, kops)
         bad = np.flatnonzero((res != c).any(axis=1))
+        counted = cand is cands[0] and start >= _CHEAP_WARM
         if not bad.size:
             flags |= int(np.bitwise_or.reduce(fl, axis=None))
             acc = c[-1]
+            if counted:
+                gain, tried = gain + end - start, tried + 1
             start = end
             win *= 2
         else:
             j = int(bad[0])
             misses += 1
             early = early + 1 if j < min(16, end - start - 1) else 0
-            # the cheap first candidate fails at once or repeatedly, a later one fails at
-            # once twice in a row: the next candidate
-            if cand is not cands[-1] and (early >= 2 or (
-                    cand is cands[0] and (early or misses >= 3))):
+            if counted:
+                gain, tried = gain + j + 1, tried + 1
+            # the cheapest candidate gains few steps per window past the first steps
+            # (misses there are normal while a sum grows from the addends' scale: chain
+            # candidates are right once the sum is well above its addends), a later one
+            # fails at once twice in a row: the next candidate
+            if cand is not cands[-1] and (early >= 2 if cand is not cands[0] else (
+                    tried >= 3 and gain < _CHEAP_GAIN * tried)):
                 cand = cands[cands.index(cand) + 1]
                 misses = early = 0
             flags |= int(np.bitwise_or.reduce(fl[:j + 1], axis=None))

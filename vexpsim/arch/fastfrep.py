@@ -688,9 +688,11 @@ def _canon(c: np.ndarray, fmt: str) -> np.ndarray:
     return np.where(fv.is_nan(c, fmt), c.dtype.type(fpa.canonical_nan(fmt)), c)
 
 
-def _candidates(st: _Step, fmt: str, rm: str, others: list) -> list:
+def _candidates(st: _Step, fmt: str, rm: str, others: list, period: list | None = None
+                ) -> list:
     """Functions (acc0 (L,), slice) -> candidate accumulator values (m, L), cheapest first;
-    the last one is exact (_exact_steps)."""
+    the last one is exact (_exact_steps). `period`: the operands of one row period when
+    `others` repeats them (fused chains compute their products on it once)."""
     pos = st.acc_pos
     if st.kind == "binop" and st.op in ("min", "max"):
         x = others[1 - pos]
@@ -726,18 +728,29 @@ def _candidates(st: _Step, fmt: str, rm: str, others: list) -> list:
         return [_accumulate(x, fmt), *exact]
     if st.kind != "fma":
         return exact
-    sh = np.broadcast_shapes(others[0].shape, others[1].shape)
-    a = np.broadcast_to(fv.to_f64(others[0], fmt), sh)
-    b = np.broadcast_to(fv.to_f64(others[1], fmt), sh)
+    src = others if period is None else period
+    sh = np.broadcast_shapes(src[0].shape, src[1].shape)
+    a = np.broadcast_to(fv.to_f64(src[0], fmt), sh)
+    b = np.broadcast_to(fv.to_f64(src[1], fmt), sh)
     if st.negate_product:
         a = -a
+    n = others[0].shape[0]
+
+    def full(v: np.ndarray) -> np.ndarray:  # one row period -> all n rows
+        return v if period is None else np.tile(v, (-(-n // v.shape[0]), 1))[:n]
     with np.errstate(all="ignore"):
         p = a * b  # exact for the narrow formats, RN for FP64
-        x = _from_native(_to_native_f64(p, fmt))
+        x = full(_from_native(_to_native_f64(p, fmt)))
         if fmt == "fp64":
-            _, pl = fv._two_prod(np.where(np.isfinite(p), a, 0.0), np.where(np.isfinite(p), b,
-                                                                              0.0))
+            fin = np.isfinite(p)
+            pl = np.empty(sh)
+            step = max(1, _BLOCK // max(1, sh[1]))
+            for k in range(0, sh[0], step):  # cache-sized blocks
+                _, pl[k:k + step] = fv._two_prod(np.where(fin[k:k + step], a[k:k + step], 0.0),
+                                                 np.where(fin[k:k + step], b[k:k + step], 0.0))
             pl = np.where(np.isfinite(pl), pl, 0.0)
+            p = full(p)
+            pl = full(pl)
             # the addends rounded to odd (p = ph + pl exactly, |pl| <= ulp(ph) / 2): once
             # the sum's ulp is 4 ulp(ph) or more, c + RO(p) = RO(c + p) on ph's grid (round
             # to odd picks the odd neighbour, unchanged by adding c, an even multiple of that
@@ -746,7 +759,7 @@ def _candidates(st: _Step, fmt: str, rm: str, others: list) -> list:
             # periodic product sequence repeats at every pass while c stays in a binade
             ro = _from_native(fv.round_odd(p, pl))
             return [_accumulate(ro, fmt), _fma64_loop(p, pl), *exact]
-    return [_accumulate(x, fmt), _stepper(p, fmt), *exact]
+    return [_accumulate(x, fmt), _stepper(full(p), fmt), *exact]
 
 
 def _exact_steps(st: _Step, fmt: str, rm: str, others: list) -> Any:
@@ -863,10 +876,11 @@ def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int,
             words = np.stack([np.broadcast_to(c, (rows,)) for c in cols], axis=1)
         ln = np.ascontiguousarray(_lanes(st, fmt, words, i)).reshape(words.shape[0], k * L)
         others.append(np.broadcast_to(ln, (rows, k * L)))  # constants: a broadcast view
-    done = None
+    done = period = None
     if rows < n:
         done = _periodic(st, fmt, rm, acc, others, n)
         if done is None:  # the general path on all n iterations
+            period = others
             reps = -(-n // rows)
             others = [o if o is None else
                       (np.broadcast_to(o[:1], (n, k * L)) if o.strides[0] == 0
@@ -876,7 +890,8 @@ def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int,
     if done is not None:
         acc, flags = done
     else:
-        acc, flags = _verified(st, fmt, rm, acc, others, _candidates(st, fmt, rm, others), n)
+        acc, flags = _verified(st, fmt, rm, acc, others,
+                               _candidates(st, fmt, rm, others, period), n)
     words = _words(st, fmt, acc.reshape(k, L))
     return [words[c:c + 1] for c in range(k)], flags
 

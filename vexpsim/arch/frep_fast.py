@@ -156,11 +156,8 @@ def _steady(snaps: list[list[int]], marks: list[list[int]], streams: list[Any], 
                         return None
                     slots.append(part)
         else:  # ring slot (cycle mod window) * banks + bank of every request
-            idx = base[None, :] + period_cycles * np.arange(1, m + 1, dtype=np.int64)[:, None]
-            idx &= tc.mask
-            idx *= tc.nb
-            idx += np.tile(banks, (-(-m // r), 1))[:m]
-            part = ("idx", idx.reshape(-1))
+            cyc = base[None, :] + period_cycles * np.arange(1, m + 1, dtype=np.int64)[:, None]
+            part = tc.slot_set(cyc.reshape(-1), np.tile(banks, (-(-m // r), 1))[:m].reshape(-1))
             if not tc.slots_free(part):
                 return None
             slots.append(part)

@@ -278,4 +278,7 @@ class ClusterState:
                "barrier_wait_cycles": sum(self.barrier_waits)}
         for kind in ("main_to_tcdm", "tcdm_to_main", "tcdm_to_tcdm"):
             out[f"dma_bytes_{kind}"] = self.dma.bytes.get(kind, 0)
+        # the cores' own loads/stores outside the TCDM: one 64-bit beat each on the narrow
+        # AXI port (snitch_cluster.md §1: 64-bit narrow network)
+        out["narrow_main_bytes"] = 8 * self.port.requests if self.port is not None else 0
         return out

@@ -193,7 +193,8 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
         rec["harts"] = [{"hart": h["hart"], "cycles": h["timing"]["cycles"],
                          "retired": h["retired"], "stalls": h["timing"]["stalls"]}
                         for h in data["harts"]]
-        for key in ("energy_pj", "energy_cluster_pj", "energy_by_component_pj", "average_power_mw",
+        for key in ("energy_pj", "energy_cluster_pj", "energy_dynamic_pj", "energy_static_pj",
+                    "energy_by_component_pj", "average_power_mw",
                     "static_power_mw", "energy_table"):
             if key in data:
                 rec[key] = data[key]

@@ -32,9 +32,9 @@ declarative table TILE_KERNELS below. Rules (also in docs/system.md):
   regions where the cores wait for the DMA core's transfers; in the GEMM and softmax kernels
   that wait also absorbs the slowest core's lead, a small load imbalance that is dropped):
   the system model schedules transfers itself and charges only the compute. cycles = the
-  standalone run. region_cycles = the non-DMA phases grouped by category (REGION_OF: FA-2's QK^T and PV are "gemm", its softmax phases
-  "softmax"), the run's cycles outside any named phase (start-up) added to the kernel's main
-  category so that they sum to compute_cycles.
+  standalone run. region_cycles = the non-DMA phases grouped by category (REGION_OF: FA-2's
+  QK^T and PV are "gemm", its softmax phases "softmax"), the run's cycles outside any named
+  phase (start-up) added to the kernel's main category so that they sum to compute_cycles.
 - energy_pj = the run's energy_cluster_pj (dynamic events + static power over the whole
   standalone run, without the main-memory device, which the system adds per byte);
   energy_events from its energy components; error = the run's error metrics (plus

@@ -190,10 +190,15 @@ def _price_tiles(exp: Experiment, cache: str, jobs: int, dask: str | None,
     sim = SimProvider()
     probe = CachedProvider(sim, cache)
     needed: dict[tuple, None] = {}
+    shapes: dict[str, list] = {}  # the tile shapes do not depend on the variant: list once
     for p in exp.points:
         if p.system is not None:
-            for k, s, v in tile_requests(p.system):
-                needed[(k, s, v)] = None
+            spec = {k: v for k, v in p.system.items() if k != "variant"}
+            key = json.dumps(spec, sort_keys=True, default=str)
+            if key not in shapes:
+                shapes[key] = [(k, s) for k, s, _ in tile_requests(p.system)]
+            for k, s in shapes[key]:
+                needed[(k, s, p.system["variant"])] = None
     missing = []
     for k, s, v in needed:
         if not probe.path_for(cache_key(k, s, v, sim.cluster_config_id(v))).exists():

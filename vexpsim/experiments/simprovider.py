@@ -11,10 +11,14 @@ declarative table TILE_KERNELS below. Rules (also in docs/system.md):
   GEMM, LayerNorm and the residual run the same kernel in both variants; FA-2, the final
   softmax and GELU differ (software expf vs vfexp.h).
 - Padding: the kernels split rows over the 8 compute cores; a tile dimension the kernel
-  needs as a multiple of 8 (GEMM M and N, FA-2 and softmax rows) is rounded up, the padded
+  needs as a multiple of 8 (FA-2 and softmax rows) is rounded up (GEMM takes any M, N), the padded
   rows are simulated (idle lanes cost what they cost on the hardware); a softmax row length
   is rounded up to the kernel's multiple (16 for VEXP). Main-memory bytes are always the
   tile's own (`tiling.tile_bytes`), not the padded ones.
+- Causal FA-2 tiles: while the FA-2 kernels reject causal = 1 (mask not implemented), a
+  causal tile runs unmasked (its diagonal block computed in full, as a masking kernel also
+  computes it before masking; only the mask instructions are missing), flagged by
+  error["causal_run_dense"] = 1. The tiling's repeat count tc already stops at the diagonal.
 - Steady state (host time): row-wise tiles with more than two rows per core (LayerNorm, the
   softmax's blocks of 8 rows) are priced from runs with 1 and 2 rows per core, extrapolated
   linearly in rows per core (c(1) + (k - 1) (c(2) - c(1)), the rule `ExtrapolatingProvider`
@@ -24,12 +28,13 @@ declarative table TILE_KERNELS below. Rules (also in docs/system.md):
   core's share); softmax rows longer than SOFTMAX_DIRECT_N from N = SOFTMAX_DIRECT_N / 2 and
   SOFTMAX_DIRECT_N, linearly in N. The TileCost source says "simulated" either way; the
   extrapolation rule is part of the provider (and of the cache key via PROVIDER_RULES).
-- compute_cycles = the run's cycles minus its "dma_wait" phases (hart 0's regions where the
-  cores wait for the DMA core's transfers): the system model schedules transfers itself and
-  charges only the compute. cycles = the standalone run. region_cycles = the non-DMA phases
-  grouped by category (REGION_OF: FA-2's QK^T and PV are "gemm", its softmax phases
-  "softmax"), the run's cycles outside any named phase (start-up) added to the kernel's main
-  category so that they sum to compute_cycles.
+- compute_cycles = the run's cycles minus its "dma_wait" and "writeback" phases (hart 0's
+  regions where the cores wait for the DMA core's transfers; in the GEMM and softmax kernels
+  that wait also absorbs the slowest core's lead, a small load imbalance that is dropped):
+  the system model schedules transfers itself and charges only the compute. cycles = the
+  standalone run. region_cycles = the non-DMA phases grouped by category (REGION_OF: FA-2's
+  QK^T and PV are "gemm", its softmax phases "softmax"), the run's cycles outside any named
+  phase (start-up) added to the kernel's main category so that they sum to compute_cycles.
 - energy_pj = the run's energy_cluster_pj (dynamic events + static power over the whole
   standalone run, without the main-memory device, which the system adds per byte);
   energy_events from its energy components; error = the run's error metrics (plus
@@ -74,8 +79,8 @@ class TileKernel:
 
 
 def _gemm(s: tuple[int, ...]) -> dict[str, int]:
-    tm, tn, tk, nk = s
-    return {"M": _up(tm, 8), "N": _up(tn, 8), "K": tk * nk, "TK": tk}
+    tm, tn, tk, nk = s  # the kernel takes any M, N (rows over the cores, N padded inside)
+    return {"M": tm, "N": tn, "K": tk * nk, "TK": tk}
 
 
 def _fa2(s: tuple[int, ...]) -> dict[str, int]:
@@ -111,7 +116,7 @@ TILE_KERNELS: dict[tuple[str, str], TileKernel] = {
 # phase name -> region category (phases not listed keep their own name)
 REGION_OF = {"qkt": "gemm", "pv": "gemm", "compute": None, "exp_sum": "softmax",
              "max": "softmax", "normalise": "softmax", "rescale": "softmax"}
-TRANSFER_PHASES = ("dma_wait",)
+TRANSFER_PHASES = ("dma_wait", "writeback")  # GEMM: "writeback" = waiting for C to go out
 _ADDITIVE = ("cycles", "compute")
 
 
@@ -207,6 +212,11 @@ class SimProvider:
         tk = self.mapping(kernel, variant)
         shape = tuple(int(s) for s in shape)
         base = tk.params(shape)
+        dense = False
+        if kernel == "fa2" and base["causal"]:
+            k = load_kernels()[tk.kernel]
+            if any("causal" in m for m in k.check(dict(k.params) | base)):
+                base, dense = base | {"causal": 0}, True  # module docstring: causal tiles
         plan = self._plan(kernel, shape, base)
         if isinstance(plan, dict):
             r = self._run(tk, plan, variant)
@@ -214,6 +224,8 @@ class SimProvider:
             (p1, x1), (p2, x2), x = plan
             r1, r2 = self._run(tk, p1, variant), self._run(tk, p2, variant)
             r = _lerp(r1, r2, (x - x1) / (x2 - x1))
+        if dense:
+            r.error["causal_run_dense"] = 1.0
         b_in, b_out = tile_bytes(kernel, shape)
         return TileCost(compute_cycles=r.compute, bytes_in=b_in, bytes_out=b_out,
                         cycles=r.cycles, region_cycles=r.regions, energy_pj=r.energy,

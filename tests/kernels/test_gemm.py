@@ -212,3 +212,14 @@ def test_dma_protocol_under_a_slow_dma():
         assert b["issue_cycle"] >= a["end_cycle"]
     assert run.record["phases_cycles"]["dma_wait"] > fast.record["phases_cycles"]["dma_wait"]
     assert run.record["phases_cycles"]["writeback"] > fast.record["phases_cycles"]["writeback"]
+
+
+def test_an_edge_tile_of_the_tiling_runs_bit_exact():
+    """A GPT-2 LM-head edge tile (tiling.py: (1, 81, 64, nk)) with 2 chunks: one row (7 idle
+    cores), 81 columns (a partial group of 8)."""
+    p = fam.params_of_tile((1, 81, 64, 2))
+    assert p == {"M": 1, "N": 81, "K": 128, "TK": 64}
+    run = run_kernel("gemm_bf16", p, seed=5)
+    assert run.record["check"]["passed"]
+    want = emulate("gemm_bf16", inputs_of("gemm_bf16", p, "normal", 5), p)
+    assert np.array_equal(run.output, want)

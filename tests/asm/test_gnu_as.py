@@ -196,3 +196,53 @@ def test_macros_repetition_and_symbols_like_gnu_as(tmp_path):
     ours = [encode(i) for i in assemble(src).instructions]
     theirs = gnu_words(src, tmp_path)
     assert [hex(w) for w in ours] == [hex(w) for w in theirs]
+
+
+def test_compiler_output_forms_like_gnu_as(tmp_path):
+    """Forms GCC/Clang emit for libm code (found assembling newlib's expf): swapped FP compares,
+    zext.b, register-register mnemonics with an immediate, symbol loads/stores through a
+    temporary, small-data and marker sections."""
+    src = """
+        .text
+    _start:
+        fgt.s a0, fa0, fa1
+        fge.s a1, ft2, fs3
+        fgt.d a2, fa0, fa1
+        fge.d a3, f31, f0
+        zext.b a4, a5
+        add a0, a0, 4
+        and a1, a2, 255
+        or a1, a2, -1
+        xor a1, a2, 7
+        slt a1, a2, -5
+        sltu a1, a2, 9
+        sll a0, a0, 3
+        srl a0, a0, 31
+        sra a0, a0, 1
+        add a0, a0, a1
+        flw fa0, target, t0
+        fld fa1, target, t1
+        fsw fa0, target, t2
+        sw a0, target, t3
+    target:
+        nop
+        .section .note.GNU-stack,"",@progbits
+    """
+    ours = [encode(i) for i in assemble(src).instructions]
+    theirs = gnu_words(src, tmp_path)
+    assert [hex(w) for w in ours] == [hex(w) for w in theirs]
+
+
+def test_small_data_sections_and_marker_sections():
+    prog = assemble("""
+        .section .srodata.cst4,"aM",@progbits,4
+    c1: .word 0x3f800000
+        .section .sbss.x,"aw",@nobits
+    z:  .zero 4
+        .text
+        flw fa0, c1, t0
+        .section .note.GNU-stack,"",@progbits
+    """)
+    assert len(prog.instructions) == 2
+    with pytest.raises(Exception, match=r":2:\d+: nothing may be placed in a marker section"):
+        assemble('.section .note.GNU-stack,"",@progbits\n    .word 1\n')

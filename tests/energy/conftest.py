@@ -57,6 +57,10 @@ source = "test"
 pj = 41.0
 component = "dma"
 source = "test"
+[events.narrow_byte_main]
+pj = 0.5
+component = "interconnect"
+source = "test"
 [events.main_memory_byte]
 pj = 30.0
 component = "main_memory"

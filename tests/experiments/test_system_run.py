@@ -152,8 +152,13 @@ def test_cli_dry_run_is_labelled_and_writes_json(tiny, tmp_path, capsys):
     recs = json.loads(out.read_text())
     assert [r["variant"] for r in recs] == ["baseline", "vexp"]
     assert any((tmp_path / "c").rglob("*.json"))
-    with pytest.raises(UserError, match="not available yet"):
-        run_cli(["system", str(model)])
+    # without --dry-run the tiles are simulated (here: a kernel the table names is missing)
+    from vexpsim.experiments import simprovider as sp
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(sp.TILE_KERNELS, ("vexp", "layernorm"),
+                   sp.TileKernel("no_such_kernel", sp._rows, "layernorm"))
+        with pytest.raises(UserError, match="needs the kernel 'no_such_kernel'"):
+            run_cli(["system", str(model), "--variant", "vexp", "--cache", str(tmp_path / "s")])
     assert run_cli(["system", str(model), "--dry-run", "--variant", "vexp", "--head-rows",
                     "48", "--json", str(out)]) == 0
     (rec,) = json.loads(out.read_text())

@@ -36,6 +36,7 @@ _IGNORED = {".globl", ".global", ".type", ".size", ".file", ".ident", ".option",
             ".local", ".weak", ".hidden", ".protected", ".cfi_startproc", ".cfi_endproc",
             ".p2alignw", ".loc", ".func", ".endfunc", ".end_func", ".sleb128_ignored"}
 _SECTION_KINDS = ("text", "data", "rodata", "bss", "tcdm")
+_NOTE_SECTIONS = (".note.GNU-stack",)
 _DATA_SIZES = {".byte": 1, ".half": 2, ".short": 2, ".2byte": 2, ".word": 4, ".long": 4,
                ".4byte": 4, ".int": 4, ".dword": 8, ".quad": 8, ".8byte": 8}
 _LABEL_RE = re.compile(r"\s*([A-Za-z_.$][A-Za-z0-9_.$]*|[0-9]+)\s*:(?!=)")
@@ -80,7 +81,8 @@ class _State:
     macros: dict[str, _Macro] = field(default_factory=dict)
     stmts: list[_Stmt] = field(default_factory=list)
     section: str = "text"
-    sizes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_SECTION_KINDS, 0))
+    sizes: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys((*_SECTION_KINDS, "note"), 0))
     bases: dict[str, int] = field(default_factory=dict)
     macro_counter: int = 0
     pcrel: dict[int, int] = field(default_factory=dict)
@@ -349,6 +351,10 @@ def _statement(st: _State, text: str, c0: int, loc: SourceLoc, lines: list, i: i
 
 def _add_stmt(st: _State, kind: str, name: str, ops: list, loc: SourceLoc, size: int,
               at: SourceLoc | None = None, rest: str = "", rest_col: int = 0) -> None:
+    if st.section == "note":
+        st.error(at or loc, "nothing may be placed in a marker section "
+                 f"({', '.join(_NOTE_SECTIONS)})")
+        return
     if st.section == "text" and kind == "instr" and st.sizes["text"] % 4:
         st.error(at or loc, "instruction at an address that is not a multiple of 4")
     st.stmts.append(_Stmt(kind, name, ops, at or loc, st.section, st.sizes[st.section], size,
@@ -363,6 +369,9 @@ def _define_label(st: _State, name: str, loc: SourceLoc, col: int) -> None:
         return
     if name in st.labels or name in st.equs:
         st.error(loc, f"symbol {name!r} is already defined", col)
+        return
+    if st.section == "note":
+        st.error(loc, f"label {name!r} in a marker section ({', '.join(_NOTE_SECTIONS)})", col)
         return
     st.labels[name] = (st.section, st.sizes[st.section])
 
@@ -478,10 +487,13 @@ def _directive(st: _State, d: str, rest: str, rcol: int, loc: SourceLoc, col: in
         nm = ops[0][0].strip('"')
         kind = next((k for k in _SECTION_KINDS if nm == "." + k or nm.startswith(f".{k}.")),
                     None)
-        if kind is None and nm in (".sdata", ".srodata"):
-            kind = "data"
-        if kind is None and nm == ".sbss":
+        if kind is None and (nm in (".sdata", ".srodata") or
+                             nm.startswith((".sdata.", ".srodata."))):
+            kind = "data"  # small-data sections (compilers' .srodata.cst4 constants)
+        if kind is None and (nm == ".sbss" or nm.startswith(".sbss.")):
             kind = "bss"
+        if kind is None and nm in _NOTE_SECTIONS:
+            kind = "note"  # marker sections compilers emit; nothing may be placed there
         if kind is None:
             raise _Error(f"unknown section {nm!r} (known: .text .data .rodata .bss .tcdm)",
                          ops[0][1])
@@ -619,6 +631,13 @@ _FCSR = {"frcsr": ("csrrs", "fcsr", "r"), "frrm": ("csrrs", "frm", "r"),
          "rdinstreth": ("csrrs", "instreth", "r")}
 _FP_MOVE = {"fmv": "fsgnj", "fabs": "fsgnjx", "fneg": "fsgnjn"}
 _FMV_ALIASES = {"fmv.x.s": "fmv.x.w", "fmv.s.x": "fmv.w.x"}
+_FP_CMP_SWAP = {"fgt": "flt", "fge": "fle"}
+# loads/stores GNU as takes as `op reg, symbol, temp` (auipc temp + the access)
+_SYM_MEM = ("lb", "lh", "lw", "lbu", "lhu", "flw", "fld", "flh", "flb",
+            "sb", "sh", "sw", "fsw", "fsd", "fsh", "fsb")
+# register-register mnemonics GNU as accepts with an immediate last operand (not sub)
+_IMM_FORM = {"add": "addi", "and": "andi", "or": "ori", "xor": "xori", "slt": "slti",
+             "sltu": "sltiu", "sll": "slli", "srl": "srli", "sra": "srai"}
 _PSEUDO_NAMES = {"nop", "li", "la", "lla", "mv", "not", "neg", "seqz", "snez", "sltz", "sgtz",
                  "j", "jr", "ret", "call", "tail", "csrr"} | set(_BRANCH_SWAP) | \
     set(_BRANCH_Z) | set(_CSR_PSEUDO) | set(_FCSR)
@@ -654,6 +673,8 @@ def _instr_count(st: _State, mn: str, ops: list, loc: SourceLoc) -> int:
     if mn in ("lb", "lh", "lw", "lbu", "lhu", "flw", "fld", "flh", "flb") and len(ops) == 2 \
             and "(" not in ops[1][0] and ops[1][0] and ops[1][0].split()[0] not in X_REGS:
         return 2  # `lw rd, symbol`: auipc + load
+    if mn in _SYM_MEM and len(ops) == 3:
+        return 2  # `flw fd, symbol, rt` / `sw rs, symbol, rt`: auipc rt + access
     return 1
 
 
@@ -680,6 +701,17 @@ def _expand(st: _State, s: _Stmt, pc: int) -> list[tuple[str, list]]:
         if fm[0] in _FP_MOVE and len(fm) == 2 and f"fsgnj.{fm[1]}" in st.isa:
             need(2)
             return [(f"{_FP_MOVE[fm[0]]}.{fm[1]}", [ops[0], ops[1], ops[1]])]
+        if fm[0] in _FP_CMP_SWAP and len(fm) == 2 and f"flt.{fm[1]}" in st.isa:
+            need(3)  # fgt a, b = flt b, a (as GNU as)
+            return [(f"{_FP_CMP_SWAP[fm[0]]}.{fm[1]}", [ops[0], ops[2], ops[1]])]
+        if mn == "zext.b":
+            need(2)
+            return [("andi", [ops[0], ops[1], ("255", c)])]
+        if mn in _IMM_FORM and len(ops) == 3 and \
+                ops[2][0].strip().lower() not in X_REGS and \
+                ops[2][0].strip().lower() not in F_REGS:
+            # `add a0, a0, 4` is addi, as GNU as assembles it
+            return [(_IMM_FORM[mn], ops)]
         if mn in ("jal", "jalr") and len(ops) == 1:
             if mn == "jal":
                 return [("jal", [("ra", c), ops[0]])]
@@ -690,6 +722,10 @@ def _expand(st: _State, s: _Stmt, pc: int) -> list[tuple[str, list]]:
                 return [("jalr", [ops[0], (m.group(2), ops[1][1]), (m.group(1) or "0",
                                                                      ops[1][1])])]
             return [("jalr", [ops[0], ops[1], ("0", c)])]
+        if mn in _SYM_MEM and len(ops) == 3:
+            sym, tmp = ops[1], ops[2]
+            return [("auipc", [tmp, (f"%pcrel_hi({sym[0]})", sym[1])]),
+                    (mn, [ops[0], (f"%pcrel_lo({pc})({tmp[0]})", sym[1])])]
         if mn in ("lb", "lh", "lw", "lbu", "lhu", "flw", "fld", "flh", "flb") and \
                 s.size == 8:
             tmp = ops[0] if mn[0] != "f" else None

@@ -27,6 +27,7 @@ CLUSTER_EVENTS: dict[str, tuple[str, ...]] = {
     "dma_bytes_main_to_tcdm": ("dma_byte_main_to_tcdm", "main_memory_byte"),
     "dma_bytes_tcdm_to_main": ("dma_byte_tcdm_to_main", "main_memory_byte"),
     "dma_bytes_tcdm_to_tcdm": ("dma_byte_tcdm_to_tcdm",),
+    "narrow_main_bytes": ("narrow_byte_main", "main_memory_byte"),
     "ssr_elements": ("ssr_element",),
     "barrier_wait_cycles": ("barrier_wait_cycle",),
 }

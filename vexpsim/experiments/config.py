@@ -38,7 +38,13 @@ __all__ = ["SCHEMA", "Experiment", "Point", "load_experiment", "experiment_from_
            "SWEEPABLE", "select_points"]
 
 SWEEPABLE = ("workload.kernel", "workload.dist", "workload.seed", "workload.params.NAME",
-             "cluster.KEY")
+             "cluster.KEY", "workload.model", "workload.variant", "workload.seq",
+             "workload.attention_split")
+# the keys of a workload of type "system" (one transformer prefill on the multi-cluster system)
+SYSTEM_KEYS = ("model", "variant", "seq", "system", "system_set", "attention_split",
+               "head_rows", "max_units")
+_SYSTEM_SWEEP = ("workload.model", "workload.variant", "workload.seq",
+                 "workload.attention_split")
 
 _ROW = Section({
     "id": Field(str, doc="row id (e.g. softmax_speedup); unique over all paper configs"),
@@ -71,8 +77,25 @@ SCHEMA = Section({
     "experiment": Section({
         "name": Field(str, doc="experiment name (results and plot file names)"),
         "description": Field(str, "", doc="free text"),
+        "skip_quick": Field(bool, False, doc="under --quick, vexpsim reproduce skips this "
+                            "config and vexpsim run refuses it (for configs without a cheap "
+                            "reduced version, e.g. whole-model simulations)"),
     }, doc="what this experiment is", required=True),
     "workload": Section({
+        "type": Field(str, "kernel", choices=("kernel", "system"), doc="kernel: run one "
+                      "kernel on one cluster; system: one transformer prefill on the "
+                      "multi-cluster system with simulated tiles (docs/system.md)"),
+        "model": Field(str, None, doc="system: model name or .toml path (vexpsim system)"),
+        "variant": Field(str, None, doc="system: baseline or vexp"),
+        "seq": Field(int, None, min=1, doc="system: prefill length (absent: the model's)"),
+        "system": Field(str, "occamy", doc="system: system config name or .toml path"),
+        "system_set": Field("str[]", [], doc="system: KEY=VALUE overrides of the system "
+                            "config (as vexpsim system --set)"),
+        "attention_split": Field(str, "head", choices=("head", "rowblock"),
+                                 doc="system: FA-2 placement"),
+        "head_rows": Field(int, 1, min=1, doc="system: rows through the head GEMM/softmax"),
+        "max_units": Field(int, None, min=1, doc="system: merge identical consecutive tiles "
+                           "into at most N units per cluster and op (absent: exact)"),
         "kernel": Field(str, None, doc="registered kernel name (vexpsim.experiments.kernels); "
                         "required unless the sweep sets workload.kernel"),
         "params": Field(dict, {}, doc="kernel parameters (assembler symbols, e.g. N); absent "
@@ -109,9 +132,12 @@ class Point:
     seed: int
     cluster: dict  # the validated effective cluster config (every field filled in)
     cluster_data: dict = field(repr=False, default_factory=dict)  # as written (preset + keys)
+    system: dict | None = None  # workload type "system": model, variant, seq, ...
 
     def get(self, path: str) -> Any:
         """The value of a sweep key path at this point (KeyError if it has none)."""
+        if self.system is not None and path in _SYSTEM_SWEEP:
+            return self.system[path.split(".")[1]]
         if path == "workload.kernel":
             return self.kernel
         if path == "workload.dist":
@@ -162,7 +188,7 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _sweep_key_problem(path: str) -> str | None:
     parts = path.split(".")
-    if path in ("workload.kernel", "workload.dist", "workload.seed"):
+    if path in ("workload.kernel", "workload.dist", "workload.seed", *_SYSTEM_SWEEP):
         return None
     if parts[:2] == ["workload", "params"] and len(parts) == 3 and parts[2]:
         return None
@@ -326,6 +352,12 @@ def _expand(cfg: dict, grid: dict, grid_src: dict[str, str], pts: list[dict], or
             else:
                 w[k.split(".")[1]] = v
         where = {k: src.get(f"workload.{k}", f"workload.{k}") for k in ("kernel", "dist", "seed")}
+        if w["type"] == "system":
+            pt, msgs = _system_point(w, coords, src, len(points), origin)
+            problems += msgs
+            if pt is not None:
+                points.append(pt)
+            continue
         # workload fields
         name = w["kernel"]
         k = kernels.get(name) if isinstance(name, str) else None
@@ -387,6 +419,38 @@ def _expand(cfg: dict, grid: dict, grid_src: dict[str, str], pts: list[dict], or
         points.append(Point(len(points), {kk: coords[kk] for kk in coords}, name, params,
                             w["dist"], w["seed"], cluster, cdata))
     return points, problems
+
+
+def _system_point(w: dict, coords: dict, src: dict[str, str], index: int,
+                  origin: str) -> tuple[Point | None, list[str]]:
+    """A point of a "system" workload: model and variant checked here (the system config and
+    the tiles when it runs)."""
+    from .workloads.transformer import MODELS
+
+    problems = []
+    where = {k: src.get(f"workload.{k}", f"workload.{k}") for k in SYSTEM_KEYS}
+    m = w["model"]
+    if m is None:
+        problems.append(f"{origin}: workload.model: missing (a system workload needs a model)")
+    elif not isinstance(m, str) or (m not in MODELS and not m.endswith(".toml")):
+        close = difflib.get_close_matches(str(m), list(MODELS), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        problems.append(f"{origin}: {where['model']}: unknown model {_plain(m)}{hint}; "
+                        f"shipped: {', '.join(MODELS)}, or a .toml path")
+    if w["variant"] not in ("baseline", "vexp"):
+        problems.append(f"{origin}: {where['variant']}: expected baseline or vexp, got "
+                        f"{_plain(w['variant']) if w['variant'] is not None else 'nothing'}")
+    seq = w["seq"]
+    if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool) or seq < 1):
+        problems.append(f"{origin}: {where['seq']}: expected an integer >= 1, got {_plain(seq)}")
+    if w["attention_split"] not in ("head", "rowblock"):
+        problems.append(f"{origin}: {where['attention_split']}: expected head or rowblock, "
+                        f"got {_plain(w['attention_split'])}")
+    if problems:
+        return None, problems
+    spec = {k: w[k] for k in SYSTEM_KEYS}
+    return Point(index, dict(coords), "system", {}, w["dist"], w["seed"], {}, {},
+                 system=spec), []
 
 
 def _with_note(problem: str, origin: str, notes: Mapping[str, str]) -> str:

@@ -357,7 +357,8 @@ def _run_one(k: Kernel, p: dict, *, dist: str, seed: int, cluster: Any, timing: 
         rec["harts"] = [{"hart": h["hart"], "cycles": h["timing"]["cycles"],
                          "retired": h["retired"], "stalls": h["timing"]["stalls"]}
                         for h in data["harts"]]
-        for key in ("energy_pj", "energy_cluster_pj", "energy_by_component_pj", "average_power_mw",
+        for key in ("energy_pj", "energy_cluster_pj", "energy_dynamic_pj", "energy_static_pj",
+                    "energy_by_component_pj", "average_power_mw",
                     "static_power_mw", "energy_table"):
             if key in data:
                 rec[key] = data[key]

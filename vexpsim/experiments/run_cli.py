@@ -37,6 +37,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    "workers) or a scheduler address tcp://HOST:PORT (needs the optional "
                    "extra: pip install 'vexpsim[dask]')")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                   help="tile-cost cache of system workloads (default: $VEXPSIM_TILE_CACHE "
+                   "or ~/.cache/vexpsim/tiles)")
 
 
 def register(sub: Any) -> None:
@@ -88,16 +91,24 @@ def _report_failures(results: dict) -> None:
 
 def run_run(args: argparse.Namespace) -> int:
     exp = load_experiment(args.config, overrides=args.overrides, quick=args.quick)
+    if args.quick and exp.config["experiment"]["skip_quick"]:
+        raise UserError(f"{args.config}: has no --quick version (experiment.skip_quick = "
+                        f"true); run it without --quick")
     if args.dry_run:
         print(f"{exp.name}: {len(exp.points)} points")
         for p in exp.points:
+            if p.system is not None:
+                print(f"  {p.index:4d}  system {p.system['model']} {p.system['variant']} "
+                      f"seq={p.system['seq'] or 'model'} on {p.system['system']}")
+                continue
             params = " ".join(f"{k}={v}" for k, v in p.params.items())
             print(f"  {p.index:4d}  {p.kernel} {params} dist={p.dist} seed={p.seed} "
                   f"cluster={p.cluster['name']}"
                   + (f"  [{p.label()}]" if p.coords else ""))
         return 0
     outdir = args.output or Path("results") / exp.name
-    results = run_experiment(exp, jobs=args.jobs, dask=args.dask, progress=_progress(args))
+    results = run_experiment(exp, jobs=args.jobs, dask=args.dask, progress=_progress(args),
+                             cache=args.cache)
     paths = write_results(results, outdir)
     s = results["summary"]
     print(f"{exp.name}: {s['points']} points, {s['checks_passed']} checks passed; wrote "
@@ -136,7 +147,7 @@ def _load_paper_configs(folder: Path, quick: bool) -> list[Experiment]:
 
 
 def run_reproduce(args: argparse.Namespace) -> int:
-    from ..report.plots import sweep_plots
+    from ..report.plots import sweep_plots, system_plots
     from ..report.rows import evaluate_rows
     from ..report.tables import reproduce_markdown
 
@@ -145,8 +156,12 @@ def run_reproduce(args: argparse.Namespace) -> int:
     rows: list[dict] = []
     ok = True
     plots: list[Path] = []
-    for exp in exps:
-        results = run_experiment(exp, jobs=args.jobs, dask=args.dask, progress=_progress(args))
+    skipped = [e for e in exps if args.quick and e.config["experiment"]["skip_quick"]]
+    for e in skipped:
+        print(f"--quick: skipping {e.origin} (experiment.skip_quick)", file=sys.stderr)
+    for exp in [e for e in exps if e not in skipped]:
+        results = run_experiment(exp, jobs=args.jobs, dask=args.dask, progress=_progress(args),
+                                 cache=args.cache)
         write_results(results, outdir / exp.name)
         _report_failures(results)
         ok = ok and results_ok(results)
@@ -155,6 +170,8 @@ def run_reproduce(args: argparse.Namespace) -> int:
         spec = exp.config["reproduce"]["plot"]
         if spec["x"] is not None and not args.no_plots:
             plots += sweep_plots(results, exp.points, spec, outdir, exp.name)
+        if any(p.system is not None for p in exp.points) and not args.no_plots:
+            plots += system_plots(results, exp.points, outdir, exp.name)
     for r in rows:
         if r.get("error"):
             ok = False

@@ -34,8 +34,10 @@ __all__ = ["run_experiment", "run_point", "write_results", "results_ok", "Progre
 _HOST_SIM_KEYS = ("host_seconds", "instructions_per_second")
 
 
-def point_task(exp: Experiment, p: Point) -> dict[str, Any]:
+def point_task(exp: Experiment, p: Point, cache: str | None = None) -> dict[str, Any]:
     """The picklable description of one run (what a worker needs)."""
+    if p.system is not None:
+        return {"index": p.index, "origin": exp.origin, "system": p.system, "cache": cache}
     return {"index": p.index, "origin": exp.origin, "kernel": p.kernel, "params": p.params,
             "dist": p.dist, "seed": p.seed, "cluster": p.cluster}
 
@@ -47,6 +49,12 @@ def run_point(task: dict[str, Any]) -> tuple[dict, dict]:
     from ..arch.config import cluster_config_from_data
     from .kernelrun import load_kernels, run_kernel
 
+    if "tile" in task:  # stage 1 of a system sweep: price one tile into the cache
+        from .system_sweep import price_tile
+        return price_tile(task)
+    if "system" in task:  # one end-to-end prefill
+        from .system_sweep import run_system_point
+        return run_system_point(task)
     t0 = time.perf_counter()
     try:
         cluster = cluster_config_from_data(task["cluster"], origin=task["origin"])
@@ -168,11 +176,75 @@ def _run_dask(tasks: list[dict], address: str, jobs: int,
     return out
 
 
+def _execute(tasks: list[dict], jobs: int, dask: str | None,
+             done: Callable[[int, dict], None]) -> tuple[dict[int, tuple[dict, dict]], str]:
+    if dask:
+        return _run_dask(tasks, dask, jobs, done), f"dask {dask}"
+    out = _run_pool(tasks, min(jobs, max(len(tasks), 1)), done)
+    return out, "process pool" if jobs > 1 and len(tasks) > 1 else "in-process"
+
+
+def _price_tiles(exp: Experiment, cache: str, jobs: int, dask: str | None,
+                 progress: TextIO | None | bool) -> dict[str, Any]:
+    """Stage 1 of a system sweep (vexpsim/experiments/system_sweep.py): simulate, on the pool
+    or Dask, every distinct tile the points need that is not in the cache yet."""
+    from ..arch.tilecost import CachedProvider, cache_key
+    from .simprovider import SimProvider
+    from .system_sweep import tile_requests
+
+    sim = SimProvider()
+    probe = CachedProvider(sim, cache)
+    needed: dict[tuple, None] = {}
+    shapes: dict[str, list] = {}  # the tile shapes do not depend on the variant: list once
+    for p in exp.points:
+        if p.system is not None:
+            spec = {k: v for k, v in p.system.items() if k != "variant"}
+            key = json.dumps(spec, sort_keys=True, default=str)
+            if key not in shapes:
+                shapes[key] = [(k, s) for k, s, _ in tile_requests(p.system)]
+            for k, s in shapes[key]:
+                needed[(k, s, p.system["variant"])] = None
+    missing = []
+    for k, s, v in needed:
+        if not probe.path_for(cache_key(k, s, v, sim.cluster_config_id(v))).exists():
+            missing.append((k, s, v))
+    # the slowest first (software-exp tiles), so that no long task starts last
+    missing.sort(key=lambda t: (t[2] != "baseline", -_tile_size(t[1])))
+    tasks = [{"index": i, "tile": t, "cache": cache} for i, t in enumerate(missing)]
+    bar = Progress(len(tasks), None if progress is True else progress) \
+        if progress not in (False, None) and tasks else None
+
+    def done(i: int, rec: dict) -> None:
+        if bar:
+            k, s, v = missing[i]
+            bar.update(f"tile {k} {tuple(s)} {v}", "run_error" in rec)
+
+    t0 = time.perf_counter()
+    out, _ = _execute(tasks, jobs, dask, done) if tasks else ({}, "")
+    errors = sorted({rec["run_error"] for rec, _ in out.values() if "run_error" in rec})
+    return {"tiles_needed": len(needed), "tiles_simulated": len(tasks),
+            "tile_errors": errors, "tile_wall_seconds": time.perf_counter() - t0,
+            "tile_host_seconds": sum(h.get("host_seconds", 0.0) for _, h in out.values())}
+
+
+def _tile_size(shape: tuple[int, ...]) -> int:
+    return math.prod(int(x) for x in shape)
+
+
 def run_experiment(exp: Experiment, *, jobs: int | None = None, dask: str | None = None,
-                   progress: TextIO | None | bool = True) -> dict[str, Any]:
-    """Run every point of the sweep; return the results dict (see module doc)."""
+                   progress: TextIO | None | bool = True,
+                   cache: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Run every point of the sweep; return the results dict (see module doc). `cache`: the
+    tile-cost cache directory of system points (default system_sweep.default_cache_dir())."""
     jobs = max(1, jobs or os.cpu_count() or 1)
-    tasks = [point_task(exp, p) for p in exp.points]
+    t0 = time.perf_counter()
+    stage: dict[str, Any] = {}
+    cache_dir = None
+    if any(p.system is not None for p in exp.points):
+        from .system_sweep import default_cache_dir
+        cache_dir = str(cache if cache is not None else default_cache_dir())
+        stage = _price_tiles(exp, cache_dir, jobs, dask, progress)
+    tasks = [point_task(exp, p, cache_dir) for p in exp.points]
     bar = Progress(len(tasks), None if progress is True else progress) \
         if progress not in (False, None) else None
 
@@ -180,13 +252,7 @@ def run_experiment(exp: Experiment, *, jobs: int | None = None, dask: str | None
         if bar:
             bar.update(exp.points[i].label(), _failed(rec))
 
-    t0 = time.perf_counter()
-    if dask:
-        out = _run_dask(tasks, dask, jobs, done)
-        executor = f"dask {dask}"
-    else:
-        out = _run_pool(tasks, min(jobs, max(len(tasks), 1)), done)
-        executor = "process pool" if jobs > 1 and len(tasks) > 1 else "in-process"
+    out, executor = _execute(tasks, jobs, dask, done)
     wall = time.perf_counter() - t0
     points = []
     host_points = []
@@ -204,7 +270,7 @@ def run_experiment(exp: Experiment, *, jobs: int | None = None, dask: str | None
         "summary": summary(points),
         "points": points,
         "host": {"executor": executor, "jobs": jobs, "wall_seconds": wall,
-                 "points": host_points},
+                 "points": host_points, **({"tiles": stage} if stage else {})},
     }
 
 
@@ -228,9 +294,14 @@ def failure_lines(results: dict) -> list[str]:
     """One line per failed point: which check failed by how much, or the run error."""
     lines = []
     for p in results["points"]:
-        where = f"{results['experiment']} point {p['index']} ({p['kernel']} {p['params']})"
+        what = (f"{p.get('model')} {p.get('variant')}" if p.get("kernel") == "system"
+                else f"{p['kernel']} {p.get('params')}")
+        where = f"{results['experiment']} point {p['index']} ({what})"
         if "run_error" in p:
             lines.append(f"{where}: run failed: {p['run_error']}")
+        elif p.get("kernel") == "system" and not p["check"]["passed"]:
+            lines.append(f"{where}: {p['graph_tile_checks_failed']} simulated tile(s) FAILED "
+                         f"their numerical check")
         elif not p["check"]["passed"]:
             parts = [f"{m} = {f['value']:.4g} > bound {f['bound']:.4g}"
                      for m, f in p["check"]["failed"].items()]

@@ -1,7 +1,9 @@
 """`vexpsim system`: end-to-end prefill of a transformer on the multi-cluster system.
 
-Until the instruction-level cluster simulator and its kernels exist, only `--dry-run` works:
-it prices tiles with the ANALYTICAL roofline provider and labels every output as such.
+Tiles are simulated at instruction level (SimProvider, cached on disk: --cache, default
+$VEXPSIM_TILE_CACHE or ~/.cache/vexpsim/tiles), one after the other; `vexpsim run` of an
+experiment config with workload type "system" simulates them on a process pool or Dask.
+`--dry-run` prices tiles with the ANALYTICAL roofline provider and labels every output so.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from .workloads.transformer import MODELS, load_model
 
 def register(sub: Any) -> None:
     p = sub.add_parser("system", help="end-to-end transformer prefill on the multi-cluster "
-                       "system (analytical --dry-run until kernels exist)",
+                       "system (simulated tiles; --dry-run: analytical)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help=f"model name ({', '.join(MODELS)}) or a model .toml path")
     p.add_argument("--seq", type=int, default=None, help="prefill length (default: model's)")
@@ -68,21 +70,28 @@ def _fmt_row(r: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.dry_run:
-        raise UserError("instruction-level tile simulation is not available yet (the cluster "
-                        "kernels come later); use --dry-run for an ANALYTICAL estimate")
     cfg = load_system_config(args.system, args.set or [])
     model = load_model(args.model)
-    provider: Any = AnalyticalCostProvider()
-    # the cache key covers the cluster and the analytical parameters
-    cid = "analytical-" + config_id({"cluster": cfg.cluster_config,
-                                     "analytical": provider.params})
+    variants = VARIANTS if args.variant == "both" else (args.variant,)
+    provider: Any
+    if args.dry_run:
+        provider = AnalyticalCostProvider()
+        # the cache key covers the cluster and the analytical parameters
+        aid = "analytical-" + config_id({"cluster": cfg.cluster_config,
+                                         "analytical": provider.params})
+        cids = dict.fromkeys(variants, aid)
+    else:  # instruction-level tiles, one after the other (vexpsim run: on a pool)
+        from .simprovider import SimProvider
+        from .system_sweep import default_cache_dir
+        provider = SimProvider()
+        cids = {v: provider.cluster_config_id(v) for v in variants}
+        if args.cache is None:
+            args.cache = default_cache_dir()
     if args.cache:
         provider = CachedProvider(provider, args.cache)
-    variants = VARIANTS if args.variant == "both" else (args.variant,)
     if args.max_units is not None and args.max_units < 1:
         raise UserError(f"--max-units {args.max_units}: must be >= 1")
-    records = [run_model(model, cfg, provider, v, cid, args.seq, args.attention_split,
+    records = [run_model(model, cfg, provider, v, cids[v], args.seq, args.attention_split,
                          head_rows=args.head_rows, max_units=args.max_units)
                for v in variants]
     r0 = records[0]

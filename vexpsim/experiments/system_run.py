@@ -32,6 +32,7 @@ def build_system_ops(model: ModelConfig, cfg: SystemConfig, provider: TileCostPr
     ops: list[SysOp] = []
     sources: Counter[str] = Counter()
     tiles_total = 0
+    energy_by_region: Counter[str] = Counter()  # tile energy split by region cycles
     for op in graph:
         tiles = []
         for t in tile_op(op, model, tp):
@@ -42,6 +43,10 @@ def build_system_ops(model: ModelConfig, cfg: SystemConfig, provider: TileCostPr
                 sources[cost.source] += 1
             tiles.append(SysTile(t.cluster, cost.compute_cycles, cost.bytes_in,
                                  cost.bytes_out, cost.energy_pj, cost.region_cycles))
+            if cost.energy_pj is not None:
+                total = sum(cost.region_cycles.values())
+                for r, c in cost.region_cycles.items():
+                    energy_by_region[r] += cost.energy_pj * c / total if total else 0.0
         tiles_total += len(tiles)
         ops.append(SysOp(op.name, op.kind, tiles, op.deps))
     stats = {
@@ -53,6 +58,11 @@ def build_system_ops(model: ModelConfig, cfg: SystemConfig, provider: TileCostPr
         "tiles": tiles_total,
         "distinct_tile_shapes": len(memo),
         "tile_cost_sources": dict(sources),
+        # a tile's energy split over its regions in proportion to their cycles (approximate:
+        # the energy of a region is not measured separately)
+        "tile_energy_by_region_pj": dict(energy_by_region),
+        "tile_checks_failed": sum(1 for c in memo.values()
+                                  if c.error.get("check_passed", 1.0) < 1.0),
     }
     return ops, stats
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from .rows import record_value
 
-__all__ = ["sweep_plots"]
+__all__ = ["sweep_plots", "system_plots"]
 
 
 def _series(results: Mapping[str, Any], points: list[Any], x: str, series: str,
@@ -141,6 +141,57 @@ def sweep_plots(results: Mapping[str, Any], points: list[Any], spec: Mapping[str
         fig.suptitle(f"{results['experiment']}: energy by component")
         path = outdir / f"{stem}_energy.png"
         fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def system_plots(results: Mapping[str, Any], points: list[Any], outdir: Path,
+                 stem: str) -> list[Path]:
+    """End-to-end points (workload type "system"): per model, STEM_<model>.png with stacked
+    bars per variant: latency split by the share of cluster compute time of each category,
+    and energy split by category (system_sweep.shares)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..experiments.system_sweep import CATEGORIES
+
+    by_model: dict[str, list[dict]] = {}
+    for p in points:
+        if p.system is None:
+            continue
+        rec = results["points"][p.index]
+        if "shares" in rec:
+            by_model.setdefault(rec["model"], []).append(rec)
+    written: list[Path] = []
+    outdir.mkdir(parents=True, exist_ok=True)
+    colours = {"gemm": "tab:blue", "softmax": "tab:red", "gelu": "tab:orange",
+               "rest": "tab:gray"}
+    for model, recs in by_model.items():
+        recs.sort(key=lambda r: r["variant"])
+        fig, axes = plt.subplots(1, 2, figsize=(8.4, 4.2))
+        names = [r["variant"] for r in recs]
+        for ax, what in zip(axes, ("time", "energy"), strict=True):
+            bottom = [0.0] * len(recs)
+            for cat in CATEGORIES:
+                vals = []
+                for r in recs:
+                    share = r["shares"].get(what, {}).get(cat, 0.0)
+                    total = (r["latency_s"] * 1e3 if what == "time"
+                             else (r["energy_pj"] or {}).get("total", 0.0) * 1e-9)
+                    vals.append(share * total)
+                ax.bar(names, vals, bottom=bottom, label=cat, color=colours[cat])
+                bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+            ax.set_ylabel("latency (ms)" if what == "time" else "energy (mJ)")
+            ax.set_title(f"{model}: {'latency' if what == 'time' else 'energy'}")
+        axes[0].legend(fontsize=8)
+        fig.suptitle(f"{results['experiment']}: {model}, prefill {recs[0]['seq_len']} tokens "
+                     "(split by share of cluster compute)", fontsize=9)
+        fig.tight_layout()
+        path = outdir / f"{stem}_{model}.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
         written.append(path)

@@ -1100,3 +1100,54 @@ def test_fp64_dot_product_chains_stay_vectorised(monkeypatch):
                     expect_freps=1)
     assert not stepped
     assert fast.fflags == 1  # NX
+
+
+@pytest.mark.parametrize("data", ["mixed", "cancel", "specials", "tiny"])
+def test_fp64_fused_chain_proof_and_kernel_rows(monkeypatch, data):
+    """FP64 fused chains verified partly by the proof (_fma64_proof) and partly by the
+    exact kernel (small sums, sign changes and cancellation, specials, subnormal range):
+    equal to the per-instruction path, fflags included."""
+    rng = np.random.default_rng(len(data))
+    seen = {"proved": 0, "kernel": 0}
+    real = ff._proved
+
+    def spy(st, fmt, rm, proof, prev, c, others, sl, pos, have_nx):
+        ok = proof[0](prev, c, sl)
+        seen["proved"] += int(ok.sum())
+        seen["kernel"] += int((~ok).sum())
+        return real(st, fmt, rm, proof, prev, c, others, sl, pos, have_nx)
+    monkeypatch.setattr(ff, "_proved", spy)
+    n = 600
+    if data == "mixed":  # magnitudes over 2^+-20, both signs: sums wander, cross zero
+        x, y = _f64(rng, n, 0.0), _f64(rng, n, 0.0)
+    elif data == "cancel":  # +-1 +- tiny: the sums cancel back towards zero again and again
+        v = np.where(rng.random(n) < 0.5, 1.0, -1.0) * (1 + rng.random(n) * 2.0 ** -30)
+        x, y = v.tobytes(), np.ones(n).tobytes()
+    elif data == "specials":
+        x, y = _f64(rng, n, 0.01), _f64(rng, n, 0.0)
+    else:  # products near the bottom of the normal range
+        x = (rng.uniform(1, 2, n) * 2.0 ** -520).tobytes()
+        y = (rng.uniform(1, 2, n) * 2.0 ** -500).tobytes()
+    body = [f"fmadd.d fs{k}, ft0, ft1, fs{k}" for k in range(2)]
+    _compare(f"""
+    _start:
+        {_ssr(0, "x", n)}
+        {_ssr(1, "y", n)}
+        la t1, init
+        fld fs0, 0(t1)
+        fld fs1, 8(t1)
+        csrsi ssr, 1
+        li t2, {n // 2}-1
+        frep.o t2, 2, 0, 0
+        {body[0]}
+        {body[1]}
+        csrci ssr, 1
+        ecall
+    .tcdm
+    .balign 8
+    init: .double 0.0, 3.0
+    x: .zero 8*{n}
+    y: .zero 8*{n}
+    """, {"x": x, "y": y}, expect_freps=1)
+    if data == "mixed":
+        assert seen["proved"] and seen["kernel"]

@@ -740,7 +740,6 @@ def _candidates(st: _Step, fmt: str, rm: str, others: list, period: list | None 
         return v if period is None else np.tile(v, (-(-n // v.shape[0]), 1))[:n]
     with np.errstate(all="ignore"):
         p = a * b  # exact for the narrow formats, RN for FP64
-        x = full(_from_native(_to_native_f64(p, fmt)))
         if fmt == "fp64":
             fin = np.isfinite(p)
             pl = np.empty(sh)
@@ -749,8 +748,6 @@ def _candidates(st: _Step, fmt: str, rm: str, others: list, period: list | None 
                 _, pl[k:k + step] = fv._two_prod(np.where(fin[k:k + step], a[k:k + step], 0.0),
                                                  np.where(fin[k:k + step], b[k:k + step], 0.0))
             pl = np.where(np.isfinite(pl), pl, 0.0)
-            p = full(p)
-            pl = full(pl)
             # the addends rounded to odd (p = ph + pl exactly, |pl| <= ulp(ph) / 2): once
             # the sum's ulp is 4 ulp(ph) or more, c + RO(p) = RO(c + p) on ph's grid (round
             # to odd picks the odd neighbour, unchanged by adding c, an even multiple of that
@@ -758,7 +755,17 @@ def _candidates(st: _Step, fmt: str, rm: str, others: list, period: list | None 
             # plain RN products instead go wrong whenever c + ph is a tie, which for a
             # periodic product sequence repeats at every pass while c stays in a binade
             ro = _from_native(fv.round_odd(p, pl))
-            return [_accumulate(ro, fmt), _fma64_loop(p, pl), *exact]
+            # where the product is in k_mul's domain (pl exact, ph normal): the biased
+            # exponent of ph plus 4, else one no finite exponent reaches (see _fma64_proof)
+            ea, eb = fv._exp64(a.view(U64)), fv._exp64(b.view(U64))
+            safe = (ea >= -1022) & (eb >= -1022) & (ea <= 995) & (eb <= 995) & \
+                (ea + eb >= -918) & (ea + eb <= 1020) & (p != 0)
+            lim = np.where(safe, (p.view(U64) >> U64(52)) & U64(0x7FF), U64(1 << 12)) + U64(4)
+            p, pl, ro, lim = full(p), full(pl), full(ro), full(lim)
+            cheap = _accumulate(ro, fmt)
+            cheap.proof = _fma64_proof(p, pl, lim)
+            return [cheap, _fma64_loop(p, pl), *exact]
+        x = full(_from_native(_to_native_f64(p, fmt)))
     return [_accumulate(x, fmt), _stepper(full(p), fmt), *exact]
 
 
@@ -789,6 +796,37 @@ def _accumulate(x: np.ndarray, fmt: str) -> Any:
         with np.errstate(all="ignore"):
             return _canon(_from_native(np.add.accumulate(seq, axis=0)[1:]), fmt)
     return add
+
+
+def _fma64_proof(ph: np.ndarray, pl: np.ndarray, lim: np.ndarray) -> Any:
+    """Rows of an FP64 fused chain whose candidate (the RO addends accumulated, above) is
+    right by proof, and rows proven inexact. Step k: c_k (prev), c_(k+1) = RN(c_k + RO(p_k))
+    (the candidate), p_k = ph_k + pl_k exactly. With E(.) the exponent, if E(c_k) and
+    E(c_(k+1)) are both >= E(ph_k) + 4 (`lim`, which also excludes products outside k_mul's
+    domain), both finite:
+    - RO(p) is the round-to-odd of p on the grid g = ulp(p) (= ulp in p's binade; E(p) <=
+      E(ph)); c_k is a multiple of ulp(c_k) >= 2g, an even multiple of g, so c_k + RO(p) =
+      RO_g(c_k + p);
+    - x = c_k + p has E(x) >= E(c_(k+1)) - 1 >= E(p) + 3, so every RN breakpoint near x
+      (floats and midpoints, spacing >= 2^(E(x)-53)) is a multiple of 4g, an even
+      multiple: x and RO_g(x) lie between the same two breakpoints (or are equal), so
+      RN(RO_g(x)) = RN(x): the candidate is the fused result;
+    - |p| < 2^(E(ph)+1) <= |c_k| / 8, so c_(k+1) is within a factor 2 of c_k with the same
+      sign and d = c_(k+1) - c_k is exact (Sterbenz); the step is exact iff d = p, i.e.
+      pl = 0 and d = ph (p with pl != 0 is no binary64 number). NX iff some step is not."""
+    m11 = U64(0x7FF)
+
+    def ok(prev: np.ndarray, c: np.ndarray, sl: slice) -> np.ndarray:
+        e0 = (prev >> U64(52)) & m11
+        e1 = (c >> U64(52)) & m11
+        lo = lim[sl]
+        return ((e0 >= lo) & (e1 >= lo) & (e0 != m11) & (e1 != m11)).all(axis=1)
+
+    def inexact(prev: np.ndarray, c: np.ndarray, sl: slice) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            d = c.view(np.float64) - prev.view(np.float64)
+        return ((pl[sl] != 0) | (d != ph[sl])).any(axis=1)
+    return ok, inexact
 
 
 _LOOPS: dict[int, Any] = {}
@@ -1051,9 +1089,14 @@ def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands
         sl = slice(start, end)
         c = cand(acc, sl)
         prev = np.vstack([acc[None], c[:-1]])
-        kops = [prev if i == pos else o[sl] for i, o in enumerate(others)]
-        res, fl = _kernel(st, fmt, rm, kops)
-        bad = np.flatnonzero((res != c).any(axis=1))
+        proof = getattr(cand, "proof", None)
+        if proof is None:
+            kops = [prev if i == pos else o[sl] for i, o in enumerate(others)]
+            res, fl = _kernel(st, fmt, rm, kops)
+            bad = np.flatnonzero((res != c).any(axis=1))
+        else:  # the exact kernel only on the rows the proof does not cover
+            res, fl, bad = _proved(st, fmt, rm, proof, prev, c, others, sl, pos,
+                                   flags & fpa.NX != 0)
         counted = cand is cands[0] and start >= _CHEAP_WARM
         if not bad.size:
             flags |= int(np.bitwise_or.reduce(fl, axis=None))
@@ -1081,6 +1124,28 @@ def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands
             start += j + 1
             win = max(64, 4 * (j + 1))
     return acc, flags
+
+
+def _proved(st: _Step, fmt: str, rm: str, proof: Any, prev: np.ndarray, c: np.ndarray,
+            others: list, sl: slice, pos: int, have_nx: bool
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """_verified's check of candidate rows c (window sl) for a candidate with a proof
+    (ok rows, inexact rows): (exact values, flags, mismatching rows) as the exact kernel on
+    every row would give them, the kernel running only on the rows not proven. `have_nx`:
+    NX is already raised (the proven rows' exactness is then not needed)."""
+    ok_rows, inexact = proof
+    ok = ok_rows(prev, c, sl)
+    res = c.copy()
+    fl = np.zeros(c.shape, dtype=np.uint8)
+    if not have_nx:
+        fl[inexact(prev, c, sl) & ok] = fpa.NX
+    todo = np.flatnonzero(~ok)
+    if todo.size:
+        rows = np.arange(sl.start, sl.stop)[todo]
+        kops = [prev[todo] if i == pos else o[rows] for i, o in enumerate(others)]
+        res[todo], fl[todo] = _kernel(st, fmt, rm, kops)
+    bad = todo[(res[todo] != c[todo]).any(axis=1)] if todo.size else todo
+    return res, fl, bad
 
 
 def run_frep_vectorised(hart: Any, plan: FrepPlan, iters: int, first: int = 0) -> None:

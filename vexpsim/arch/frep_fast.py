@@ -145,7 +145,7 @@ def _steady(snaps: list[list[int]], marks: list[list[int]], streams: list[Any], 
     slots = []
     for base, banks in per:
         r, e = banks.shape
-        if r * e <= _STRIDED_MAX and m >= 8 * r:
+        if r * e <= _STRIDED_MAX and m >= _STRIDED_MIN * r:
             # request (j, q) is at cycle base[q] + period * (j + 1) in bank banks[j % r, q]:
             # for each (j mod r, q) a strided set of ring slots, checked as NumPy slices
             for jr in range(r):
@@ -166,7 +166,25 @@ def _steady(snaps: list[list[int]], marks: list[list[int]], streams: list[Any], 
     return step, m, slots
 
 
+def _collide(per: list[tuple[np.ndarray, np.ndarray]], period: int, m: int) -> bool:
+    """Whether two of the extrapolated requests take the same bank in the same cycle; few
+    requests: sorted directly, else by their periodic structure (_collide_periodic)."""
+    if m * sum(base.size for base, _ in per) > _DIRECT_MAX:
+        return _collide_periodic(per, period, m)
+    j = period * np.arange(1, m + 1, dtype=np.int64)[:, None]
+    keys = []
+    for base, banks in per:
+        r, e = banks.shape
+        cyc = base[None, :] + j
+        bk = np.tile(banks, (-(-m // r), 1))[:m]
+        keys.append((cyc * (1 << 16) + bk).ravel())  # banks < 2^16
+    k = np.sort(np.concatenate(keys))
+    return bool((k[1:] == k[:-1]).any())
+
+
 _STRIDED_MAX = 1024  # (row residue, request) pairs per stream checked as strided slices
+_STRIDED_MIN = 64  # ... each of at least this many slots (else one index array is cheaper)
+_DIRECT_MAX = 1 << 16  # requests checked for collisions directly (sorted), else periodically
 
 
 def _bank_rows(ssr: Any, m: int, e: int, tc: Any) -> np.ndarray | None:
@@ -198,7 +216,8 @@ def _bank_rows(ssr: Any, m: int, e: int, tc: Any) -> np.ndarray | None:
     return banks.reshape(r, e)
 
 
-def _collide(per: list[tuple[np.ndarray, np.ndarray]], period: int, m: int) -> bool:
+def _collide_periodic(per: list[tuple[np.ndarray, np.ndarray]], period: int, m: int
+                      ) -> bool:
     """Whether two of the extrapolated requests take the same bank in the same cycle. Request
     (j, q) of a stream is at cycle base[q] + period * (j + 1), bank rows[j % r, q]: two
     requests can share a cycle only when their base cycles differ by a whole number d of

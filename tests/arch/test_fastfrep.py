@@ -1022,14 +1022,14 @@ def test_periodic_fp64_chains(monkeypatch, op, data):
         assert fast.fflags == 0
 
 
-@pytest.mark.parametrize("op", ["fmadd.s", "vfmac.h", "vfadd.h", "fadd.s"])
+@pytest.mark.parametrize("op", ["fmadd.s", "fnmsub.s", "vfmac.h", "vfadd.h", "fadd.s"])
 @pytest.mark.parametrize("data", ["int", "random"])
 def test_periodic_narrow_chains(monkeypatch, op, data):
     import ml_dtypes
     rng = np.random.default_rng(3 + len(op))
     taken = _spy_periodic(monkeypatch)
     L, R = 8, 64
-    if op in ("fmadd.s", "fadd.s"):  # NaN-boxed FP32 words
+    if op.endswith(".s"):  # NaN-boxed FP32 words
         def words(v):
             return (np.asarray(v, np.float32).view(np.uint32).astype(np.uint64)
                     | np.uint64(0xFFFFFFFF00000000)).tobytes()
@@ -1039,8 +1039,8 @@ def test_periodic_narrow_chains(monkeypatch, op, data):
         def mk(n):
             v = rng.integers(1, 3, 4 * n) if data == "int" else rng.standard_normal(4 * n)
             return v.astype(ml_dtypes.bfloat16).tobytes()
-    args = {"fmadd.s": "ft0, ft1, fs{k}", "vfmac.h": "ft0, ft1", "vfadd.h": "fs{k}, ft0",
-            "fadd.s": "fs{k}, ft0"}[op]
+    args = {"fmadd.s": "ft0, ft1, fs{k}", "fnmsub.s": "ft0, ft1, fs{k}", "vfmac.h": "ft0, ft1",
+            "vfadd.h": "fs{k}, ft0", "fadd.s": "fs{k}, ft0"}[op]
     body = [f"{op} fs{k}, " + args.format(k=k) for k in range(4)]
     fast = _compare(_periodic_src(body, L, R, L * R // 4), {"x": mk(L), "y": mk(L),
                                                             "init": mk(8)}, expect_freps=1)

@@ -984,7 +984,7 @@ def _periodic(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: in
     addends (fused: the products, when all are exact in the format); else None."""
     if rm != "rne" or st.kind not in ("fma", "binop") or "/" in fmt:
         return None
-    sbit = U64(1 << (fv.FORMATS[fmt][0] - 1))
+    sbit = 1 << (fv.FORMATS[fmt][0] - 1)  # a Python int: the lane dtype is kept
     if st.kind == "fma":
         x = _exact_products(others[0], others[1], fmt)
         if x is None:

@@ -1151,3 +1151,56 @@ def test_fp64_fused_chain_proof_and_kernel_rows(monkeypatch, data):
     """, {"x": x, "y": y}, expect_freps=1)
     if data == "mixed":
         assert seen["proved"] and seen["kernel"]
+
+
+@pytest.mark.parametrize("op", ["vfmac.s", "fmadd.s", "vfmac.h"])
+def test_narrow_fused_chain_proof(monkeypatch, op):
+    """Narrow fused chains with positive products (the sums grow): most steps proven by
+    _chain_proof, the first ones through the exact kernel; equal to the per-instruction path.
+    """
+    import ml_dtypes
+    rng = np.random.default_rng(len(op))
+    seen = {"proved": 0, "kernel": 0}
+    real = ff._proved
+
+    def spy(st, fmt, rm, proof, prev, c, others, sl, pos, have_nx):
+        ok = proof[0](prev, c, sl)
+        seen["proved"] += int(ok.sum())
+        seen["kernel"] += int((~ok).sum())
+        return real(st, fmt, rm, proof, prev, c, others, sl, pos, have_nx)
+    monkeypatch.setattr(ff, "_proved", spy)
+    n = 400
+    if op == "fmadd.s":
+        def mk(k):
+            v = rng.uniform(0.5, 2.0, k).astype(np.float32).view(np.uint32).astype(np.uint64)
+            return (v | np.uint64(0xFFFFFFFF00000000)).tobytes()
+    elif op == "vfmac.s":
+        def mk(k):
+            return rng.uniform(0.5, 2.0, 2 * k).astype(np.float32).tobytes()
+    else:
+        def mk(k):
+            return rng.uniform(0.5, 2.0, 4 * k).astype(ml_dtypes.bfloat16).tobytes()
+    args = "ft0, ft1, fs{k}" if op == "fmadd.s" else "ft0, ft1"
+    body = "\n".join(f"        {op} fs{k}, " + args.format(k=k) for k in range(2))
+    _compare(f"""
+    _start:
+        csrwi fmode, 3
+        {_ssr(0, "x", n)}
+        {_ssr(1, "y", n)}
+        la t1, init
+        fld fs0, 0(t1)
+        fld fs1, 8(t1)
+        csrsi ssr, 1
+        li t2, {n // 2}-1
+        frep.o t2, 2, 0, 0
+{body}
+        csrci ssr, 1
+        ecall
+    .tcdm
+    .balign 8
+    init: .zero 16
+    x: .zero 8*{n}
+    y: .zero 8*{n}
+    """, {"x": mk(n), "y": mk(n), "init": mk(2)}, expect_freps=1)
+    if op != "vfmac.h":  # BF16 sums stop growing (their ulp outgrows the products)
+        assert seen["proved"] > seen["kernel"] > 0

@@ -756,17 +756,31 @@ def _candidates(st: _Step, fmt: str, rm: str, others: list, period: list | None 
             # periodic product sequence repeats at every pass while c stays in a binade
             ro = _from_native(fv.round_odd(p, pl))
             # where the product is in k_mul's domain (pl exact, ph normal): the biased
-            # exponent of ph plus 4, else one no finite exponent reaches (see _fma64_proof)
+            # exponent of ph plus 4, else one no finite exponent reaches (see _chain_proof)
             ea, eb = fv._exp64(a.view(U64)), fv._exp64(b.view(U64))
             safe = (ea >= -1022) & (eb >= -1022) & (ea <= 995) & (eb <= 995) & \
                 (ea + eb >= -918) & (ea + eb <= 1020) & (p != 0)
             lim = np.where(safe, (p.view(U64) >> U64(52)) & U64(0x7FF), U64(1 << 12)) + U64(4)
             p, pl, ro, lim = full(p), full(pl), full(ro), full(lim)
             cheap = _accumulate(ro, fmt)
-            cheap.proof = _fma64_proof(p, pl, lim)
+            cheap.proof = _chain_proof(p, pl, lim, fmt)
             return [cheap, _fma64_loop(p, pl), *exact]
-        x = full(_from_native(_to_native_f64(p, fmt)))
-    return [_accumulate(x, fmt), _stepper(full(p), fmt), *exact]
+        # narrow formats: p is exact in binary64. Its round-to-odd at the format's precision
+        # P (truncated to P significant bits, the last one set when any dropped bit is) is
+        # exactly representable where p is a normal number of the format; the same argument
+        # as for FP64 makes that candidate right once the sums are well above the products
+        _, mb, bias, _ = fv.FORMATS[fmt]
+        low = U64((1 << (52 - mb)) - 1)
+        pb = np.ascontiguousarray(p).view(U64)
+        ro64 = np.where((pb & low) != 0, (pb & ~low) | (low + U64(1)), pb).view(np.float64)
+        ro = _from_native(_to_native_f64(ro64, fmt))
+        e = (pb >> U64(52)) & U64(0x7FF)
+        safe = np.isfinite(p) & (p != 0) & (e >= 1023 + 1 - bias) & (e <= 1023 + bias - 5)
+        lim = np.where(safe, e, U64(1 << 12)) + U64(4)
+        p, ro, lim = full(p), full(ro), full(lim)
+        cheap = _accumulate(ro, fmt)
+        cheap.proof = _chain_proof(p, None, lim, fmt)
+    return [cheap, _stepper(p, fmt), *exact]
 
 
 def _exact_steps(st: _Step, fmt: str, rm: str, others: list) -> Any:
@@ -798,34 +812,45 @@ def _accumulate(x: np.ndarray, fmt: str) -> Any:
     return add
 
 
-def _fma64_proof(ph: np.ndarray, pl: np.ndarray, lim: np.ndarray) -> Any:
-    """Rows of an FP64 fused chain whose candidate (the RO addends accumulated, above) is
-    right by proof, and rows proven inexact. Step k: c_k (prev), c_(k+1) = RN(c_k + RO(p_k))
-    (the candidate), p_k = ph_k + pl_k exactly. With E(.) the exponent, if E(c_k) and
-    E(c_(k+1)) are both >= E(ph_k) + 4 (`lim`, which also excludes products outside k_mul's
-    domain), both finite:
-    - RO(p) is the round-to-odd of p on the grid g = ulp(p) (= ulp in p's binade; E(p) <=
-      E(ph)); c_k is a multiple of ulp(c_k) >= 2g, an even multiple of g, so c_k + RO(p) =
-      RO_g(c_k + p);
+def _chain_proof(ph: np.ndarray, pl: np.ndarray | None, lim: np.ndarray, fmt: str) -> Any:
+    """Rows of a fused chain whose candidate (the products rounded to odd, accumulated in the
+    format: _candidates) is right by proof, and rows proven inexact. Step k: c_k (prev),
+    c_(k+1) = RN(c_k + RO(p_k)) (the candidate), p_k = ph_k + pl_k exactly (narrow formats:
+    p = ph exact, pl None); P the format's precision, E(.) the exponent. If E(c_k) and
+    E(c_(k+1)) are both >= E(p_k) + 4 (`lim`, which also excludes products outside the
+    domain where p and RO(p) are exact: FP64 k_mul's, the narrow format's normal range),
+    both finite:
+    - RO(p) is the round-to-odd of p on the grid g = 2^(E(p)-P+1) (P bits in p's binade;
+      E(p) <= E(ph)); c_k is a multiple of its ulp >= 2g, an even multiple of g, so
+      c_k + RO(p) = RO_g(c_k + p);
     - x = c_k + p has E(x) >= E(c_(k+1)) - 1 >= E(p) + 3, so every RN breakpoint near x
-      (floats and midpoints, spacing >= 2^(E(x)-53)) is a multiple of 4g, an even
+      (format numbers and midpoints, spacing >= 2^(E(x)-P)) is a multiple of 4g, an even
       multiple: x and RO_g(x) lie between the same two breakpoints (or are equal), so
-      RN(RO_g(x)) = RN(x): the candidate is the fused result;
-    - |p| < 2^(E(ph)+1) <= |c_k| / 8, so c_(k+1) is within a factor 2 of c_k with the same
-      sign and d = c_(k+1) - c_k is exact (Sterbenz); the step is exact iff d = p, i.e.
-      pl = 0 and d = ph (p with pl != 0 is no binary64 number). NX iff some step is not."""
+      RN(RO_g(x)) = RN(x): the candidate is the fused result (Boldo & Melquiond's
+      round-to-odd argument, IEEE TC 57(4), 2008); it is normal, so NX is its only flag;
+    - |p| < 2^(E(p)+1) <= |c_k| / 8, so c_(k+1) is within a factor 2 of c_k with the same
+      sign and d = c_(k+1) - c_k is exact in binary64 (Sterbenz); the step is exact iff
+      d = p, i.e. pl = 0 and d = ph (FP64: p with pl != 0 is no binary64 number). NX iff
+      some step is not."""
     m11 = U64(0x7FF)
 
+    def exps(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        f = fv.to_f64(v, fmt)
+        return f, (np.ascontiguousarray(f).view(U64) >> U64(52)) & m11
+
     def ok(prev: np.ndarray, c: np.ndarray, sl: slice) -> np.ndarray:
-        e0 = (prev >> U64(52)) & m11
-        e1 = (c >> U64(52)) & m11
+        _, e0 = exps(prev)
+        _, e1 = exps(c)
         lo = lim[sl]
         return ((e0 >= lo) & (e1 >= lo) & (e0 != m11) & (e1 != m11)).all(axis=1)
 
     def inexact(prev: np.ndarray, c: np.ndarray, sl: slice) -> np.ndarray:
         with np.errstate(all="ignore"):
-            d = c.view(np.float64) - prev.view(np.float64)
-        return ((pl[sl] != 0) | (d != ph[sl])).any(axis=1)
+            d = exps(c)[0] - exps(prev)[0]
+        bad = d != ph[sl]
+        if pl is not None:
+            bad |= pl[sl] != 0
+        return bad.any(axis=1)
     return ok, inexact
 
 

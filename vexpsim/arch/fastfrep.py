@@ -74,7 +74,7 @@ _UINT = {8: np.uint64, 4: np.uint32, 2: np.uint16}
 _MAX_ROUNDS = 200  # chain repair rounds before giving up (then the slow path runs)
 _BLOCK = 8192  # elements per kernel call (cache-sized temporaries)
 _CHEAP_GAIN = 64  # steps per window below which the cheapest chain candidate is dropped
-_CHEAP_WARM = 64  # ... counted from this step on
+_CHEAP_WARM = 64  # ... counted from this step on (from n / 16 in shorter chains)
 _EXACT_MAX = 4096  # longest chain rest stepped one iteration at a time (else the slow path)
 
 
@@ -1122,7 +1122,7 @@ def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands
         else:  # the exact kernel only on the rows the proof does not cover
             res, fl, bad = _proved(st, fmt, rm, proof, prev, c, others, sl, pos,
                                    flags & fpa.NX != 0)
-        counted = cand is cands[0] and start >= _CHEAP_WARM
+        counted = cand is cands[0] and start >= min(_CHEAP_WARM, n // 16)
         if not bad.size:
             flags |= int(np.bitwise_or.reduce(fl, axis=None))
             acc = c[-1]

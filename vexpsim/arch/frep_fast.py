@@ -184,7 +184,7 @@ def _collide(per: list[tuple[np.ndarray, np.ndarray]], period: int, m: int) -> b
 
 _STRIDED_MAX = 1024  # (row residue, request) pairs per stream checked as strided slices
 _STRIDED_MIN = 64  # ... each of at least this many slots (else one index array is cheaper)
-_DIRECT_MAX = 1 << 16  # requests checked for collisions directly (sorted), else periodically
+_DIRECT_MAX = 1 << 12  # requests checked for collisions directly (sorted), else periodically
 
 
 def _bank_rows(ssr: Any, m: int, e: int, tc: Any) -> np.ndarray | None:

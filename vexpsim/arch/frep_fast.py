@@ -142,6 +142,16 @@ def _steady(snaps: list[list[int]], marks: list[list[int]], streams: list[Any], 
         tc._grow(top)
     if min(int(base.min()) for base, _ in per) + period_cycles < tc.lo:
         return None
+    # the first periods first: a loop that finds its slots taken (other cores' requests)
+    # usually does so at once, and is then refused without building every slot set
+    m0 = min(m, _PREFIX)
+    j0 = period_cycles * np.arange(1, m0 + 1, dtype=np.int64)[:, None]
+    for base, banks in per:
+        r = banks.shape[0]
+        head = tc.slot_set((base[None, :] + j0).reshape(-1),
+                           np.tile(banks, (-(-m0 // r), 1))[:m0].reshape(-1))
+        if not tc.slots_free(head):
+            return None
     slots = []
     for base, banks in per:
         r, e = banks.shape
@@ -182,6 +192,7 @@ def _collide(per: list[tuple[np.ndarray, np.ndarray]], period: int, m: int) -> b
     return bool((k[1:] == k[:-1]).any())
 
 
+_PREFIX = 16  # periods whose slots are checked before the others
 _STRIDED_MAX = 1024  # (row residue, request) pairs per stream checked as strided slices
 _STRIDED_MIN = 64  # ... each of at least this many slots (else one index array is cheaper)
 _DIRECT_MAX = 1 << 12  # requests checked for collisions directly (sorted), else periodically

@@ -4,11 +4,13 @@
 # one scalar loop over k: two flh, fmulex.s.ah (the BF16 product, exact in FP32), fadd.s into
 # one FP32 accumulator (so C = fl32(... fl32(c + a0 b0) + a1 b1 ...), sequentially over all
 # K: the same value as a chain of fused multiply-adds). The FP32 value of C goes to cacc
-# between chunks and is rounded to BF16 (fcvt.ah.s, nearest even) after the last one.
+# between chunks and is rounded to BF16 (fcvt.ah.s, nearest even) after the last one, into
+# the start of its cacc row (lib/gemm_spmd.S).
 # Symbols: M, N, K, TK, NK, NP (from vexpsim/experiments/kernels/gemm.py).
 
     .equ EB, 2
     .equ OB, 2
+    .equ CB, 4                  # one FP32 accumulator per output
 
 .macro KINIT
     fcvt.s.w f30, zero          # +0.0 as a NaN-boxed single (f31 is the 64-bit zero)
@@ -16,7 +18,7 @@
 
 .macro CHUNK first, last
     mv      a1, s5              # cacc of (row, column)
-    mv      a2, s6              # cout of (row, column)
+    mv      a2, s5              # output (row, column), in place
     mv      a6, s3              # my A row in the chunk buffer
     mv      a3, s1              # rows left
 1:  li      a4, 0               # column j
@@ -51,7 +53,7 @@
     blt     a4, t0, 2b
     li      t0, 8*CROWB-4*N     # my next row: 8 rows further
     add     a1, a1, t0
-    li      t0, 8*OROWB-2*N
+    li      t0, 8*CROWB-2*N
     add     a2, a2, t0
     li      t0, 8*ARB
     add     a6, a6, t0

@@ -12,19 +12,23 @@
 # lib/softmax_spmd.S: the DMA waits for each transfer, then everyone meets at the barrier).
 # Output rows are split over the 8 compute cores: row i on core i mod 8 (core r has
 # R = ceil((M - r) / 8) rows, possibly 0). The FP32 accumulators live in the TCDM (cacc,
-# M x NP FP32, NP = N rounded up to 8: the column groups of 8 of the opt kernels; the padded
-# columns of the Bt buffer are never written by the DMA and stay zero, their results are
+# M x NP x CB bytes, NP = N rounded up to 8: the column groups of 8 of the opt kernels; the
+# padded rows of the Bt buffer are never written by the DMA and stay zero, their results are
 # computed and never written back). After the last chunk the cores have written the result
-# (cout, M x NP of OB bytes) and the DMA copies its first N columns to `c` (one 2-D transfer).
+# (OB bytes per element) IN PLACE at the start of each cacc row: output (i, j) at byte
+# OB j of row i, over the accumulator of column OB j / CB <= j, which this core has already
+# read in this chunk (columns are processed in increasing order, each group's accumulators
+# loaded before its results are stored). The DMA then copies the first N outputs of each row
+# to `c` (one 2-D transfer).
 #
 # The including kernel defines, before `.include "lib/gemm_spmd.S"`:
-#   symbols EB (input bytes per element), OB (output bytes: 2 = BF16, 4 = FP32; with OB = 4
-#   cout IS cacc), and the macros
+#   symbols EB (input bytes per element), OB (output bytes: 2 = BF16, 4 = FP32), CB
+#   (accumulator bytes per output: 4 = one FP32, 8 = two FP32 lanes), and the macros
 #   KINIT           once per compute core (s0 = hart id);
 #   CHUNK first, last   one chunk on this core, first/last = 1 for the first/last chunk
 #                   (both for NK = 1). Registers on entry: s1 = R (>= 1), s3 = this core's first
 #                   A row in the chunk buffer, s4 = the chunk's Bt buffer, s5 = this core's
-#                   first cacc row, s6 = its first cout row. It may use a0-a7, t0-t6, s7-s9 and
+#                   first cacc row. It may use a0-a7, t0-t6, s7-s9 and
 #                   the FP registers but f31 (= +0.0, set here), and must leave every FP
 #                   result in memory (end with a queue drain, e.g. fmv.x.w).
 # Symbols from the run: M, N, K, TK, NK (= K / TK), NP.
@@ -36,8 +40,7 @@
     .equ ARB, TK*EB             # bytes of one row of an A or Bt chunk in the TCDM
     .equ ABUFB, M*ARB           # one A chunk buffer
     .equ BBUFB, NP*ARB          # one Bt chunk buffer (NP rows; rows N..NP-1 stay zero)
-    .equ CROWB, NP*4            # one cacc row
-    .equ OROWB, NP*OB           # one cout row
+    .equ CROWB, NP*CB           # one cacc row (the output row in place at its start)
 
     .text
     .globl _start
@@ -60,10 +63,6 @@ _start:
     li      t0, CROWB
     mul     t0, t0, s0
     add     s5, s5, t0          # s5: my first cacc row
-    la      s6, cout
-    li      t0, OROWB
-    mul     t0, t0, s0
-    add     s6, s6, t0          # s6: my first cout row
     li      s2, 0               # chunk index c
     csrr    t0, mcycle          # region "dma_wait": the first load
     csrr    x0, barrier
@@ -161,10 +160,10 @@ _start:
     addi    s1, s1, 1
     li      t1, NK
     blt     s1, t1, .Ldma_loop
-    li      t1, OROWB
+    li      t1, CROWB
     li      t2, N*OB
-    dmstr   t1, t2              # cout rows NP*OB apart, c rows N*OB apart
-    la      t3, cout
+    dmstr   t1, t2              # output rows CROWB apart in cacc, N*OB apart in c
+    la      t3, cacc
     dmsrc   t3, zero
     la      t3, c
     dmdst   t3, zero
@@ -193,13 +192,5 @@ abuf:   .zero 2*ABUFB
     .balign 64
 bbuf:   .zero 2*BBUFB
     .balign 64
-cacc:
-.if OB == 4
-cout:                           # FP32 output: the accumulators are the result
-.endif
-    .zero M*CROWB
-.if OB != 4
-    .balign 64
-cout:   .zero M*OROWB
-.endif
+cacc:   .zero M*CROWB
     .text

@@ -24,6 +24,8 @@ def test_bench_programs_scale_and_frep_ssr_runs_one_fp_instruction_per_cycle():
 
 def test_spmd_benches_run_every_hart_without_conflicts():
     s = bench("scalar_spmd", 10, True, 1)
+    r = bench("frep_ssr_spmd_rand", 1, True, 1)
+    assert r["instructions"] == bench("frep_ssr_spmd", 1, True, 1)["instructions"]
     assert s["harts"] == 9 and s["instructions"] >= 9 * 70
     f = bench("frep_ssr_spmd", 1, True, 1)
     # 8 cores x one FREP of 64 iterations x 8 FMAs, streams in different banks: about one
@@ -38,8 +40,15 @@ def test_bench_cli(tmp_path, capsys):
     assert [(r["program"], r["timing"]) for r in rows] == [
         ("scalar", False), ("scalar", True), ("frep_ssr", False), ("frep_ssr", True),
         ("scalar_spmd", False), ("scalar_spmd", True),
-        ("frep_ssr_spmd", False), ("frep_ssr_spmd", True)]
-    assert all(r["instructions_per_second"] > 0 for r in rows)
+        ("frep_ssr_spmd", False), ("frep_ssr_spmd", True),
+        ("frep_ssr_spmd_rand", False), ("frep_ssr_spmd_rand", True)]
+    assert all(r["instructions_per_second"] > 0 and r["cpu_seconds_with_setup"] > 0
+               for r in rows)
     assert "M instr/s" in capsys.readouterr().out
     assert cli.main(["bench", "--scale", "0"]) == 1
     assert "--scale must be positive" in capsys.readouterr().err
+    assert cli.main(["bench", "--program", "nope"]) == 1
+    assert "unknown program 'nope'" in capsys.readouterr().err
+    assert cli.main(["bench", "--scale", "0.002", "--repeat", "1", "--program", "frep_ssr",
+                     "--json", str(out)]) == 0
+    assert [r["program"] for r in json.loads(out.read_text())] == ["frep_ssr", "frep_ssr"]

@@ -367,3 +367,31 @@ def test_xdma_only_on_the_dma_core():
           "1: li a0, 0\n ecall\n")
     assert all(h.exit_code == 0 for h in run_source(ok, harts=3).harts)
     assert run_source(src, harts=1).harts[0].exit_code == 0  # one hart: every extension
+
+
+def test_tcdm_strided_slot_sets_wrap_the_ring_and_match_single_slots():
+    """A ("rows", first cycle, step, count, bank) slot set that wraps around the ring
+    reserves exactly the slots (c0 + step t, bank); an ("idx", ...) set likewise; both are
+    seen by grant and free_at, and a set meeting a taken slot is not free."""
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        tc = TcdmBanks(0x1000_0000, 128 * 1024, 32, 8, 64, window=64)
+        tc.advance(int(rng.integers(0, 200)))
+        c0 = tc.lo + int(rng.integers(0, 10))
+        step, count, bank = int(rng.integers(1, 7)), int(rng.integers(1, 9)), int(
+            rng.integers(0, 32))
+        count = min(count, (63 - (c0 - tc.lo)) // step + 1)
+        part = ("rows", c0, step, count, bank)
+        other = (bank + 1) % 32
+        cyc = np.arange(c0, c0 + 40, 5)
+        idx = tc.slot_set(cyc, np.full(cyc.size, other))
+        assert tc.slots_free(part) and tc.slots_free(idx)
+        tc.reserve_slots([part, idx])
+        want = {(c0 + step * t, bank) for t in range(count)} | {(int(c), other) for c in cyc}
+        for c in range(tc.lo, tc.lo + 64):
+            for b in (bank, other, (bank + 2) % 32):
+                assert tc.taken(c, b) == ((c, b) in want)
+        assert not tc.slots_free(part) and not tc.slots_free(idx)
+        free = c0 + 1 if step > 1 or count == 1 else c0 + count
+        assert tc.free_at(c0, bank) == free
+        assert tc.grant(c0, bank) == free and tc.taken(free, bank)

@@ -70,7 +70,7 @@ def test_exec_never_ending_program_stops_at_max_cycles(tmp_path, capsys):
 @pytest.mark.parametrize("line,msg", [
     ("  addi a0, a0, (1", "p.S:2:18: missing ')'"),              # syntax error
     ("  fmul.q a0, a0, a0", "p.S:2:3: unknown mnemonic 'fmul.q'"),  # unknown mnemonic
-    ("  add a0, a1, 5", "p.S:2:15: expected an integer register, got '5'"),  # wrong operand
+    ("  sub a0, a1, 5", "p.S:2:15: expected an integer register, got '5'"),  # wrong operand
     ("  addi a0, a0, 4096", "p.S:2:16: immediate 4096 out of range"),  # out-of-range imm
 ])
 def test_exec_source_errors_are_one_line_with_source(tmp_path, capsys, line, msg):

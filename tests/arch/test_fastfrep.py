@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from vexpsim.arch import fastfrep as ff
+from vexpsim.arch import functional
 from vexpsim.arch.functional import Hart, Memory, _handle, iss_config
 from vexpsim.asm import assemble
 from vexpsim.isa.semantics import CounterRead, HartExit
@@ -75,7 +76,12 @@ def _compare(src: str, data: dict[str, bytes], defines=None, first: int = 0,
     program = assemble(src, filename="t.S", defines=defines, tcdm_base=CFG.tcdm_base,
                        text_base=CFG.main_base)
     slow, fast = _hart(program, data), _hart(program, data)
-    _run(slow, False)
+    old = functional.VECTOR_MIN_INSTRUCTIONS
+    functional.VECTOR_MIN_INSTRUCTIONS = 1 << 62  # the reference: no vectorised FREP at all
+    try:
+        _run(slow, False)
+    finally:
+        functional.VECTOR_MIN_INSTRUCTIONS = old
     n = _run(fast, True, first)
     if expect_freps is not None:
         assert n == expect_freps
@@ -891,3 +897,206 @@ def _random_case(rng) -> int:
     """, {"x": words[:n].tobytes(), "y": words[n:2 * n].tobytes(),
           "init": words[2 * n:2 * n + 6].tobytes()}, first=first, expect_freps=1)
     return 1
+
+
+# ---- periodic streams (fastfrep._Run._row_period, _periodic_sum) ------------------------------
+
+def test_ssr_span_and_element_period_match_the_generator():
+    """The division-free address window equals the per-element formula, and every period
+    element_period reports holds for the generated addresses (mod its modulus)."""
+    from vexpsim.arch.functional import Ssr
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        dims = int(rng.integers(1, 5))
+        bounds = [int(rng.integers(0, 6)) for _ in range(dims)] + [0] * (4 - dims)
+        strides = [int(rng.choice([0, 8, -8, 16, 24, 256, -512, 4096, 1 << 31]))
+                   for _ in range(4)]
+        if rng.random() < 0.5:  # a rewinding outer dimension: back to the start
+            strides[dims - 1] = -sum(strides[d] * bounds[d] for d in range(dims - 1))
+        s = Ssr(0, Memory(CFG))
+        for d in range(4):
+            s.configure(2 + d, bounds[d])
+            s.configure(6 + d, strides[d] & 0xFFFFFFFF)
+        s.configure(24 + dims - 1, int(rng.integers(0, 1 << 32)))
+        total = s._remaining()
+        e0 = int(rng.integers(0, total))
+        n = int(rng.integers(0, total - e0 + 1))
+        ref = Ssr._unmasked(e0 + np.arange(n, dtype=np.int64), *s._geo) & 0xFFFFFFF8
+        got = Ssr._span(e0, n, *s._geo)
+        if got is not None:
+            assert got.tolist() == ref.tolist()
+        allv = (Ssr._unmasked(np.arange(total, dtype=np.int64), *s._geo) & 0xFFFFFFF8)
+        for mod in (256, 1 << 32):
+            t = s.element_period(mod)
+            if t is not None:
+                assert t < total
+                assert ((allv[t:] - allv[:-t]) % mod == 0).all()
+
+
+SSR2D = """
+    li t0, {L}-1
+    scfgwi t0, 2<<5 | {s}
+    li t0, {R}-1
+    scfgwi t0, 3<<5 | {s}
+    li t0, 8
+    scfgwi t0, 6<<5 | {s}
+    li t0, -8*({L}-1)
+    scfgwi t0, 7<<5 | {s}
+    li t0, {rep}
+    scfgwi t0, 1<<5 | {s}
+    la t0, {sym}
+    scfgwi t0, 25<<5 | {s}
+"""
+
+
+def _periodic_src(body: list[str], L: int, R: int, iters: int, rep: int = 0,
+                  stagger: str = "0, 0") -> str:
+    """Two read streams rewinding an L-element buffer R times (period L elements), an FREP
+    of `iters` iterations over `body`; fs0..fs7 start from `init`."""
+    inits = "\n".join(f"        fld fs{k}, {8 * k}(t1)" for k in range(8))
+    code = "\n".join(f"        {b}" for b in body)
+    return f"""
+    _start:
+        csrwi fmode, 3
+        {SSR2D.format(s=0, sym="x", L=L, R=R, rep=rep)}
+        {SSR2D.format(s=1, sym="y", L=L, R=R, rep=rep)}
+        la t1, init
+{inits}
+        csrsi ssr, 1
+        li t2, {iters}-1
+        frep.o t2, {len(body)}, {stagger}
+{code}
+        csrci ssr, 1
+        ecall
+    .tcdm
+    .balign 8
+    init: .zero 64
+    x: .zero 8*{L}
+    y: .zero 8*{L}
+    """
+
+
+def _spy_periodic(monkeypatch) -> list:
+    taken = []
+    real = ff._periodic_sum
+
+    def spy(*a, **k):
+        r = real(*a, **k)
+        taken.append(r is not None)
+        return r
+    monkeypatch.setattr(ff, "_periodic_sum", spy)
+    return taken
+
+
+def _ints(rng, n: int, lo: int = -3, hi: int = 4, dtype=np.float64) -> bytes:
+    return rng.integers(lo, hi, n).astype(dtype).tobytes()
+
+
+@pytest.mark.parametrize("data", ["int", "random", "huge", "zero_sum"])
+@pytest.mark.parametrize("op", ["fmadd.d", "fnmsub.d", "fadd.d", "fsub.d"])
+def test_periodic_fp64_chains(monkeypatch, op, data):
+    """Eight FP64 accumulators fed by rewinding streams: with integer data every step is
+    exact (the periodic sum is taken, no flags); with random data, odd values near 2^53
+    (inexact sums) or chains that return to zero the general path runs on the repeated
+    operands. Both equal the per-instruction path."""
+    rng = np.random.default_rng(len(op) + len(data))
+    taken = _spy_periodic(monkeypatch)
+    L, R = 16, 40
+    src = "ft0, ft1, fs{k}" if op.startswith(("fmadd", "fnmsub")) else "fs{k}, ft0"
+    body = [f"{op} fs{k}, " + src.format(k=k) for k in range(8)]
+    iters = L * R // 8
+    if data == "int":
+        x, y, init = _ints(rng, L), _ints(rng, L), _ints(rng, 8)
+    elif data == "random":
+        x, y, init = _f64(rng, L, 0.0), _f64(rng, L, 0.0), _f64(rng, 8, 0.0)
+    elif data == "huge":
+        x = np.full(L, 2.0 ** 50 + 1).tobytes()
+        y, init = np.full(L, 3.0).tobytes(), _ints(rng, 8)
+    else:  # +1, -1, ...: the chains pass through zero and end at zero
+        x = np.array([1.0] * 8 + [-1.0] * 8).tobytes()
+        y, init = np.ones(L).tobytes(), np.zeros(8).tobytes()
+    fast = _compare(_periodic_src(body, L, R, iters), {"x": x, "y": y, "init": init},
+                    expect_freps=1)
+    assert (bool(taken) and all(taken)) == (data == "int")  # random: products inexact
+    if data == "int":
+        assert fast.fflags == 0
+
+
+@pytest.mark.parametrize("op", ["fmadd.s", "vfmac.h", "vfadd.h", "fadd.s"])
+@pytest.mark.parametrize("data", ["int", "random"])
+def test_periodic_narrow_chains(monkeypatch, op, data):
+    import ml_dtypes
+    rng = np.random.default_rng(3 + len(op))
+    taken = _spy_periodic(monkeypatch)
+    L, R = 8, 64
+    if op in ("fmadd.s", "fadd.s"):  # NaN-boxed FP32 words
+        def words(v):
+            return (np.asarray(v, np.float32).view(np.uint32).astype(np.uint64)
+                    | np.uint64(0xFFFFFFFF00000000)).tobytes()
+        mk = (lambda n: words(rng.integers(1, 3, n))) if data == "int" else \
+            (lambda n: words(rng.standard_normal(n)))
+    else:  # (positive integers: no chain ends at zero, which the general path handles)
+        def mk(n):
+            v = rng.integers(1, 3, 4 * n) if data == "int" else rng.standard_normal(4 * n)
+            return v.astype(ml_dtypes.bfloat16).tobytes()
+    args = {"fmadd.s": "ft0, ft1, fs{k}", "vfmac.h": "ft0, ft1", "vfadd.h": "fs{k}, ft0",
+            "fadd.s": "fs{k}, ft0"}[op]
+    body = [f"{op} fs{k}, " + args.format(k=k) for k in range(4)]
+    fast = _compare(_periodic_src(body, L, R, L * R // 4), {"x": mk(L), "y": mk(L),
+                                                            "init": mk(8)}, expect_freps=1)
+    if data == "int":  # sums <= 2 * 2 * 128 + 2 < 2^11: exact in FP32, not in BF16
+        assert taken and all(taken) == op.endswith(".s")
+        assert (fast.fflags == 0) == op.endswith(".s")
+
+
+@pytest.mark.parametrize("case", ["map_and_chain", "repeat", "stagger", "partial_period"])
+def test_periodic_bodies(monkeypatch, case):
+    """Temporaries evaluated on one row period (their last value is the last iteration's),
+    SSR repeat, stagger, and an iteration count that is not a multiple of the period."""
+    rng = np.random.default_rng(40 + len(case))
+    taken = _spy_periodic(monkeypatch)
+    L, R, rep, stagger = 12, 30, 0, "0, 0"
+    body = ["fmul.d ft3, ft0, ft1", "fadd.d ft4, ft3, fs7", "fadd.d fs0, fs0, ft4",
+            "fmadd.d fs1, ft0, ft3, fs1"]
+    iters = L * R // 2
+    if case == "repeat":
+        rep = 2
+        iters = L * R * 3 // 2
+    elif case == "stagger":
+        body = ["fmadd.d fs0, ft0, ft1, fs0"]
+        stagger = "3, 0b1001"  # rd and rs3 rotate over fs0..fs3
+        iters = L * R
+    elif case == "partial_period":
+        iters = L * R // 2 - 5
+    _compare(_periodic_src(body, L, R, iters, rep, stagger),
+             {"x": _ints(rng, L, 1), "y": _ints(rng, L, 1), "init": _ints(rng, 8, 1)},
+             first=4, expect_freps=1)  # first: a whole number of stagger periods left
+    assert taken and all(taken)
+
+
+def test_fp64_dot_product_chains_stay_vectorised(monkeypatch):
+    """Eight FP64 fused chains over random products, from zero: the cheap candidate (the
+    products rounded to odd, np.add.accumulate) is right once the sums outgrow their
+    addends, so the Python-float stepping candidate is never needed; the result equals the
+    per-instruction path."""
+    rng = np.random.default_rng(99)
+    stepped = []
+    real = ff._fma64_loop
+
+    def spy(ph, pl):
+        loop = real(ph, pl)
+
+        def run(a0, sl):
+            stepped.append(sl.stop - sl.start)
+            return loop(a0, sl)
+        return run
+    monkeypatch.setattr(ff, "_fma64_loop", spy)
+    L, R = 64, 32
+    body = [f"fmadd.d fs{k}, ft0, ft1, fs{k}" for k in range(8)]
+    x = rng.uniform(0.5, 2.0, L).tobytes()
+    y = rng.uniform(0.5, 2.0, L).tobytes()
+    fast = _compare(_periodic_src(body, L, R, L * R // 8), {"x": x, "y": y,
+                                                            "init": np.zeros(8).tobytes()},
+                    expect_freps=1)
+    assert not stepped
+    assert fast.fflags == 1  # NX

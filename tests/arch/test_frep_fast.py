@@ -128,3 +128,108 @@ def test_fast_path_is_taken_on_a_long_uncontended_loop(monkeypatch):
     monkeypatch.setattr(frep_fast, "_steady", spy)
     _run(True, NHARTS=2, N=1024)
     assert any(calls)
+
+
+# every compute core: 8 FP64 accumulators over two 2-D streams rewinding an L-element buffer
+# (period L elements: the banks repeat, so the fast path checks and reserves strided slot
+# sets); core h starts OFF bytes * h into the buffers. The last hart may DMA into `buf`,
+# whose banks the streams use.
+REWIND = """.equ L, 32
+_start:
+    csrr a0, mhartid
+    li t0, NHARTS-1
+    beq a0, t0, dma
+    li t2, OFF
+    mul t2, t2, a0
+    li t0, L-1
+    scfgwi t0, 2<<5 | 31
+    li t0, ROWS-1
+    scfgwi t0, 3<<5 | 31
+    li t0, 8
+    scfgwi t0, 6<<5 | 31
+    li t0, -8*(L-1)
+    scfgwi t0, 7<<5 | 31
+    la t0, xs
+    add t0, t0, t2
+    scfgwi t0, 25<<5 | 0
+    la t0, ys
+    add t0, t0, t2
+    scfgwi t0, 25<<5 | 1
+    la t1, init
+    fld fa0, 0(t1)
+    fld fa1, 8(t1)
+    fld fa2, 16(t1)
+    fld fa3, 24(t1)
+    csrsi ssr, 1
+    li t1, L*ROWS/4-1
+    frep.o t1, 4, 0, 0
+    fmadd.d fa0, ft0, ft1, fa0
+    fmadd.d fa1, ft0, ft1, fa1
+    fmadd.d fa2, ft0, ft1, fa2
+    fmadd.d fa3, ft0, ft1, fa3
+    csrci ssr, 1
+    la t1, out
+    slli t3, a0, 5
+    add t1, t1, t3
+    fsd fa0, 0(t1)
+    fsd fa1, 8(t1)
+    fsd fa2, 16(t1)
+    fsd fa3, 24(t1)
+    csrr zero, barrier
+    li a0, 0
+    ecall
+dma:
+    li t3, DMA
+    beqz t3, 2f
+    la t1, src
+    la t2, buf
+    dmsrc t1, zero
+    dmdst t2, zero
+    dmcpyi a1, t3, 0
+1:  dmstati t4, 2
+    bnez t4, 1b
+2:  csrr zero, barrier
+    li a0, 0
+    ecall
+.data
+src: .zero 8192
+.tcdm
+init: .double 1.0, -2.0, 0.5, 3.0
+xs: .rept L+64
+    .double 1.5
+    .endr
+ys: .rept L+64
+    .double 0.25
+    .endr
+out: .zero 8*64
+buf: .zero 8192
+"""
+
+
+@pytest.mark.parametrize("case", [
+    {"NHARTS": 2, "OFF": 0},              # one core
+    {"NHARTS": 9, "OFF": 8},              # 8 cores, streams one bank apart
+    {"NHARTS": 5, "OFF": 0},              # 4 cores on the same addresses: conflicts
+    {"NHARTS": 4, "OFF": 8, "DMA": 8192},  # a DMA writing into the streamed banks
+])
+def test_rewinding_streams_fast_path_equals_per_instruction_path(monkeypatch, case):
+    from vexpsim.arch.cluster import TcdmBanks
+    kinds = []
+    real = TcdmBanks.slots_free
+
+    def spy(self, part):
+        kinds.append(part[0])
+        return real(self, part)
+    monkeypatch.setattr(TcdmBanks, "slots_free", spy)
+    d = {"ROWS": 64, "DMA": 0} | case
+    out = []
+    for enabled in (False, True):
+        monkeypatch.setattr(frep_fast, "ENABLED", enabled)
+        r = run_source(REWIND, harts=d["NHARTS"], timing=True, defines=d)
+        assert all(h.exit_code == 0 for h in r.harts)
+        j = r.to_json()
+        j.pop("sim")
+        out.append((j, r.memory.read(r.symbols["out"], 8 * 64)))
+    assert out[1] == out[0]
+    if case["NHARTS"] == 2:  # alone: the strided slot sets were checked (and taken)
+        assert "rows" in kinds

@@ -21,6 +21,7 @@ completes when its write response returns, `main_memory.latency` after its last 
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,10 @@ __all__ = ["TcdmBanks", "DmaEngine", "DmaTransfer", "SharedIpu", "ClusterState"]
 
 
 class TcdmBanks:
-    """Per-cycle bank reservations of the TCDM (see the module docstring)."""
+    """Per-cycle bank reservations of the TCDM (see the module docstring). The ring holds one
+    bit per bank and cycle, `nw` 64-bit words per cycle (bank b: word b >> 6, bit b & 63):
+    a long FREP loop's reservations for all 32 banks of a cycle fit in one word, so checking
+    and reserving them in bulk touches 8 bytes per cycle instead of 32."""
 
     def __init__(self, base: int, size: int, banks: int, bank_width: int,
                  superbank_width: int, window: int = 1 << 15) -> None:
@@ -40,9 +44,12 @@ class TcdmBanks:
         self.shift = bank_width.bit_length() - 1
         self.sb_banks = max(1, superbank_width // bank_width)  # banks per superbank
         self.sb_width = superbank_width
+        self.nw = -(-banks // 64)
+        self.word = [b >> 6 for b in range(banks)]
+        self.bit = [1 << (b & 63) for b in range(banks)]
         self.window = window
         self.mask = window - 1
-        self.occ = bytearray(window * banks)
+        self.occ = array("Q", bytes(8 * window * self.nw))
         self.lo = 0  # cycles below lo are free (cleared) and will not be reserved again
         self.reads = 0
         self.writes = 0
@@ -51,18 +58,23 @@ class TcdmBanks:
     def bank(self, addr: int) -> int:
         return ((addr - self.base) >> self.shift) % self.nb
 
+    def taken(self, cycle: int, bank: int) -> bool:
+        """Whether `bank` is reserved at `cycle` (within the window)."""
+        return bool(self.occ[(cycle & self.mask) * self.nw + self.word[bank]] & self.bit[bank])
+
     def grant(self, cycle: int, bank: int) -> int:
         """Reserve `bank` at the first free cycle >= `cycle`; returns that cycle."""
         if cycle - self.lo >= self.window:
             self._grow(cycle)
-        occ, nb, m = self.occ, self.nb, self.mask
+        occ, nw, m = self.occ, self.nw, self.mask
+        w, bit = self.word[bank], self.bit[bank]
         c = c0 = cycle if cycle >= self.lo else self.lo
-        while occ[(c & m) * nb + bank]:
+        while occ[(c & m) * nw + w] & bit:
             c += 1
             if c - self.lo >= self.window:
                 self._grow(c)
                 occ, m = self.occ, self.mask
-        occ[(c & m) * nb + bank] = 1
+        occ[(c & m) * nw + w] |= bit
         if c == c0:
             return cycle
         self.conflicts += c - c0
@@ -70,11 +82,22 @@ class TcdmBanks:
 
     def free_at(self, cycle: int, bank: int) -> int:
         """First cycle >= `cycle` at which `bank` is free (no reservation made)."""
-        occ, nb, m = self.occ, self.nb, self.mask
+        occ, nw, m = self.occ, self.nw, self.mask
+        w, bit = self.word[bank], self.bit[bank]
         c = c0 = cycle if cycle >= self.lo else self.lo
-        while c - self.lo < self.window and occ[(c & m) * nb + bank]:
+        while c - self.lo < self.window and occ[(c & m) * nw + w] & bit:
             c += 1
         return cycle if c == c0 else c
+
+    def _words(self) -> np.ndarray:
+        return np.frombuffer(self.occ, dtype=np.uint64)
+
+    def _word_bits(self, cycles: np.ndarray, banks: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Ring word index and bit of (cycle, bank) pairs (cycles within the window)."""
+        banks = np.asarray(banks, dtype=np.int64)
+        idx = (np.asarray(cycles, dtype=np.int64) & self.mask) * self.nw + (banks >> 6)
+        return idx, np.left_shift(np.uint64(1), (banks & 63).astype(np.uint64))
 
     def reserve_block(self, cycles: np.ndarray, banks: np.ndarray) -> None:
         """Reserve (cycle, bank) pairs in bulk, unconditionally (the DMA has priority)."""
@@ -83,41 +106,72 @@ class TcdmBanks:
         top = int(cycles.max())
         if top - self.lo >= self.window:
             self._grow(top)
-        view = np.frombuffer(self.occ, dtype=np.uint8)
-        idx = (np.maximum(cycles, self.lo) & self.mask) * self.nb + banks
-        view[idx] = 1
+        idx, bits = self._word_bits(np.maximum(cycles, self.lo), banks)
+        np.bitwise_or.at(self._words(), idx, bits)  # several banks of one cycle: one word
+
+    def slot_set(self, cycles: np.ndarray, banks: np.ndarray) -> tuple:
+        """A slot set ("idx", words, bits) for slots_free / reserve_slots: (cycle, bank)
+        pairs within the window, at most one per cycle."""
+        return ("idx", *self._word_bits(cycles, banks))
+
+    def _parts(self, part: tuple) -> list[tuple[Any, Any, Any]]:
+        """(ring words, index, bits) pieces of a slot set: ("idx", word indices, bits) or
+        ("rows", first cycle, cycle step, count, bank), the latter split where it wraps
+        around the ring (its cycles span less than the window: at most once)."""
+        words = self._words()
+        if part[0] == "idx":
+            return [(words, part[1], part[2])]
+        _, c0, step, count, bank = part
+        rows = words.reshape(self.window, self.nw)
+        col, bit = self.word[bank], np.uint64(self.bit[bank])
+        first = c0 & self.mask
+        n1 = min(count, (self.window - first + step - 1) // step)  # before the wrap
+        out = [(rows, (slice(first, first + step * (n1 - 1) + 1, step), col), bit)]
+        if count > n1:
+            c = (c0 + step * n1) & self.mask
+            out.append((rows, (slice(c, c + step * (count - n1 - 1) + 1, step), col), bit))
+        return out
+
+    def slots_free(self, part: tuple) -> bool:
+        """Whether none of the slots of `part` (see _parts; within the window) is taken."""
+        return not any((w[i] & b).any() for w, i, b in self._parts(part))
+
+    def reserve_slots(self, parts: list[tuple]) -> None:
+        """Reserve slot sets computed for the current window (frep_fast._steady, which
+        checked that they are free; each set has at most one slot per ring word)."""
+        for part in parts:
+            for w, i, b in self._parts(part):
+                w[i] |= b
 
     def advance(self, lo: int) -> None:
         """No reservation before cycle `lo` will be made again: clear those slots."""
         if lo <= self.lo:
             return
         n = lo - self.lo
+        words = self._words()
         if n >= self.window:
-            self.occ[:] = bytes(len(self.occ))
+            words[:] = 0
         else:
             a, b = self.lo & self.mask, lo & self.mask
-            nb = self.nb
+            nw = self.nw
             if a < b:
-                self.occ[a * nb:b * nb] = bytes((b - a) * nb)
+                words[a * nw:b * nw] = 0
             else:
-                self.occ[a * nb:] = bytes((self.window - a) * nb)
-                self.occ[:b * nb] = bytes(b * nb)
+                words[a * nw:] = 0
+                words[:b * nw] = 0
         self.lo = lo
 
     def _grow(self, cycle: int) -> None:
         """Double the ring until `cycle` fits (a core ran far ahead, e.g. a long FREP loop)."""
-        old_w, old = self.window, self.occ
+        old_w, old = self.window, self._words()
         w = old_w
         while cycle - self.lo >= w:
             w *= 2
-        occ = bytearray(w * self.nb)
-        nb = self.nb
-        for c in range(self.lo, self.lo + old_w):  # re-map the live cycles
-            s = (c & (old_w - 1)) * nb
-            row = old[s:s + nb]
-            if any(row):
-                d = (c & (w - 1)) * nb
-                occ[d:d + nb] = row
+        occ = array("Q", bytes(8 * w * self.nw))
+        src = old.reshape(old_w, self.nw)
+        dst = np.frombuffer(occ, dtype=np.uint64).reshape(w, self.nw)
+        live = np.arange(self.lo, self.lo + old_w, dtype=np.int64)  # re-map the live cycles
+        dst[live & (w - 1)] = src[live & (old_w - 1)]
         self.window, self.mask, self.occ = w, w - 1, occ
 
 

@@ -51,6 +51,7 @@ runs the slow path.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,8 @@ _NATIVE = {"fp64": np.float64, "fp32": np.float32, "fp16": np.float16}
 _UINT = {8: np.uint64, 4: np.uint32, 2: np.uint16}
 _MAX_ROUNDS = 200  # chain repair rounds before giving up (then the slow path runs)
 _BLOCK = 8192  # elements per kernel call (cache-sized temporaries)
+_CHEAP_GAIN = 64  # steps per window below which the cheapest chain candidate is dropped
+_CHEAP_WARM = 64  # ... counted from this step on
 _EXACT_MAX = 4096  # longest chain rest stepped one iteration at a time (else the slow path)
 
 
@@ -314,6 +317,11 @@ def _locate(regions: list, addrs: np.ndarray) -> list[tuple[np.ndarray, np.ndarr
 
 
 def _gather(regions: list, addrs: np.ndarray) -> np.ndarray:
+    if addrs.size:
+        lo, hi = int(addrs.min()), int(addrs.max())
+        for base, size, view in regions:  # the common case: one region, no masks
+            if base <= lo and hi <= base + size - 8:
+                return view[(addrs - base) >> 3]
     out = np.empty(addrs.shape, dtype=U64)
     for m, idx, view in _locate(regions, addrs):
         out[m] = view[idx]
@@ -343,7 +351,16 @@ class _Run:
             {s_: np.empty((reps, len(w)), dtype=U64) for s_, w in f.writes.items()}
             for f, reps in segs]
         r_addr, r_time, w_addr, w_time = [], [], [], []
-        for s_ in dict.fromkeys(rd):
+        self.rows = self._row_period(segs, rd, wr)
+        for s_ in dict.fromkeys(rd) if self.rows else ():
+            # periodic streams: the values of one row period, repeated (_row_period)
+            ssr = h.ssrs[s_]
+            per_it = len(segs[0][0].reads[s_])
+            cnt = segs[0][1] * per_it
+            vals = _gather(self.regions, ssr.peek_addresses(self.rows * per_it))
+            self.advances.append((ssr, cnt, int(vals[(cnt - 1) % vals.size])))
+            self.rvals[0][s_] = vals.reshape(self.rows, per_it)
+        for s_ in dict.fromkeys(rd) if not self.rows else ():
             addrs, times, counts = self._stream(s_, segs, offs, False)
             ssr = h.ssrs[s_]
             cnt = len(addrs)
@@ -373,6 +390,41 @@ class _Run:
         self.regs: dict[int, int] = {}  # registers written so far (the later segments' view)
         for i, (f, reps) in enumerate(segs):
             self._evaluate(i, f, reps)
+
+    def _row_period(self, segs: list, rd: list, wr: list) -> int:
+        """q > 0 when every read stream's pops repeat every q iterations and q is well
+        below the iteration count (else 0): then the body's operands repeat too, so
+        non-carried instructions are evaluated on q iterations and the accumulation chains
+        see periodic addends (_chains). Pop k of a stream with element period T
+        (Ssr.element_period) and repeat r has the address of pop k + T (r + 1); with R pops
+        per iteration, iteration i + q pops what iteration i popped when q R is a multiple
+        of T (r + 1). The values repeat too: the FREP reads memory all at once and no
+        write stream is allowed here; a part-consumed repeated element (its value read
+        earlier) must still be what memory holds. One segment only (no partial stagger
+        period)."""
+        if len(segs) != 1 or wr or not rd:
+            return 0
+        flow, reps = segs[0]
+        q = 1
+        for s_ in dict.fromkeys(rd):
+            ssr = self.h.ssrs[s_]
+            if ssr.write:
+                return 0
+            if ssr._rep_left and int.from_bytes(self.h.mem.read(ssr._cur_addr, 8),
+                                                "little") != ssr._cur:
+                return 0  # memory changed under a part-consumed repeated element
+            t = ssr.element_period()
+            if t is None:
+                return 0
+            tp = t * (ssr.repeat + 1)
+            per_it = len(flow.reads[s_])
+            qs = tp // math.gcd(tp, per_it)
+            q = q * qs // math.gcd(q, qs)
+            try:
+                ssr._plan(reps * per_it, "read")  # the stream delivers all the pops
+            except SimError as e:
+                raise CannotVectorise(str(e)) from None
+        return q if 4 * q <= reps else 0
 
     def _stream(self, s_: int, segs: list, offs: list, write: bool
                 ) -> tuple[np.ndarray, np.ndarray, list[int]]:
@@ -428,13 +480,15 @@ class _Run:
                 wvals[rd][:, flow.writes[rd].index(j)] = np.broadcast_to(res, (n,))
             else:
                 vals[rd] = res
+        rows = self.rows or n  # operand rows: n, or one row period (_row_period)
         for (_, _, _, fmt, rm, _, _, _), group in chains.items():
-            finals, fl = _chains(group, fmt, rm, n)
+            finals, fl = _chains(group, fmt, rm, n, rows)
             self.flags |= fl
             for (st, _, _), word in zip(group, finals, strict=True):
                 vals[st.dst[1]] = word
         for r in flow.written:
-            regs[r] = int(vals[r][-1])
+            v = vals[r]
+            regs[r] = int(v[(n - 1) % rows] if v.shape[0] == rows else v[-1])
 
     def commit(self) -> None:
         h = self.h
@@ -634,9 +688,11 @@ def _canon(c: np.ndarray, fmt: str) -> np.ndarray:
     return np.where(fv.is_nan(c, fmt), c.dtype.type(fpa.canonical_nan(fmt)), c)
 
 
-def _candidates(st: _Step, fmt: str, rm: str, others: list) -> list:
+def _candidates(st: _Step, fmt: str, rm: str, others: list, period: list | None = None
+                ) -> list:
     """Functions (acc0 (L,), slice) -> candidate accumulator values (m, L), cheapest first;
-    the last one is exact (_exact_steps)."""
+    the last one is exact (_exact_steps). `period`: the operands of one row period when
+    `others` repeats them (fused chains compute their products on it once)."""
     pos = st.acc_pos
     if st.kind == "binop" and st.op in ("min", "max"):
         x = others[1 - pos]
@@ -672,20 +728,38 @@ def _candidates(st: _Step, fmt: str, rm: str, others: list) -> list:
         return [_accumulate(x, fmt), *exact]
     if st.kind != "fma":
         return exact
-    sh = np.broadcast_shapes(others[0].shape, others[1].shape)
-    a = np.broadcast_to(fv.to_f64(others[0], fmt), sh)
-    b = np.broadcast_to(fv.to_f64(others[1], fmt), sh)
+    src = others if period is None else period
+    sh = np.broadcast_shapes(src[0].shape, src[1].shape)
+    a = np.broadcast_to(fv.to_f64(src[0], fmt), sh)
+    b = np.broadcast_to(fv.to_f64(src[1], fmt), sh)
     if st.negate_product:
         a = -a
+    n = others[0].shape[0]
+
+    def full(v: np.ndarray) -> np.ndarray:  # one row period -> all n rows
+        return v if period is None else np.tile(v, (-(-n // v.shape[0]), 1))[:n]
     with np.errstate(all="ignore"):
         p = a * b  # exact for the narrow formats, RN for FP64
-        x = _from_native(_to_native_f64(p, fmt))
+        x = full(_from_native(_to_native_f64(p, fmt)))
         if fmt == "fp64":
-            _, pl = fv._two_prod(np.where(np.isfinite(p), a, 0.0), np.where(np.isfinite(p), b,
-                                                                              0.0))
+            fin = np.isfinite(p)
+            pl = np.empty(sh)
+            step = max(1, _BLOCK // max(1, sh[1]))
+            for k in range(0, sh[0], step):  # cache-sized blocks
+                _, pl[k:k + step] = fv._two_prod(np.where(fin[k:k + step], a[k:k + step], 0.0),
+                                                 np.where(fin[k:k + step], b[k:k + step], 0.0))
             pl = np.where(np.isfinite(pl), pl, 0.0)
-            return [_accumulate(x, fmt), _fma64_loop(p, pl), *exact]
-    return [_accumulate(x, fmt), _stepper(p, fmt), *exact]
+            p = full(p)
+            pl = full(pl)
+            # the addends rounded to odd (p = ph + pl exactly, |pl| <= ulp(ph) / 2): once
+            # the sum's ulp is 4 ulp(ph) or more, c + RO(p) = RO(c + p) on ph's grid (round
+            # to odd picks the odd neighbour, unchanged by adding c, an even multiple of that
+            # grid) and RN of that is RN(c + p) (Boldo & Melquiond, IEEE TC 57(4), 2008): the
+            # plain RN products instead go wrong whenever c + ph is a tie, which for a
+            # periodic product sequence repeats at every pass while c stays in a binade
+            ro = _from_native(fv.round_odd(p, pl))
+            return [_accumulate(ro, fmt), _fma64_loop(p, pl), *exact]
+    return [_accumulate(x, fmt), _stepper(full(p), fmt), *exact]
 
 
 def _exact_steps(st: _Step, fmt: str, rm: str, others: list) -> Any:
@@ -775,10 +849,12 @@ def _stepper(p: np.ndarray, fmt: str) -> Any:
     return step
 
 
-def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int
-            ) -> tuple[list[np.ndarray], int]:
+def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int,
+            rows: int | None = None) -> tuple[list[np.ndarray], int]:
     """Run accumulator instructions of one kind over n iterations, their lanes side by side:
-    (final word (1,) of each, flags)."""
+    (final word (1,) of each, flags). `rows` < n: the operands are given for `rows`
+    iterations and repeat with that period."""
+    rows = n if rows is None else rows
     st = group[0][0]
     pos = st.acc_pos
     k = len(group)
@@ -794,17 +870,28 @@ def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int
         cols = [ops[i] for _, ops, _ in group]
         if all(c.shape[0] == 1 for c in cols):  # constants: one row
             words = np.concatenate(cols)[None, :]
-        elif all(c.shape[0] == n for c in cols):
+        elif all(c.shape[0] == rows for c in cols):
             words = np.stack(cols, axis=1)
         else:
-            words = np.stack([np.broadcast_to(c, (n,)) for c in cols], axis=1)
+            words = np.stack([np.broadcast_to(c, (rows,)) for c in cols], axis=1)
         ln = np.ascontiguousarray(_lanes(st, fmt, words, i)).reshape(words.shape[0], k * L)
-        others.append(np.broadcast_to(ln, (n, k * L)))  # constants: a broadcast view
-    done = _trusted(st, fmt, rm, acc, others, n)
+        others.append(np.broadcast_to(ln, (rows, k * L)))  # constants: a broadcast view
+    done = period = None
+    if rows < n:
+        done = _periodic(st, fmt, rm, acc, others, n)
+        if done is None:  # the general path on all n iterations
+            period = others
+            reps = -(-n // rows)
+            others = [o if o is None else
+                      (np.broadcast_to(o[:1], (n, k * L)) if o.strides[0] == 0
+                       else np.tile(o, (reps, 1))[:n]) for o in others]
+    if done is None:
+        done = _trusted(st, fmt, rm, acc, others, n)
     if done is not None:
         acc, flags = done
     else:
-        acc, flags = _verified(st, fmt, rm, acc, others, _candidates(st, fmt, rm, others), n)
+        acc, flags = _verified(st, fmt, rm, acc, others,
+                               _candidates(st, fmt, rm, others, period), n)
     words = _words(st, fmt, acc.reshape(k, L))
     return [words[c:c + 1] for c in range(k)], flags
 
@@ -834,10 +921,9 @@ def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int
         a, b = others[0], others[1]
         if fv.is_special(acc, fmt).any():
             return None
-        prod, fl = fv.k_mul(a.ravel(), b.ravel(), fmt, "rne")
-        if fl.any():
+        x = _exact_products(a, b, fmt)
+        if x is None:
             return None
-        x = prod.reshape(a.shape).astype(a.dtype)
         return _trusted_add(acc, x ^ sbit if st.negate_product else x, fmt, n,
                             _accumulate(x ^ sbit if st.negate_product else x, fmt))
     if st.kind != "binop":
@@ -851,6 +937,78 @@ def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int
         return None
     xs = x ^ sbit if st.op == "sub" else x
     return _trusted_add(acc, xs, fmt, n, _accumulate(xs, fmt))
+
+
+def _periodic(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int
+              ) -> tuple[np.ndarray, int] | None:
+    """Add and fused chains (RNE) whose operands repeat every `rows` iterations (the arrays in
+    `others` hold one period) and whose every partial sum is exact: _periodic_sum on the
+    addends (fused: the products, when all are exact in the format); else None."""
+    if rm != "rne" or st.kind not in ("fma", "binop") or "/" in fmt:
+        return None
+    sbit = U64(1 << (fv.FORMATS[fmt][0] - 1))
+    if st.kind == "fma":
+        x = _exact_products(others[0], others[1], fmt)
+        if x is None:
+            return None
+        return _periodic_sum(acc, x ^ sbit if st.negate_product else x, fmt, n)
+    if st.op not in ("add", "sub"):
+        return None
+    x = others[1 - st.acc_pos]
+    return _periodic_sum(acc, x ^ sbit if st.op == "sub" else x, fmt, n)
+
+
+def _periodic_sum(acc: np.ndarray, xs: np.ndarray, fmt: str, n: int
+                  ) -> tuple[np.ndarray, int] | None:
+    """Chains acc_(k+1) = RN(acc_k + x_k), k < n, with x_k = xs[k % q] (encodings (q, K);
+    each column one chain): (acc_n (K,), flags 0) when every step is provably exact, else
+    None. Let 2^u be the smallest quantum (lowest set bit) of a chain's nonzero acc_0 and
+    addends, and B = |acc_0| + n max |x|. Every partial sum is a multiple of 2^u of
+    magnitude <= B; if B < 2^(u+p) (p: the format's precision) and B <= 2^emax, each one
+    is representable in the format, so every addition is exact (no NX; exact additions do
+    not signal underflow, and cannot overflow) and acc_n is the exact sum, computed in
+    binary64 in any order (every sum of those terms is such a multiple too, and p <= 53):
+    acc_0 + (n // q) sum(xs) + sum(xs[:n % q]). A zero result is left to the general path
+    (its sign depends on the last step)."""
+    if fv.is_special(acc, fmt).any() or fv.is_special(xs, fmt).any():
+        return None
+    _, mb, bias, _ = fv.FORMATS[fmt]
+    q = xs.shape[0]
+    a = fv.to_f64(acc, fmt)
+    x = fv.to_f64(np.ascontiguousarray(xs), fmt)
+    v = np.vstack([a[None], x])
+    frac, ex = np.frexp(v)  # v = frac 2^ex, |frac| in [0.5, 1): frac 2^53 is an integer
+    mant = np.abs(frac * 2.0 ** 53).astype(np.int64)
+    low = np.frexp((mant & -mant).astype(np.float64))[1] - 1  # trailing zero bits
+    quantum = np.where(v != 0, ex - 53 + low, np.iinfo(np.int64).max).min(axis=0)
+    bound = (np.abs(a) + float(n) * np.abs(x).max(axis=0)) * (1 + 2.0 ** -40)  # rounded up
+    zero = quantum == np.iinfo(np.int64).max
+    lim = np.ldexp(1.0, np.minimum(np.where(zero, 0, quantum) + mb + 1, bias))
+    if not ((bound < lim) | zero).all():
+        return None
+    total = a + float(n // q) * x.sum(axis=0) + x[:n % q].sum(axis=0)
+    if (total == 0).any():
+        return None
+    if fmt == "fp64":
+        return total.view(U64).astype(acc.dtype), 0
+    bits, fl = fv.round_f64(total, fmt, "rne")
+    if fl.any():  # cannot happen (exact and in range); the general path decides then
+        return None
+    return bits.astype(acc.dtype), 0
+
+
+def _exact_products(a: np.ndarray, b: np.ndarray, fmt: str) -> np.ndarray | None:
+    """a * b (lane encodings, common shape) if every product is exact in the format (no flag
+    from the exact RNE multiply), else None; in cache-sized blocks."""
+    a, b = np.broadcast_arrays(a, b)
+    fa, fb = a.reshape(-1), b.reshape(-1)
+    out = np.empty(fa.shape, dtype=a.dtype)
+    for k in range(0, fa.size, _BLOCK):
+        prod, fl = fv.k_mul(fa[k:k + _BLOCK], fb[k:k + _BLOCK], fmt, "rne")
+        if fl.any():
+            return None
+        out[k:k + _BLOCK] = prod
+    return out.reshape(a.shape)
 
 
 def _trusted_add(acc: np.ndarray, xs: np.ndarray, fmt: str, n: int, cand: Any
@@ -882,6 +1040,7 @@ def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands
     cand = cands[0]
     flags = 0
     start, win, rounds, misses, early = 0, n, 0, 0, 0
+    gain = tried = 0  # the cheapest candidate: steps gained, windows checked (see below)
     while start < n:
         rounds += 1
         if rounds > _MAX_ROUNDS:
@@ -895,19 +1054,26 @@ def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands
         kops = [prev if i == pos else o[sl] for i, o in enumerate(others)]
         res, fl = _kernel(st, fmt, rm, kops)
         bad = np.flatnonzero((res != c).any(axis=1))
+        counted = cand is cands[0] and start >= _CHEAP_WARM
         if not bad.size:
             flags |= int(np.bitwise_or.reduce(fl, axis=None))
             acc = c[-1]
+            if counted:
+                gain, tried = gain + end - start, tried + 1
             start = end
             win *= 2
         else:
             j = int(bad[0])
             misses += 1
             early = early + 1 if j < min(16, end - start - 1) else 0
-            # the cheap first candidate fails at once or repeatedly, a later one fails at
-            # once twice in a row: the next candidate
-            if cand is not cands[-1] and (early >= 2 or (
-                    cand is cands[0] and (early or misses >= 3))):
+            if counted:
+                gain, tried = gain + j + 1, tried + 1
+            # the cheapest candidate gains few steps per window past the first steps
+            # (misses there are normal while a sum grows from the addends' scale: chain
+            # candidates are right once the sum is well above its addends), a later one
+            # fails at once twice in a row: the next candidate
+            if cand is not cands[-1] and (early >= 2 if cand is not cands[0] else (
+                    tried >= 3 and gain < _CHEAP_GAIN * tried)):
                 cand = cands[cands.index(cand) + 1]
                 misses = early = 0
             flags |= int(np.bitwise_or.reduce(fl[:j + 1], axis=None))

@@ -20,6 +20,7 @@ per-instruction path, alone and with other cores contending for the same banks.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -79,12 +80,12 @@ def run_frep(h: Any, iters: int, run_iter: Callable[[int], None],
                 break
             plan = _steady(snaps, marks, streams, h, left, tc)
             if plan is not None:
-                step, m, cycles, banks = plan
+                step, m, slots = plan
                 if vector is None or not vector(it, it + m * period):
                     for j in range(it, it + m * period):
                         run_plain(j)
                 it += m * period
-                tc.reserve_block(cycles, banks)
+                tc.reserve_slots(slots)
                 state = [a + m * d for a, d in zip(snaps[-1], step, strict=True)]
                 nfp = len(state) - len(cnt)
                 ct.set_fp_state(state[:nfp])
@@ -102,9 +103,9 @@ def run_frep(h: Any, iters: int, run_iter: Callable[[int], None],
 
 
 def _steady(snaps: list[list[int]], marks: list[list[int]], streams: list[Any], h: Any,
-            left: int, tc: Any) -> tuple[list[int], int, np.ndarray, np.ndarray] | None:
-    """The per-period step and the TCDM slots of the next `m` periods if the loop is in
-    steady state and those slots are free; else None."""
+            left: int, tc: Any) -> tuple[list[int], int, list[np.ndarray]] | None:
+    """The per-period step and the TCDM ring slots (TcdmBanks.reserve_slots) of the next
+    `m` periods if the loop is in steady state and those slots are free; else None."""
     a, b, c = snaps[-3], snaps[-2], snaps[-1]
     if not len(a) == len(b) == len(c):
         return None
@@ -130,40 +131,86 @@ def _steady(snaps: list[list[int]], marks: list[list[int]], streams: list[Any], 
         k = len(streams) + s
         if marks[-1][k] - marks[-2][k] != n_last:  # some elements were not in the TCDM
             return None
-        addr = _peek(h.ssrs[s], m * n_last)
-        if addr is None:
+        banks = _bank_rows(h.ssrs[s], m, n_last, tc)
+        if banks is None:
             return None
-        if np.any(addr < tc.base) or np.any(addr >= tc.base + tc.size):
-            return None
-        per.append((np.asarray(last, dtype=np.int64), ((addr - tc.base) >> tc.shift) % tc.nb))
+        per.append((np.asarray(last, dtype=np.int64), banks))
     if not per:
-        return step, m, np.zeros(0, np.int64), np.zeros(0, np.int64)
-    j = period_cycles * np.arange(1, m + 1, dtype=np.int64)[:, None]
-    cycles = np.concatenate([(base[None, :] + j).ravel() for base, _ in per])
-    banks = np.concatenate([b for _, b in per])
-    top = int(cycles.max())
+        return step, m, []
+    top = max(int(base.max()) for base, _ in per) + period_cycles * m
     if top - tc.lo >= tc.window:
         tc._grow(top)
-    if int(cycles.min()) < tc.lo:
+    if min(int(base.min()) for base, _ in per) + period_cycles < tc.lo:
         return None
-    idx = (cycles & tc.mask) * tc.nb + banks
-    view = np.frombuffer(tc.occ, dtype=np.uint8)
-    if view[idx].any() or _collide(per, period_cycles, m):
+    slots = []
+    for base, banks in per:
+        r, e = banks.shape
+        if r * e <= _STRIDED_MAX and m >= 8 * r:
+            # request (j, q) is at cycle base[q] + period * (j + 1) in bank banks[j % r, q]:
+            # for each (j mod r, q) a strided set of ring slots, checked as NumPy slices
+            for jr in range(r):
+                for q in range(e):
+                    part = ("rows", int(base[q]) + period_cycles * (jr + 1),
+                            period_cycles * r, (m - jr + r - 1) // r, int(banks[jr, q]))
+                    if not tc.slots_free(part):
+                        return None
+                    slots.append(part)
+        else:  # ring slot (cycle mod window) * banks + bank of every request
+            cyc = base[None, :] + period_cycles * np.arange(1, m + 1, dtype=np.int64)[:, None]
+            part = tc.slot_set(cyc.reshape(-1), np.tile(banks, (-(-m // r), 1))[:m].reshape(-1))
+            if not tc.slots_free(part):
+                return None
+            slots.append(part)
+    if _collide(per, period_cycles, m):
         return None
-    return step, m, cycles, banks
+    return step, m, slots
+
+
+_STRIDED_MAX = 1024  # (row residue, request) pairs per stream checked as strided slices
+
+
+def _bank_rows(ssr: Any, m: int, e: int, tc: Any) -> np.ndarray | None:
+    """Banks of a stream's next m * e fetches as an (r, e) array whose rows repeat: fetch
+    j * e + q is in bank rows[j % r, q] (r = m when the banks have no short period,
+    functional.Ssr.element_period); None when the stream cannot deliver them or leaves the
+    TCDM."""
+    n = m * e
+    if ssr.addrs is None or n > ssr._remaining():
+        return None
+    span = tc.nb << tc.shift
+    r = m
+    if span & (span - 1) == 0:
+        tb = ssr.element_period(span)
+        if tb is not None:
+            r = min(m, tb // math.gcd(tb, e))
+    ta = ssr.element_period()
+    addr = _peek(ssr, max(r * e, ta) if ta is not None and ta <= n else n)
+    if addr is None:
+        return None
+    if int(addr.min()) < tc.base or int(addr.max()) >= tc.base + tc.size:
+        return None
+    banks = addr[:r * e] - tc.base
+    banks >>= tc.shift
+    if tc.nb & (tc.nb - 1):
+        banks %= tc.nb
+    else:
+        banks &= tc.nb - 1
+    return banks.reshape(r, e)
 
 
 def _collide(per: list[tuple[np.ndarray, np.ndarray]], period: int, m: int) -> bool:
-    """Whether two of the extrapolated requests take the same bank in the same cycle. Element
-    q of a stream with E requests per period is at cycle base[q % E] + period * (q // E + 1):
-    two requests can share a cycle only when their base cycles differ by a whole number d of
+    """Whether two of the extrapolated requests take the same bank in the same cycle. Request
+    (j, q) of a stream is at cycle base[q] + period * (j + 1), bank rows[j % r, q]: two
+    requests can share a cycle only when their base cycles differ by a whole number d of
     periods, and then period j of one meets period j + d of the other (compared vectorised
-    over j). Within one stream the cycles strictly increase."""
+    over j, one joint period of the two bank patterns). Within one stream the cycles
+    strictly increase."""
     for a in range(len(per)):
         for b in range(a, len(per)):
             base_a, bank_a = per[a]
             base_b, bank_b = per[b]
-            ea, eb = base_a.size, base_b.size
+            (ra, ea), (rb, eb) = bank_a.shape, bank_b.shape
+            joint = ra * rb // math.gcd(ra, rb)
             for ka in range(ea):
                 for kb in range(eb):
                     if a == b and kb <= ka:
@@ -175,8 +222,7 @@ def _collide(per: list[tuple[np.ndarray, np.ndarray]], period: int, m: int) -> b
                     lo, hi = max(0, -d), min(m, m - d)
                     if lo >= hi:
                         continue
-                    ba = bank_a[ka + ea * np.arange(lo, hi)]
-                    bb = bank_b[kb + eb * np.arange(lo + d, hi + d)]
-                    if np.any(ba == bb):
+                    js = np.arange(lo, min(hi, lo + joint))
+                    if np.any(bank_a[js % ra, ka] == bank_b[(js + d) % rb, kb]):
                         return True
     return False

@@ -20,6 +20,7 @@ read the same count as `minstret`; timed, they read the hart's cycle.
 from __future__ import annotations
 
 import copy
+import math
 import mmap
 import struct
 import time
@@ -213,6 +214,7 @@ class Ssr:
         self._ahead: int | None = None
         self._next_e = 0  # element index of `_ahead` in the stream
         self._geo: tuple[int, int, list[int], list[int]] = (0, 0, [], [])
+        self._addr_cache: Any = None  # (key, addresses) of the last _elements call
 
     def configure(self, reg: int, value: int) -> None:
         if reg == 1:
@@ -323,6 +325,84 @@ class Ssr:
             period = nxt
         return addr & M32
 
+    @staticmethod
+    def _span(e0: int, n: int, ptr: int, dims: int, bounds: list[int], strides: list[int]
+              ) -> Any:
+        """Word addresses of elements e0 .. e0+n-1, as _unmasked(...) & ~7 but without
+        divisions: with P_d the product of the inner extents and t_0 = s_0, t_k = s_k - s_(k-1),
+        _unmasked's sum ptr + s_0 e + sum_(k>=1) t_k (e // P_k) is affine in the loop indices
+        (e // P_k = sum_(d>=k) i_d P_d / P_k): address = ptr + sum_d c_d i_d with
+        c_d = sum_(k<=d) t_k P_d / P_k, built by broadcasting over the outer index range
+        the window touches (wrapping int64 arithmetic is exact mod 2^32). None when that
+        range would generate far more elements than asked for (the caller divides)."""
+        np = _np()
+        ext = [bounds[d] + 1 for d in range(dims)]
+        per = [1] * dims
+        for d in range(1, dims):
+            per[d] = per[d - 1] * ext[d - 1]
+        outer = per[-1]
+        lo, hi = e0 // outer, (e0 + n - 1) // outer
+        if (hi - lo + 1) * outer > 2 * n + 4096:
+            return None
+        coef = []
+        for d in range(dims):
+            c = sum((strides[k] - (strides[k - 1] if k else 0)) * (per[d] // per[k])
+                    for k in range(d + 1))
+            coef.append(c & M32)
+        addr = np.arange(lo, hi + 1, dtype=np.int64) * coef[-1] + (ptr & M32)
+        for d in range(dims - 2, -1, -1):  # outermost first: row-major = element order
+            addr = (addr[:, None] + np.arange(ext[d], dtype=np.int64) * coef[d]).ravel()
+        off = e0 - lo * outer
+        return addr[off:off + n] & 0xFFFFFFF8
+
+    def element_period(self, modulus: int = 1 << 32) -> int | None:
+        """A period T of the stream's word addresses modulo `modulus` (a power of two from 8
+        to 2^32; 2^32: the addresses themselves, nb * bank_width: the TCDM banks): element
+        e + T has the address of element e (mod `modulus`) wherever both exist. None when no
+        period shorter than the stream is found. With the affine form of _span, dimensions
+        k.. whose coefficients are 0 mod `modulus` do not change the address, so T = P_k;
+        when only dimension 0 matters and its extent is a multiple of the period of
+        c_0 * i_0 mod `modulus`, that shorter period."""
+        ptr, dims, bounds, strides = self._geo
+        if self.addrs is None or not dims:
+            return None
+        ext = [bounds[d] + 1 for d in range(dims)]
+        per = [1] * (dims + 1)
+        for d in range(dims):
+            per[d + 1] = per[d] * ext[d]
+        k = dims
+        while k > 0:
+            c = sum((strides[j] - (strides[j - 1] if j else 0)) * (per[k - 1] // per[j])
+                    for j in range(k))
+            if c % modulus:
+                break
+            k -= 1
+        if k == dims:
+            return None
+        t = per[k]
+        if k == 1:
+            c0 = strides[0] % modulus
+            t0 = modulus // math.gcd(c0, modulus)
+            if ext[0] % t0 == 0:
+                t = t0
+        return t if t < per[dims] else None
+
+    def _elements(self, e0: int, n: int) -> Any:
+        """Word addresses of stream elements e0 .. e0+n-1 (read-only array). The last result
+        is kept: the FREP fast path asks for the same window twice (timing check, then the
+        functional run)."""
+        key = (self._geo, e0, n)
+        c = self._addr_cache
+        if c is not None and c[0][0] is key[0] and c[0][1:] == key[1:]:
+            return c[1]
+        np = _np()
+        a = self._span(e0, n, *self._geo)
+        if a is None:
+            a = self._unmasked(e0 + np.arange(n, dtype=np.int64), *self._geo) & 0xFFFFFFF8
+        a.flags.writeable = False
+        self._addr_cache = (key, a)
+        return a
+
     def _remaining(self) -> int:
         """Elements the address generator can still deliver, `_ahead` included."""
         if self._ahead is None:
@@ -357,11 +437,9 @@ class Ssr:
         if fetches:
             if self.addrs is None or count > self._remaining():
                 raise SimError(f"SSR{self.index}: fewer than {count} elements left")
-            e = self._next_e + np.arange(count, dtype=np.int64)
-            return self._unmasked(e, *self._geo) & 0xFFFFFFF8
+            return self._elements(self._next_e, count)
         buffered, new = self._plan(count, "write" if self.write else "read")
-        e = self._next_e + np.arange(new, dtype=np.int64)
-        addrs = self._unmasked(e, *self._geo) & 0xFFFFFFF8
+        addrs = self._elements(self._next_e, new)
         if not self.write and self.repeat:
             addrs = np.repeat(addrs, self.repeat + 1)
         if buffered:

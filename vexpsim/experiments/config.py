@@ -394,7 +394,7 @@ def _expand(cfg: dict, grid: dict, grid_src: dict[str, str], pts: list[dict], or
             if coords:
                 at = " (sweep point " + ", ".join(f"{kk} = {_plain(v)}"
                                                   for kk, v in coords.items()) + ")"
-            for msg in k.check(params):
+            for msg in k.check(k.resolve(params) if k.resolve is not None else params):
                 problems.append(f"{origin}: workload.params: kernel {name}: {msg}{at}")
         # cluster: the [cluster] table (or the kernel's preset) plus the swept cluster keys
         if cfg["cluster"] is not None:

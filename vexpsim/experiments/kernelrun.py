@@ -14,6 +14,7 @@ Families add themselves to KERNELS in vexpsim/experiments/kernels/<family>.py (i
 
 from __future__ import annotations
 
+import copy
 import importlib
 import pkgutil
 import time
@@ -26,8 +27,8 @@ import numpy as np
 
 from ..errors import UserError
 
-__all__ = ["Kernel", "KernelRun", "KERNELS", "KERNEL_DIR", "register", "load_kernels",
-           "run_kernel", "input_values", "DISTRIBUTIONS"]
+__all__ = ["Kernel", "Extrapolation", "KernelRun", "KERNELS", "KERNEL_DIR", "register",
+           "load_kernels", "run_kernel", "input_values", "DISTRIBUTIONS"]
 
 # kernels/ at the repository top level (design.md layout)
 KERNEL_DIR = Path(__file__).resolve().parents[2] / "kernels"
@@ -52,7 +53,14 @@ class Kernel:
     - `phases`: names of the regions between consecutive mcycle reads, in order (region i
       of hart 0, the reporting hart), e.g. ("max", "exp_sum", "normalise"); or a function of
       the params returning them (kernels that loop over blocks repeat their phase names);
-      regions with the same name add up in the record's phases_cycles.
+      regions with the same name add up in the record's phases_cycles;
+    - `extrapolate(params)`: None (simulate the whole shape), or an `Extrapolation`: smaller
+      runs whose weighted sum stands for the full run, for kernels whose work repeats
+      identically (e.g. FlashAttention-2: the row blocks, each on its own cluster-time, and
+      the steady-state K/V tiles: full = n_blocks x [c(a) + (Tc - a) (c(a+1) - c(a))]).
+      run_kernel simulates and checks every run and sums cycles, phases, instructions and
+      energies with the weights; see `run_kernel`. Only for kernels with a test that shows
+      the extrapolated figures close to a full run.
     """
 
     name: str
@@ -71,6 +79,18 @@ class Kernel:
     harts: int | None = None  # None: the cluster's (SPMD); 1 for single-core kernels
     config: str = "vexp_paper"  # cluster preset it is meant for
     flops: Callable[[dict], float] | None = None  # useful FLOP of one run (for GFLOP/s)
+    extrapolate: Callable[[dict], Extrapolation | None] | None = None
+    # resolves parameters that default to others (e.g. FA-2's S = 0 -> S = L), before check
+    resolve: Callable[[dict], dict] | None = None
+
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """The full run as sum(weight x run) over smaller `runs` ((params, weight) pairs);
+    `info` (e.g. rows simulated) goes into the record's `extrapolated` field."""
+
+    runs: tuple[tuple[dict, float], ...]
+    info: Mapping[str, Any] = field(default_factory=dict)
 
 
 KERNELS: dict[str, Kernel] = {}
@@ -125,11 +145,16 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
                max_steps: int = 10**8, energy_table: str | None = "gf12lp_0p8v") -> KernelRun:
     """Assemble, place inputs, run and check kernel `name`. `cluster`: a ClusterConfig (None:
     the kernel's preset). Raises UserError on bad parameters or a failed run; a numerical
-    check that fails is reported in the record (`check.passed` false), not raised."""
+    check that fails is reported in the record (`check.passed` false), not raised.
+
+    A kernel whose `extrapolate` returns an Extrapolation for these params is simulated as
+    its smaller runs (each with the same dist and seed, each checked): the record is the
+    largest run's (error, outputs, per-hart figures, sim) with the full `params`, `check`
+    passed only if every run passed, and cycles, phases_cycles, instructions and the
+    energies the weighted sums (cycles rounded); `extrapolated` = {runs: [{params, weight,
+    cycles, check_passed, max_abs_error}], **info}; its exec_result is None (the runs are
+    memoised per process: a sweep's points often share them)."""
     from ..arch.config import load_cluster_config
-    from ..arch.functional import iss_config, run_program
-    from ..asm import assemble
-    from ..numerics.reference import error_metrics
 
     kernels = load_kernels()
     if name not in kernels:
@@ -140,11 +165,95 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
     if unknown:
         raise UserError(f"kernel {name}: unknown parameter(s) {unknown}; accepted: {sorted(p)}")
     p.update(params or {})
+    if k.resolve is not None:
+        p = k.resolve(p)
     problems = k.check(p)
     if problems:
         raise UserError([f"kernel {name} {p}: {msg}" for msg in problems])
     if cluster is None:
         cluster = load_cluster_config(preset=k.config)
+    ext = k.extrapolate(p) if k.extrapolate is not None else None
+    args = dict(dist=dist, seed=seed, cluster=cluster, timing=timing, max_steps=max_steps,
+                energy_table=energy_table)
+    if ext is None:
+        return _run_one(k, p, **args)
+    runs = [(_run_cached(k, dict(rp), **args), float(w)) for rp, w in ext.runs]
+    last = max(runs, key=lambda r: r[0].record.get("cycles", 0))[0]
+    rec = dict(last.record)
+    rec["params"] = p
+    rec["check"] = dict(rec["check"], passed=all(r.record["check"]["passed"] for r, _ in runs))
+    rec["extrapolated"] = {
+        "runs": [{"params": r.record["params"], "weight": w, "cycles": r.record.get("cycles"),
+                  "check_passed": r.record["check"]["passed"],
+                  "max_abs_error": r.record["error"]["max_abs_error"]} for r, w in runs],
+        **ext.info}
+
+    def wsum(get) -> float:
+        return sum(w * get(r.record) for r, w in runs)
+
+    rec["instructions"] = round(wsum(lambda r: r["instructions"]))
+    if timing:
+        rec["cycles"] = round(wsum(lambda r: r["cycles"]))
+        names = {n: None for r, _ in runs for n in r.record["phases_cycles"]}
+        rec["phases_cycles"] = {
+            n: round(wsum(lambda r, n=n: r["phases_cycles"].get(n, 0))) for n in names}
+        for key in ("energy_pj", "energy_cluster_pj"):
+            if key in rec:
+                rec[key] = wsum(lambda r, key=key: r[key])
+        if "energy_by_component_pj" in rec:
+            comps = {c: None for r, _ in runs for c in r.record["energy_by_component_pj"]}
+            rec["energy_by_component_pj"] = {
+                c: wsum(lambda r, c=c: r["energy_by_component_pj"].get(c, 0.0)) for c in comps}
+        lr = last.record
+        if rec.get("energy_pj") and rec["cycles"] and lr.get("energy_pj"):
+            # power = energy / time, at the energy table's frequency (as the last run's)
+            rec["average_power_mw"] = lr["average_power_mw"] * (
+                rec["energy_pj"] / rec["cycles"]) / (lr["energy_pj"] / lr["cycles"])
+        if k.flops is not None:
+            _efficiency(rec, k.flops(p), cluster)
+    return KernelRun(rec, last.output, last.reference, last.exec_result)
+
+
+# Runs of an Extrapolation, memoised per process: the points of a sweep often share them
+# (e.g. FA-2 at every L >= 4 tiles simulates the same 2- and 3-tile runs). The simulation is
+# deterministic in these arguments, so a cached run is the run; only its record, output and
+# reference are kept (not the memory image).
+_RUN_CACHE: dict[str, KernelRun] = {}
+_RUN_CACHE_SIZE = 16
+
+
+def _run_cached(k: Kernel, p: dict, **args: Any) -> KernelRun:
+    import json
+    key = json.dumps([k.name, p, repr(args["cluster"]),
+                      {a: v for a, v in args.items() if a != "cluster"}],
+                     sort_keys=True, default=str)
+    hit = _RUN_CACHE.get(key)
+    if hit is None:
+        run = _run_one(k, p, **args)
+        hit = KernelRun(run.record, run.output, run.reference, None)
+        if len(_RUN_CACHE) >= _RUN_CACHE_SIZE:
+            _RUN_CACHE.pop(next(iter(_RUN_CACHE)))
+        _RUN_CACHE[key] = hit
+    return KernelRun(copy.deepcopy(hit.record), hit.output, hit.reference, None)
+
+
+def _efficiency(rec: dict, flop: float, cluster: Any) -> None:
+    rec["flop"] = flop
+    if rec.get("energy_pj") and rec["cycles"]:
+        from ..energy.accounting import efficiency
+        eff = efficiency(flop, rec["cycles"], rec["energy_pj"], cluster.frequency_hz)
+        rec["gflop_per_s"] = eff["gflop_per_s"]
+        rec["gflop_per_s_per_w"] = eff["gflop_per_s_per_w"]
+
+
+def _run_one(k: Kernel, p: dict, *, dist: str, seed: int, cluster: Any, timing: bool,
+             max_steps: int, energy_table: str | None) -> KernelRun:
+    """One simulation of kernel `k` with the checked params `p`."""
+    from ..arch.functional import iss_config, run_program
+    from ..asm import assemble
+    from ..numerics.reference import error_metrics
+
+    name = k.name
     cfg = iss_config(cluster)
     rng = np.random.default_rng(seed)
     inputs = k.inputs(p, dist, rng)
@@ -199,11 +308,5 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
             if key in data:
                 rec[key] = data[key]
         if k.flops is not None:
-            rec["flop"] = k.flops(p)
-            if rec.get("energy_pj") and rec["cycles"]:
-                from ..energy.accounting import efficiency
-                eff = efficiency(rec["flop"], rec["cycles"], rec["energy_pj"],
-                                 cluster.frequency_hz)
-                rec["gflop_per_s"] = eff["gflop_per_s"]
-                rec["gflop_per_s_per_w"] = eff["gflop_per_s_per_w"]
+            _efficiency(rec, k.flops(p), cluster)
     return KernelRun(rec, out, ref, res)

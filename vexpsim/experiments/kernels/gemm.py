@@ -1,7 +1,8 @@
 """The GEMM tile kernels (issue 7; the "gemm" tiles of workloads/tiling.py): C[M,N] = A[M,K] B[K,N]
 on one cluster, A and B transposed (Bt, N x K) in main memory, K in NK = K / TK chunks that the
 DMA core double-buffers into the TCDM, output rows split over the 8 compute cores, FP32
-accumulators in the TCDM across chunks, C written back by the DMA (kernels/lib/gemm_spmd.S).
+accumulators in the TCDM across chunks (the opt kernels keep two FP32 lanes per output, added
+after the last chunk), C written back by the DMA (kernels/lib/gemm_spmd.S).
 
 - gemm_bf16: BF16 in, FP32 accumulation (vfdotpex.s.ah, SSR + FREP, 8 accumulators), BF16 out;
 - gemm_fp32: FP32 in and out (vfmac.s, SSR + FREP, 8 accumulators);
@@ -31,11 +32,12 @@ U_BF16 = 2.0**-8  # unit roundoff of BF16
 TK_MULTIPLE = 16  # a chunk row is whole 64-bit words for 4 BF16 lanes and 2 FP32 lanes
 MAX_ROW_BYTES = 2047  # TK * EB is an addi immediate in the kernels (12-bit signed)
 
-# per variant: input bytes, output bytes, elements per 64-bit word (None: scalar kernel)
-VARIANTS: dict[str, tuple[int, int, int | None]] = {
-    "gemm_bf16": (2, 2, 4),
-    "gemm_fp32": (4, 4, 2),
-    "gemm_naive": (2, 2, None),
+# per variant: input bytes, output bytes, elements per 64-bit word (None: scalar kernel),
+# accumulator bytes per output (8: two FP32 lanes kept apart over K; kernels/lib/gemm_opt.S)
+VARIANTS: dict[str, tuple[int, int, int | None, int]] = {
+    "gemm_bf16": (2, 2, 4, 8),
+    "gemm_fp32": (4, 4, 2, 8),
+    "gemm_naive": (2, 2, None, 4),
 }
 
 
@@ -49,15 +51,14 @@ def _np(n: int) -> int:
     return GROUP * math.ceil(n / GROUP)
 
 
-def tcdm_bytes(p: dict, eb: int, ob: int) -> int:
-    """TCDM the kernel uses: 2 A and 2 Bt chunk buffers (Bt with N rounded up to 8 rows), the
-    FP32 accumulators (M x NP) and, for a BF16 output, the output buffer (M x NP)."""
+def tcdm_bytes(p: dict, eb: int, cb: int) -> int:
+    """TCDM the kernel uses: 2 A and 2 Bt chunk buffers (Bt with N rounded up to 8 rows) and
+    the accumulators (M x NP x cb bytes; the output is written over them in place)."""
     m, npad, tk = p["M"], _np(p["N"]), p["TK"]
-    out = m * npad * ob if ob != 4 else 0
-    return 2 * m * tk * eb + 2 * npad * tk * eb + 4 * m * npad + out + TCDM_PAD
+    return 2 * m * tk * eb + 2 * npad * tk * eb + cb * m * npad + TCDM_PAD
 
 
-def limits_problems(p: dict, eb: int, ob: int) -> list[str]:
+def limits_problems(p: dict, eb: int, cb: int) -> list[str]:
     m, n, k, tk = p["M"], p["N"], p["K"], p["TK"]
     out = []
     if m < 1 or n < 1:
@@ -69,23 +70,21 @@ def limits_problems(p: dict, eb: int, ob: int) -> list[str]:
                    f"(TK <= {MAX_ROW_BYTES // eb})")
     if k < 1 or tk < 1 or k % tk:
         out.append(f"K = {k} must be a positive multiple of TK = {tk} (pad K with zeros)")
-    if not out and tcdm_bytes(p, eb, ob) > TCDM_BYTES:
-        out.append(f"M = {m}, N = {n}, TK = {tk} need {tcdm_bytes(p, eb, ob)} B of TCDM "
+    if not out and tcdm_bytes(p, eb, cb) > TCDM_BYTES:
+        out.append(f"M = {m}, N = {n}, TK = {tk} need {tcdm_bytes(p, eb, cb)} B of TCDM "
                    f"(2 x A chunk {m * tk * eb} B + 2 x Bt chunk {_np(n) * tk * eb} B + "
-                   f"FP32 accumulators {4 * m * _np(n)} B"
-                   + (f" + output {m * _np(n) * ob} B" if ob != 4 else "")
-                   + f"), more than the {TCDM_BYTES // 1024} KiB TCDM")
+                   f"accumulators {cb * m * _np(n)} B + alignment), more than the "
+                   f"{TCDM_BYTES // 1024} KiB TCDM")
     return out
 
 
 def chain_roundings(name: str, p: dict) -> int:
-    """Most FP32 roundings any product goes through in the kernel: opt kernels W = TK / VW
-    accumulation steps in its lane plus one vfsum per remaining chunk; naive: one fadd.s
-    per k."""
+    """Most FP32 roundings any product goes through in the kernel: opt kernels K / VW
+    accumulation steps in its lane plus the final vfsum; naive: one fadd.s per k."""
     vw = VARIANTS[name][2]
     if vw is None:
         return p["K"]
-    return p["TK"] // vw + p["K"] // p["TK"]
+    return p["K"] // vw + 1
 
 
 def gemm_bound(name: str, p: dict, a: np.ndarray, b: np.ndarray) -> float:
@@ -158,13 +157,13 @@ _DESC = {
                   "scalar loads and multiply-adds, no SSR / FREP",
 }
 
-for _name, (_eb, _ob, _vw) in VARIANTS.items():
+for _name, (_eb, _ob, _vw, _cb) in VARIANTS.items():
     register(Kernel(
         name=_name,
         source=f"{_name}.S",
         description=_DESC[_name],
         params={"M": 16, "N": 16, "K": 64, "TK": 64},
-        check=lambda p, eb=_eb, ob=_ob: limits_problems(p, eb, ob),
+        check=lambda p, eb=_eb, cb=_cb: limits_problems(p, eb, cb),
         defines=_defines,
         inputs=_inputs(_eb),
         place=_place(_eb),

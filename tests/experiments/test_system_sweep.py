@@ -130,6 +130,7 @@ def test_missing_kernel_is_reported(tmp_path, capsys, monkeypatch) -> None:
     cfg.write_text(EXP.replace('"workload.variant" = ["baseline", "vexp"]',
                                '"workload.variant" = ["vexp"]').replace(
         'at = { "workload.variant" = "baseline" }', 'at = { "workload.variant" = "vexp" }'))
+    _prefill_gemm_fa2(load_experiment(cfg), tmp_path / "c")  # keep the test short
     rc = main(["run", str(cfg), "-o", str(tmp_path / "o"), "-j", "1", "--no-progress",
                "--cache", str(tmp_path / "c")])
     assert rc == 1

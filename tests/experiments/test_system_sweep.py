@@ -90,6 +90,13 @@ def test_system_points_pool_and_cache(warm) -> None:
         assert sum(r["shares"]["time"].values()) == pytest.approx(1.0)
         assert sum(r["shares"]["energy"][k] for k in ("gemm", "softmax", "gelu", "rest")) \
             == pytest.approx(1.0)
+    from vexpsim.report.tables import results_csv
+    lines = results_csv(cold["points"]).splitlines()
+    head = lines[0].split(",")
+    assert {"model", "variant", "latency_s"} <= set(head)
+    row = dict(zip(head, lines[1].split(","), strict=True))
+    assert row["variant"] == "baseline"
+    assert float(row["energy_pj"]) == pytest.approx(b["energy_pj"]["total"])
     warm_res = run_experiment(exp, jobs=1, progress=False, cache=cache)
     assert warm_res["host"]["tiles"]["tiles_simulated"] == 0
     assert all(h["tile_runs"] == 0 for h in warm_res["host"]["points"])

@@ -37,7 +37,11 @@
 # load), per chunk "compute" and "dma_wait" (the barrier: the slowest core and the next load),
 # then "writeback" (the DMA copying C out; the cores wait at a last barrier).
 
-    .equ ARB, TK*EB             # bytes of one row of an A or Bt chunk in the TCDM
+    .equ RB, TK*EB              # bytes of one row of an A or Bt chunk
+    .equ ARB, RB+8              # its pitch in the TCDM: one bank (8 B) more than a row, so
+                                # that consecutive rows start in consecutive banks (rows of
+                                # 2^k x 256 B would all start in bank 0, and the 8 cores' A
+                                # streams and one core's 8 Bt rows would hit the same bank)
     .equ ABUFB, M*ARB           # one A chunk buffer
     .equ BBUFB, NP*ARB          # one Bt chunk buffer (NP rows; rows N..NP-1 stay zero)
     .equ CROWB, NP*CB           # one cacc row (the output row in place at its start)
@@ -114,13 +118,14 @@ _start:
     li      t1, K*EB
     li      t2, ARB
     dmstr   t1, t2              # source rows K*EB apart, destination rows ARB apart
+    li      t2, RB
     la      t3, a
     add     t3, t3, \off
     dmsrc   t3, zero
     dmdst   \ab, zero
     li      t1, M
     dmrep   t1
-    dmcpyi  t4, t2, 2           # 2-D: M rows of ARB bytes
+    dmcpyi  t4, t2, 2           # 2-D: M rows of RB bytes
     DMA_WAIT
     la      t3, bt
     add     t3, t3, \off
@@ -128,7 +133,7 @@ _start:
     dmdst   \bb, zero
     li      t1, N
     dmrep   t1
-    dmcpyi  t4, t2, 2           # 2-D: N rows of ARB bytes
+    dmcpyi  t4, t2, 2           # 2-D: N rows of RB bytes
     DMA_WAIT
 .endm
 
@@ -148,7 +153,7 @@ _start:
     addi    t0, s1, 1
     li      t1, NK
     bge     t0, t1, 2f
-    addi    s5, s5, ARB
+    addi    s5, s5, RB
     DMA_LOAD s5, s7, s8         # chunk c+1 into the other buffer
 2:  csrr    x0, barrier         # chunk c computed
     mv      t0, s3              # swap the buffers

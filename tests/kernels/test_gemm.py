@@ -192,3 +192,34 @@ def test_same_on_the_baseline_cluster():
     b = run_kernel("gemm_bf16", p, seed=4, cluster=load_cluster_config(preset="paper_baseline"))
     assert np.array_equal(a.output, b.output)
     assert a.record["cycles"] == b.record["cycles"]
+
+
+def test_dma_protocol_under_a_slow_dma():
+    """With main memory 8x narrower and a DMA much slower to start, the outputs are unchanged,
+    the DMA core issues its transfers one after the other (A and Bt chunk of each of the 3
+    chunks, then C), and the cores spend the difference waiting."""
+    from vexpsim.arch.config import load_cluster_config
+
+    p = {"M": 12, "N": 20, "K": 96, "TK": 32}
+    slow = load_cluster_config(preset="vexp_paper", overrides=(
+        "main_memory.bandwidth=8", "dma.setup_latency=200", "main_memory.latency=300"))
+    fast = run_kernel("gemm_bf16", p, seed=6)
+    run = run_kernel("gemm_bf16", p, seed=6, cluster=slow)
+    assert np.array_equal(run.output, fast.output)
+    xs = run.exec_result.cluster["dma_transfers"]
+    assert [x["bytes"] for x in xs] == [12 * 32 * 2, 20 * 32 * 2] * 3 + [12 * 20 * 2]
+    for a, b in zip(xs, xs[1:], strict=False):
+        assert b["issue_cycle"] >= a["end_cycle"]
+    assert run.record["phases_cycles"]["dma_wait"] > fast.record["phases_cycles"]["dma_wait"]
+    assert run.record["phases_cycles"]["writeback"] > fast.record["phases_cycles"]["writeback"]
+
+
+def test_an_edge_tile_of_the_tiling_runs_bit_exact():
+    """A GPT-2 LM-head edge tile (tiling.py: (1, 81, 64, nk)) with 2 chunks: one row (7 idle
+    cores), 81 columns (a partial group of 8)."""
+    p = fam.params_of_tile((1, 81, 64, 2))
+    assert p == {"M": 1, "N": 81, "K": 128, "TK": 64}
+    run = run_kernel("gemm_bf16", p, seed=5)
+    assert run.record["check"]["passed"]
+    want = emulate("gemm_bf16", inputs_of("gemm_bf16", p, "normal", 5), p)
+    assert np.array_equal(run.output, want)

@@ -648,7 +648,7 @@ def s_simd_dotpex(ins, h, nxt):
     neg, rep = a["negate"], a["replicate"]
     return _simd(ins, h, nxt,
                  lambda rm, x, y, acc: fpa.simd_dotpex(x, y, acc, src_of(), dst_of(), rm, neg,
-                                                       rep), 2, read_dst=True)
+                                                       rep, fast=True), 2, read_dst=True)
 
 
 # ---- VEXP ---------------------------------------------------------------------------------------

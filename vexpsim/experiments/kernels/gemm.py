@@ -30,7 +30,8 @@ TCDM_PAD = 4 * 64  # alignment of the 4 TCDM buffers to 64 B (kernels/lib/gemm_s
 U32 = 2.0**-24  # unit roundoff of FP32
 U_BF16 = 2.0**-8  # unit roundoff of BF16
 TK_MULTIPLE = 16  # a chunk row is whole 64-bit words for 4 BF16 lanes and 2 FP32 lanes
-MAX_ROW_BYTES = 2047  # TK * EB is an addi immediate in the kernels (12-bit signed)
+ROW_PAD = 8  # TCDM row pitch = row + one bank (kernels/lib/gemm_spmd.S: spreads rows over banks)
+MAX_ROW_BYTES = 2047 - ROW_PAD  # the pitch is an addi immediate in the kernels (12-bit signed)
 
 # per variant: input bytes, output bytes, elements per 64-bit word (None: scalar kernel),
 # accumulator bytes per output (8: two FP32 lanes kept apart over K; kernels/lib/gemm_opt.S)
@@ -52,10 +53,11 @@ def _np(n: int) -> int:
 
 
 def tcdm_bytes(p: dict, eb: int, cb: int) -> int:
-    """TCDM the kernel uses: 2 A and 2 Bt chunk buffers (Bt with N rounded up to 8 rows) and
-    the accumulators (M x NP x cb bytes; the output is written over them in place)."""
+    """TCDM the kernel uses: 2 A and 2 Bt chunk buffers (Bt with N rounded up to 8 rows; row
+    pitch TK * eb + ROW_PAD) and the accumulators (M x NP x cb bytes; the output is written over
+    them in place)."""
     m, npad, tk = p["M"], _np(p["N"]), p["TK"]
-    return 2 * m * tk * eb + 2 * npad * tk * eb + cb * m * npad + TCDM_PAD
+    return 2 * (m + npad) * (tk * eb + ROW_PAD) + cb * m * npad + TCDM_PAD
 
 
 def limits_problems(p: dict, eb: int, cb: int) -> list[str]:
@@ -72,7 +74,8 @@ def limits_problems(p: dict, eb: int, cb: int) -> list[str]:
         out.append(f"K = {k} must be a positive multiple of TK = {tk} (pad K with zeros)")
     if not out and tcdm_bytes(p, eb, cb) > TCDM_BYTES:
         out.append(f"M = {m}, N = {n}, TK = {tk} need {tcdm_bytes(p, eb, cb)} B of TCDM "
-                   f"(2 x A chunk {m * tk * eb} B + 2 x Bt chunk {_np(n) * tk * eb} B + "
+                   f"(2 x A chunk {m * (tk * eb + ROW_PAD)} B + 2 x Bt chunk "
+                   f"{_np(n) * (tk * eb + ROW_PAD)} B + "
                    f"accumulators {cb * m * _np(n)} B + alignment), more than the "
                    f"{TCDM_BYTES // 1024} KiB TCDM")
     return out

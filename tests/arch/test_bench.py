@@ -26,6 +26,8 @@ def test_spmd_benches_run_every_hart_without_conflicts():
     s = bench("scalar_spmd", 10, True, 1)
     r = bench("frep_ssr_spmd_rand", 1, True, 1)
     assert r["instructions"] == bench("frep_ssr_spmd", 1, True, 1)["instructions"]
+    b = bench("frep_bf16_spmd", 2, True, 1)  # 8 cores x one FREP of 64 iterations x 8
+    assert b["instructions"] > 8 * 512 and b["cycles"] < 2 * 512 + 100
     assert s["harts"] == 9 and s["instructions"] >= 9 * 70
     f = bench("frep_ssr_spmd", 1, True, 1)
     # 8 cores x one FREP of 64 iterations x 8 FMAs, streams in different banks: about one
@@ -41,7 +43,8 @@ def test_bench_cli(tmp_path, capsys):
         ("scalar", False), ("scalar", True), ("frep_ssr", False), ("frep_ssr", True),
         ("scalar_spmd", False), ("scalar_spmd", True),
         ("frep_ssr_spmd", False), ("frep_ssr_spmd", True),
-        ("frep_ssr_spmd_rand", False), ("frep_ssr_spmd_rand", True)]
+        ("frep_ssr_spmd_rand", False), ("frep_ssr_spmd_rand", True),
+        ("frep_bf16_spmd", False), ("frep_bf16_spmd", True)]
     assert all(r["instructions_per_second"] > 0 and r["cpu_seconds_with_setup"] > 0
                for r in rows)
     assert "M instr/s" in capsys.readouterr().out

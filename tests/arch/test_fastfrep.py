@@ -1022,14 +1022,14 @@ def test_periodic_fp64_chains(monkeypatch, op, data):
         assert fast.fflags == 0
 
 
-@pytest.mark.parametrize("op", ["fmadd.s", "vfmac.h", "vfadd.h", "fadd.s"])
+@pytest.mark.parametrize("op", ["fmadd.s", "fnmsub.s", "vfmac.h", "vfadd.h", "fadd.s"])
 @pytest.mark.parametrize("data", ["int", "random"])
 def test_periodic_narrow_chains(monkeypatch, op, data):
     import ml_dtypes
     rng = np.random.default_rng(3 + len(op))
     taken = _spy_periodic(monkeypatch)
     L, R = 8, 64
-    if op in ("fmadd.s", "fadd.s"):  # NaN-boxed FP32 words
+    if op.endswith(".s"):  # NaN-boxed FP32 words
         def words(v):
             return (np.asarray(v, np.float32).view(np.uint32).astype(np.uint64)
                     | np.uint64(0xFFFFFFFF00000000)).tobytes()
@@ -1039,8 +1039,8 @@ def test_periodic_narrow_chains(monkeypatch, op, data):
         def mk(n):
             v = rng.integers(1, 3, 4 * n) if data == "int" else rng.standard_normal(4 * n)
             return v.astype(ml_dtypes.bfloat16).tobytes()
-    args = {"fmadd.s": "ft0, ft1, fs{k}", "vfmac.h": "ft0, ft1", "vfadd.h": "fs{k}, ft0",
-            "fadd.s": "fs{k}, ft0"}[op]
+    args = {"fmadd.s": "ft0, ft1, fs{k}", "fnmsub.s": "ft0, ft1, fs{k}", "vfmac.h": "ft0, ft1",
+            "vfadd.h": "fs{k}, ft0", "fadd.s": "fs{k}, ft0"}[op]
     body = [f"{op} fs{k}, " + args.format(k=k) for k in range(4)]
     fast = _compare(_periodic_src(body, L, R, L * R // 4), {"x": mk(L), "y": mk(L),
                                                             "init": mk(8)}, expect_freps=1)
@@ -1100,3 +1100,107 @@ def test_fp64_dot_product_chains_stay_vectorised(monkeypatch):
                     expect_freps=1)
     assert not stepped
     assert fast.fflags == 1  # NX
+
+
+@pytest.mark.parametrize("data", ["mixed", "cancel", "specials", "tiny"])
+def test_fp64_fused_chain_proof_and_kernel_rows(monkeypatch, data):
+    """FP64 fused chains verified partly by the proof (_fma64_proof) and partly by the
+    exact kernel (small sums, sign changes and cancellation, specials, subnormal range):
+    equal to the per-instruction path, fflags included."""
+    rng = np.random.default_rng(len(data))
+    seen = {"proved": 0, "kernel": 0}
+    real = ff._proved
+
+    def spy(st, fmt, rm, proof, prev, c, others, sl, pos, have_nx):
+        ok = proof[0](prev, c, sl)
+        seen["proved"] += int(ok.sum())
+        seen["kernel"] += int((~ok).sum())
+        return real(st, fmt, rm, proof, prev, c, others, sl, pos, have_nx)
+    monkeypatch.setattr(ff, "_proved", spy)
+    n = 600
+    if data == "mixed":  # magnitudes over 2^+-20, both signs: sums wander, cross zero
+        x, y = _f64(rng, n, 0.0), _f64(rng, n, 0.0)
+    elif data == "cancel":  # +-1 +- tiny: the sums cancel back towards zero again and again
+        v = np.where(rng.random(n) < 0.5, 1.0, -1.0) * (1 + rng.random(n) * 2.0 ** -30)
+        x, y = v.tobytes(), np.ones(n).tobytes()
+    elif data == "specials":
+        x, y = _f64(rng, n, 0.01), _f64(rng, n, 0.0)
+    else:  # products near the bottom of the normal range
+        x = (rng.uniform(1, 2, n) * 2.0 ** -520).tobytes()
+        y = (rng.uniform(1, 2, n) * 2.0 ** -500).tobytes()
+    body = [f"fmadd.d fs{k}, ft0, ft1, fs{k}" for k in range(2)]
+    _compare(f"""
+    _start:
+        {_ssr(0, "x", n)}
+        {_ssr(1, "y", n)}
+        la t1, init
+        fld fs0, 0(t1)
+        fld fs1, 8(t1)
+        csrsi ssr, 1
+        li t2, {n // 2}-1
+        frep.o t2, 2, 0, 0
+        {body[0]}
+        {body[1]}
+        csrci ssr, 1
+        ecall
+    .tcdm
+    .balign 8
+    init: .double 0.0, 3.0
+    x: .zero 8*{n}
+    y: .zero 8*{n}
+    """, {"x": x, "y": y}, expect_freps=1)
+    if data == "mixed":
+        assert seen["proved"] and seen["kernel"]
+
+
+@pytest.mark.parametrize("op", ["vfmac.s", "fmadd.s", "vfmac.h"])
+def test_narrow_fused_chain_proof(monkeypatch, op):
+    """Narrow fused chains with positive products (the sums grow): most steps proven by
+    _chain_proof, the first ones through the exact kernel; equal to the per-instruction path.
+    """
+    import ml_dtypes
+    rng = np.random.default_rng(len(op))
+    seen = {"proved": 0, "kernel": 0}
+    real = ff._proved
+
+    def spy(st, fmt, rm, proof, prev, c, others, sl, pos, have_nx):
+        ok = proof[0](prev, c, sl)
+        seen["proved"] += int(ok.sum())
+        seen["kernel"] += int((~ok).sum())
+        return real(st, fmt, rm, proof, prev, c, others, sl, pos, have_nx)
+    monkeypatch.setattr(ff, "_proved", spy)
+    n = 400
+    if op == "fmadd.s":
+        def mk(k):
+            v = rng.uniform(0.5, 2.0, k).astype(np.float32).view(np.uint32).astype(np.uint64)
+            return (v | np.uint64(0xFFFFFFFF00000000)).tobytes()
+    elif op == "vfmac.s":
+        def mk(k):
+            return rng.uniform(0.5, 2.0, 2 * k).astype(np.float32).tobytes()
+    else:
+        def mk(k):
+            return rng.uniform(0.5, 2.0, 4 * k).astype(ml_dtypes.bfloat16).tobytes()
+    args = "ft0, ft1, fs{k}" if op == "fmadd.s" else "ft0, ft1"
+    body = "\n".join(f"        {op} fs{k}, " + args.format(k=k) for k in range(2))
+    _compare(f"""
+    _start:
+        csrwi fmode, 3
+        {_ssr(0, "x", n)}
+        {_ssr(1, "y", n)}
+        la t1, init
+        fld fs0, 0(t1)
+        fld fs1, 8(t1)
+        csrsi ssr, 1
+        li t2, {n // 2}-1
+        frep.o t2, 2, 0, 0
+{body}
+        csrci ssr, 1
+        ecall
+    .tcdm
+    .balign 8
+    init: .zero 16
+    x: .zero 8*{n}
+    y: .zero 8*{n}
+    """, {"x": mk(n), "y": mk(n), "init": mk(2)}, expect_freps=1)
+    if op != "vfmac.h":  # BF16 sums stop growing (their ulp outgrows the products)
+        assert seen["proved"] > seen["kernel"] > 0

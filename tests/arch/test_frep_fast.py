@@ -207,7 +207,7 @@ buf: .zero 8192
 
 
 @pytest.mark.parametrize("case", [
-    {"NHARTS": 2, "OFF": 0},              # one core
+    {"NHARTS": 2, "OFF": 0, "ROWS": 128},  # one core
     {"NHARTS": 9, "OFF": 8},              # 8 cores, streams one bank apart
     {"NHARTS": 5, "OFF": 0},              # 4 cores on the same addresses: conflicts
     {"NHARTS": 4, "OFF": 8, "DMA": 8192},  # a DMA writing into the streamed banks
@@ -233,3 +233,24 @@ def test_rewinding_streams_fast_path_equals_per_instruction_path(monkeypatch, ca
     assert out[1] == out[0]
     if case["NHARTS"] == 2:  # alone: the strided slot sets were checked (and taken)
         assert "rows" in kinds
+
+
+def test_collision_checks_agree():
+    """The direct (sorted) and the periodic collision checks of extrapolated requests give
+    the same answer (each stream's request cycles increase within a period)."""
+    import numpy as np
+    rng = np.random.default_rng(3)
+    hits = 0
+    for _ in range(300):
+        period, m = int(rng.integers(2, 10)), int(rng.integers(2, 40))
+        per = []
+        for _ in range(int(rng.integers(1, 4))):
+            e = int(rng.integers(1, period + 1))
+            base = np.sort(rng.choice(period, e, replace=False)).astype(np.int64) + int(
+                rng.integers(0, 3 * period))
+            r = int(rng.integers(1, m + 1))
+            per.append((base, rng.integers(0, 4, (r, e)).astype(np.int64)))
+        a = frep_fast._collide_periodic(per, period, m)
+        assert frep_fast._collide(per, period, m) == a
+        hits += a
+    assert 0 < hits < 300

@@ -79,3 +79,19 @@ def test_missing_kernel_is_a_clear_error(prov: sp.SimProvider, monkeypatch) -> N
         prov.cost("gemm", (8, 8, 64, 1), "vexp", "x")
     with pytest.raises(UserError, match="no kernel for tiling kernel 'conv'"):
         prov.cost("conv", (1, 1), "vexp", "x")
+
+
+def test_fa2_tiles_when_registered(prov: sp.SimProvider) -> None:
+    """FA-2 tiles through the table (skipped until the FA-2 kernels are merged): the padded
+    row block, the regions, and causal tiles run dense while the kernels reject the mask."""
+    kernels = load_kernels()
+    if "fa2_vexp" not in kernels:
+        pytest.skip("fa2 kernels not registered yet")
+    c = prov.cost("fa2", (5, 16, 64, 2, 0), "vexp", "x")
+    assert set(c.region_cycles) == {"gemm", "softmax"} and c.error["check_passed"] == 1.0
+    assert (c.bytes_in, c.bytes_out) == tile_bytes("fa2", (5, 16, 64, 2, 0))
+    k = kernels["fa2_vexp"]
+    p = dict(k.params) | sp._fa2((8, 16, 64, 1, 1))
+    causal = prov.cost("fa2", (8, 16, 64, 1, 1), "vexp", "x")
+    rejects = any("causal" in m for m in k.check(p))
+    assert causal.error.get("causal_run_dense", 0.0) == (1.0 if rejects else 0.0)

@@ -90,6 +90,13 @@ def test_system_points_pool_and_cache(warm) -> None:
         assert sum(r["shares"]["time"].values()) == pytest.approx(1.0)
         assert sum(r["shares"]["energy"][k] for k in ("gemm", "softmax", "gelu", "rest")) \
             == pytest.approx(1.0)
+    from vexpsim.report.tables import results_csv
+    lines = results_csv(cold["points"]).splitlines()
+    head = lines[0].split(",")
+    assert {"model", "variant", "latency_s"} <= set(head)
+    row = dict(zip(head, lines[1].split(","), strict=True))
+    assert row["variant"] == "baseline"
+    assert float(row["energy_pj"]) == pytest.approx(b["energy_pj"]["total"])
     warm_res = run_experiment(exp, jobs=1, progress=False, cache=cache)
     assert warm_res["host"]["tiles"]["tiles_simulated"] == 0
     assert all(h["tile_runs"] == 0 for h in warm_res["host"]["points"])
@@ -121,20 +128,20 @@ def test_reproduce_rows_and_plot(warm, tmp_path, capsys) -> None:
     assert (out / "tiny_e2e_tiny-decoder.png").stat().st_size > 0
 
 
-def test_missing_kernel_is_reported(tmp_path, capsys) -> None:
-    """Without a cache entry, a tile whose kernel is not registered fails the point with a
-    message naming the kernel (if the GEMM kernel exists, the run simply succeeds)."""
-    from vexpsim.experiments.kernelrun import load_kernels
-    if "gemm_bf16" in load_kernels():
-        pytest.skip("gemm_bf16 is registered")
+def test_missing_kernel_is_reported(tmp_path, capsys, monkeypatch) -> None:
+    """A tile whose kernel is not registered fails the point with a message naming it."""
+    from vexpsim.experiments import simprovider as sp
+    monkeypatch.setitem(sp.TILE_KERNELS, ("vexp", "layernorm"),
+                        sp.TileKernel("no_such_kernel", sp._rows, "layernorm"))
     cfg = tmp_path / "t.toml"
     cfg.write_text(EXP.replace('"workload.variant" = ["baseline", "vexp"]',
                                '"workload.variant" = ["vexp"]').replace(
         'at = { "workload.variant" = "baseline" }', 'at = { "workload.variant" = "vexp" }'))
+    _prefill_gemm_fa2(load_experiment(cfg), tmp_path / "c")  # keep the test short
     rc = main(["run", str(cfg), "-o", str(tmp_path / "o"), "-j", "1", "--no-progress",
                "--cache", str(tmp_path / "c")])
     assert rc == 1
-    assert "needs the kernel 'gemm_bf16'" in capsys.readouterr().err
+    assert "needs the kernel 'no_such_kernel'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("edit,msg", [

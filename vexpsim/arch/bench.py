@@ -141,11 +141,73 @@ def _random_doubles(n: int, seed: int) -> str:
 FREP_SSR_SPMD_RAND = FREP_SSR_SPMD.split("xs: .rept")[0] + "xs:\n" + _random_doubles(72, 1) + \
     "ys:\n" + _random_doubles(72, 2)
 
+
+
+def _random_bf16_words(n: int, seed: int) -> str:
+    """`.half` directive of 4 n pseudo-random BF16 values in [-8, 0] (n 64-bit words)."""
+    import ml_dtypes
+    import numpy as np
+    vals = np.random.default_rng(seed).uniform(-8.0, 0.0, 4 * n).astype(ml_dtypes.bfloat16)
+    return "    .half " + ", ".join(f"{int(v):#06x}" for v in vals.view(np.uint16)) + "\n"
+
+
+# BF16 SPMD, the inner loops of a VEXP softmax (paper §III): each compute core runs one long
+# FREP over two 2-D streams rewinding 64 words of random BF16 data (4 lanes each): x - max,
+# vfexp, a packed BF16 sum per stream and a running packed max; 8 instructions, 2 elements
+# of each stream per iteration. The DMA core only exits.
+FREP_BF16_SPMD = """.equ L, 64
+_start:
+    csrr a0, mhartid
+    li   t0, 8
+    beq  a0, t0, 9f
+    csrwi fmode, 3              # .h is BF16
+    slli t2, a0, 3              # core h: h words into the buffers
+    li   t0, L-1
+    scfgwi t0, 2<<5 | 31
+    li   t0, ITERS-1
+    scfgwi t0, 3<<5 | 31
+    li   t0, 8
+    scfgwi t0, 6<<5 | 31
+    li   t0, -8*(L-1)
+    scfgwi t0, 7<<5 | 31
+    la   t0, xs
+    add  t0, t0, t2
+    scfgwi t0, 25<<5 | 0
+    la   t0, ys
+    add  t0, t0, t2
+    scfgwi t0, 25<<5 | 1
+    fcvt.d.w fa0, zero          # the row maximum: 0
+    fcvt.d.w fs0, zero
+    fcvt.d.w fs1, zero
+    la   t0, ninf
+    fld  fs2, 0(t0)
+    fld  fs3, 0(t0)
+    csrsi ssr, 1
+    li   t1, L*ITERS/2-1        # one FREP loop: 8 instructions x L/2 x ITERS
+    frep.o t1, 8, 0, 0
+    vfsub.r.h ft3, ft0, fa0
+    vfsub.r.h ft4, ft1, fa0
+    vfexp.h ft3, ft3
+    vfexp.h ft4, ft4
+    vfadd.h fs0, fs0, ft3
+    vfadd.h fs1, fs1, ft4
+    vfmax.h fs2, fs2, ft0
+    vfmax.h fs3, fs3, ft1
+    csrci ssr, 1
+9:  li   a0, 0
+    ecall
+.tcdm
+.balign 8
+ninf: .half 0xff80, 0xff80, 0xff80, 0xff80
+xs:
+""" + _random_bf16_words(72, 3) + "ys:\n" + _random_bf16_words(72, 4)
+
 # name: (source, iterations, harts (None: the cluster's 9))
 PROGRAMS = {"scalar": (SCALAR, 100_000, 1), "frep_ssr": (FREP_SSR, 400, 1),
             "scalar_spmd": (SCALAR_SPMD, 20_000, None),
             "frep_ssr_spmd": (FREP_SSR_SPMD, 256, None),
-            "frep_ssr_spmd_rand": (FREP_SSR_SPMD_RAND, 256, None)}
+            "frep_ssr_spmd_rand": (FREP_SSR_SPMD_RAND, 256, None),
+            "frep_bf16_spmd": (FREP_BF16_SPMD, 512, None)}
 
 
 def bench(name: str, iters: int, timing: bool, repeat: int = 3) -> dict:
@@ -209,8 +271,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="simulation speed: instructions per host second",
                        description=__doc__)
     p.add_argument("--scale", type=float, default=1.0,
-                   help="multiply the iteration counts (default 1: about 0.7 M and 0.2 M "
-                   "instructions)")
+                   help="multiply the iteration counts (default 1: 0.2 M to 1.3 M "
+                   "instructions per program)")
     p.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
     p.add_argument("--program", action="append", metavar="NAME",
                    help=f"run only this program (repeatable): {', '.join(PROGRAMS)}")

@@ -74,7 +74,7 @@ _UINT = {8: np.uint64, 4: np.uint32, 2: np.uint16}
 _MAX_ROUNDS = 200  # chain repair rounds before giving up (then the slow path runs)
 _BLOCK = 8192  # elements per kernel call (cache-sized temporaries)
 _CHEAP_GAIN = 64  # steps per window below which the cheapest chain candidate is dropped
-_CHEAP_WARM = 64  # ... counted from this step on
+_CHEAP_WARM = 64  # ... counted from this step on (from n / 16 in shorter chains)
 _EXACT_MAX = 4096  # longest chain rest stepped one iteration at a time (else the slow path)
 
 
@@ -740,7 +740,6 @@ def _candidates(st: _Step, fmt: str, rm: str, others: list, period: list | None 
         return v if period is None else np.tile(v, (-(-n // v.shape[0]), 1))[:n]
     with np.errstate(all="ignore"):
         p = a * b  # exact for the narrow formats, RN for FP64
-        x = full(_from_native(_to_native_f64(p, fmt)))
         if fmt == "fp64":
             fin = np.isfinite(p)
             pl = np.empty(sh)
@@ -749,8 +748,6 @@ def _candidates(st: _Step, fmt: str, rm: str, others: list, period: list | None 
                 _, pl[k:k + step] = fv._two_prod(np.where(fin[k:k + step], a[k:k + step], 0.0),
                                                  np.where(fin[k:k + step], b[k:k + step], 0.0))
             pl = np.where(np.isfinite(pl), pl, 0.0)
-            p = full(p)
-            pl = full(pl)
             # the addends rounded to odd (p = ph + pl exactly, |pl| <= ulp(ph) / 2): once
             # the sum's ulp is 4 ulp(ph) or more, c + RO(p) = RO(c + p) on ph's grid (round
             # to odd picks the odd neighbour, unchanged by adding c, an even multiple of that
@@ -758,8 +755,32 @@ def _candidates(st: _Step, fmt: str, rm: str, others: list, period: list | None 
             # plain RN products instead go wrong whenever c + ph is a tie, which for a
             # periodic product sequence repeats at every pass while c stays in a binade
             ro = _from_native(fv.round_odd(p, pl))
-            return [_accumulate(ro, fmt), _fma64_loop(p, pl), *exact]
-    return [_accumulate(x, fmt), _stepper(full(p), fmt), *exact]
+            # where the product is in k_mul's domain (pl exact, ph normal): the biased
+            # exponent of ph plus 4, else one no finite exponent reaches (see _chain_proof)
+            ea, eb = fv._exp64(a.view(U64)), fv._exp64(b.view(U64))
+            safe = (ea >= -1022) & (eb >= -1022) & (ea <= 995) & (eb <= 995) & \
+                (ea + eb >= -918) & (ea + eb <= 1020) & (p != 0)
+            lim = np.where(safe, (p.view(U64) >> U64(52)) & U64(0x7FF), U64(1 << 12)) + U64(4)
+            p, pl, ro, lim = full(p), full(pl), full(ro), full(lim)
+            cheap = _accumulate(ro, fmt)
+            cheap.proof = _chain_proof(p, pl, lim, fmt)
+            return [cheap, _fma64_loop(p, pl), *exact]
+        # narrow formats: p is exact in binary64. Its round-to-odd at the format's precision
+        # P (truncated to P significant bits, the last one set when any dropped bit is) is
+        # exactly representable where p is a normal number of the format; the same argument
+        # as for FP64 makes that candidate right once the sums are well above the products
+        _, mb, bias, _ = fv.FORMATS[fmt]
+        low = U64((1 << (52 - mb)) - 1)
+        pb = np.ascontiguousarray(p).view(U64)
+        ro64 = np.where((pb & low) != 0, (pb & ~low) | (low + U64(1)), pb).view(np.float64)
+        ro = _from_native(_to_native_f64(ro64, fmt))
+        e = (pb >> U64(52)) & U64(0x7FF)
+        safe = np.isfinite(p) & (p != 0) & (e >= 1023 + 1 - bias) & (e <= 1023 + bias - 5)
+        lim = np.where(safe, e, U64(1 << 12)) + U64(4)
+        p, ro, lim = full(p), full(ro), full(lim)
+        cheap = _accumulate(ro, fmt)
+        cheap.proof = _chain_proof(p, None, lim, fmt)
+    return [cheap, _stepper(p, fmt), *exact]
 
 
 def _exact_steps(st: _Step, fmt: str, rm: str, others: list) -> Any:
@@ -789,6 +810,48 @@ def _accumulate(x: np.ndarray, fmt: str) -> Any:
         with np.errstate(all="ignore"):
             return _canon(_from_native(np.add.accumulate(seq, axis=0)[1:]), fmt)
     return add
+
+
+def _chain_proof(ph: np.ndarray, pl: np.ndarray | None, lim: np.ndarray, fmt: str) -> Any:
+    """Rows of a fused chain whose candidate (the products rounded to odd, accumulated in the
+    format: _candidates) is right by proof, and rows proven inexact. Step k: c_k (prev),
+    c_(k+1) = RN(c_k + RO(p_k)) (the candidate), p_k = ph_k + pl_k exactly (narrow formats:
+    p = ph exact, pl None); P the format's precision, E(.) the exponent. If E(c_k) and
+    E(c_(k+1)) are both >= E(p_k) + 4 (`lim`, which also excludes products outside the
+    domain where p and RO(p) are exact: FP64 k_mul's, the narrow format's normal range),
+    both finite:
+    - RO(p) is the round-to-odd of p on the grid g = 2^(E(p)-P+1) (P bits in p's binade;
+      E(p) <= E(ph)); c_k is a multiple of its ulp >= 2g, an even multiple of g, so
+      c_k + RO(p) = RO_g(c_k + p);
+    - x = c_k + p has E(x) >= E(c_(k+1)) - 1 >= E(p) + 3, so every RN breakpoint near x
+      (format numbers and midpoints, spacing >= 2^(E(x)-P)) is a multiple of 4g, an even
+      multiple: x and RO_g(x) lie between the same two breakpoints (or are equal), so
+      RN(RO_g(x)) = RN(x): the candidate is the fused result (Boldo & Melquiond's
+      round-to-odd argument, IEEE TC 57(4), 2008); it is normal, so NX is its only flag;
+    - |p| < 2^(E(p)+1) <= |c_k| / 8, so c_(k+1) is within a factor 2 of c_k with the same
+      sign and d = c_(k+1) - c_k is exact in binary64 (Sterbenz); the step is exact iff
+      d = p, i.e. pl = 0 and d = ph (FP64: p with pl != 0 is no binary64 number). NX iff
+      some step is not."""
+    m11 = U64(0x7FF)
+
+    def exps(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        f = fv.to_f64(v, fmt)
+        return f, (np.ascontiguousarray(f).view(U64) >> U64(52)) & m11
+
+    def ok(prev: np.ndarray, c: np.ndarray, sl: slice) -> np.ndarray:
+        _, e0 = exps(prev)
+        _, e1 = exps(c)
+        lo = lim[sl]
+        return ((e0 >= lo) & (e1 >= lo) & (e0 != m11) & (e1 != m11)).all(axis=1)
+
+    def inexact(prev: np.ndarray, c: np.ndarray, sl: slice) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            d = exps(c)[0] - exps(prev)[0]
+        bad = d != ph[sl]
+        if pl is not None:
+            bad |= pl[sl] != 0
+        return bad.any(axis=1)
+    return ok, inexact
 
 
 _LOOPS: dict[int, Any] = {}
@@ -946,7 +1009,7 @@ def _periodic(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: in
     addends (fused: the products, when all are exact in the format); else None."""
     if rm != "rne" or st.kind not in ("fma", "binop") or "/" in fmt:
         return None
-    sbit = U64(1 << (fv.FORMATS[fmt][0] - 1))
+    sbit = 1 << (fv.FORMATS[fmt][0] - 1)  # a Python int: the lane dtype is kept
     if st.kind == "fma":
         x = _exact_products(others[0], others[1], fmt)
         if x is None:
@@ -1051,10 +1114,15 @@ def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands
         sl = slice(start, end)
         c = cand(acc, sl)
         prev = np.vstack([acc[None], c[:-1]])
-        kops = [prev if i == pos else o[sl] for i, o in enumerate(others)]
-        res, fl = _kernel(st, fmt, rm, kops)
-        bad = np.flatnonzero((res != c).any(axis=1))
-        counted = cand is cands[0] and start >= _CHEAP_WARM
+        proof = getattr(cand, "proof", None)
+        if proof is None:
+            kops = [prev if i == pos else o[sl] for i, o in enumerate(others)]
+            res, fl = _kernel(st, fmt, rm, kops)
+            bad = np.flatnonzero((res != c).any(axis=1))
+        else:  # the exact kernel only on the rows the proof does not cover
+            res, fl, bad = _proved(st, fmt, rm, proof, prev, c, others, sl, pos,
+                                   flags & fpa.NX != 0)
+        counted = cand is cands[0] and start >= min(_CHEAP_WARM, n // 16)
         if not bad.size:
             flags |= int(np.bitwise_or.reduce(fl, axis=None))
             acc = c[-1]
@@ -1081,6 +1149,28 @@ def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands
             start += j + 1
             win = max(64, 4 * (j + 1))
     return acc, flags
+
+
+def _proved(st: _Step, fmt: str, rm: str, proof: Any, prev: np.ndarray, c: np.ndarray,
+            others: list, sl: slice, pos: int, have_nx: bool
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """_verified's check of candidate rows c (window sl) for a candidate with a proof
+    (ok rows, inexact rows): (exact values, flags, mismatching rows) as the exact kernel on
+    every row would give them, the kernel running only on the rows not proven. `have_nx`:
+    NX is already raised (the proven rows' exactness is then not needed)."""
+    ok_rows, inexact = proof
+    ok = ok_rows(prev, c, sl)
+    res = c.copy()
+    fl = np.zeros(c.shape, dtype=np.uint8)
+    if not have_nx:
+        fl[inexact(prev, c, sl) & ok] = fpa.NX
+    todo = np.flatnonzero(~ok)
+    if todo.size:
+        rows = np.arange(sl.start, sl.stop)[todo]
+        kops = [prev[todo] if i == pos else o[rows] for i, o in enumerate(others)]
+        res[todo], fl[todo] = _kernel(st, fmt, rm, kops)
+    bad = todo[(res[todo] != c[todo]).any(axis=1)] if todo.size else todo
+    return res, fl, bad
 
 
 def run_frep_vectorised(hart: Any, plan: FrepPlan, iters: int, first: int = 0) -> None:

@@ -142,10 +142,20 @@ def _steady(snaps: list[list[int]], marks: list[list[int]], streams: list[Any], 
         tc._grow(top)
     if min(int(base.min()) for base, _ in per) + period_cycles < tc.lo:
         return None
+    # the first periods first: a loop that finds its slots taken (other cores' requests)
+    # usually does so at once, and is then refused without building every slot set
+    m0 = min(m, _PREFIX)
+    j0 = period_cycles * np.arange(1, m0 + 1, dtype=np.int64)[:, None]
+    for base, banks in per:
+        r = banks.shape[0]
+        head = tc.slot_set((base[None, :] + j0).reshape(-1),
+                           np.tile(banks, (-(-m0 // r), 1))[:m0].reshape(-1))
+        if not tc.slots_free(head):
+            return None
     slots = []
     for base, banks in per:
         r, e = banks.shape
-        if r * e <= _STRIDED_MAX and m >= 8 * r:
+        if r * e <= _STRIDED_MAX and m >= _STRIDED_MIN * r:
             # request (j, q) is at cycle base[q] + period * (j + 1) in bank banks[j % r, q]:
             # for each (j mod r, q) a strided set of ring slots, checked as NumPy slices
             for jr in range(r):
@@ -166,7 +176,26 @@ def _steady(snaps: list[list[int]], marks: list[list[int]], streams: list[Any], 
     return step, m, slots
 
 
+def _collide(per: list[tuple[np.ndarray, np.ndarray]], period: int, m: int) -> bool:
+    """Whether two of the extrapolated requests take the same bank in the same cycle; few
+    requests: sorted directly, else by their periodic structure (_collide_periodic)."""
+    if m * sum(base.size for base, _ in per) > _DIRECT_MAX:
+        return _collide_periodic(per, period, m)
+    j = period * np.arange(1, m + 1, dtype=np.int64)[:, None]
+    keys = []
+    for base, banks in per:
+        r, e = banks.shape
+        cyc = base[None, :] + j
+        bk = np.tile(banks, (-(-m // r), 1))[:m]
+        keys.append((cyc * (1 << 16) + bk).ravel())  # banks < 2^16
+    k = np.sort(np.concatenate(keys))
+    return bool((k[1:] == k[:-1]).any())
+
+
+_PREFIX = 16  # periods whose slots are checked before the others
 _STRIDED_MAX = 1024  # (row residue, request) pairs per stream checked as strided slices
+_STRIDED_MIN = 64  # ... each of at least this many slots (else one index array is cheaper)
+_DIRECT_MAX = 1 << 12  # requests checked for collisions directly (sorted), else periodically
 
 
 def _bank_rows(ssr: Any, m: int, e: int, tc: Any) -> np.ndarray | None:
@@ -198,7 +227,8 @@ def _bank_rows(ssr: Any, m: int, e: int, tc: Any) -> np.ndarray | None:
     return banks.reshape(r, e)
 
 
-def _collide(per: list[tuple[np.ndarray, np.ndarray]], period: int, m: int) -> bool:
+def _collide_periodic(per: list[tuple[np.ndarray, np.ndarray]], period: int, m: int
+                      ) -> bool:
     """Whether two of the extrapolated requests take the same bank in the same cycle. Request
     (j, q) of a stream is at cycle base[q] + period * (j + 1), bank rows[j % r, q]: two
     requests can share a cycle only when their base cycles differ by a whole number d of

@@ -452,6 +452,7 @@ class Ssr:
         `last_value` is its data (as read by the last pop), else it is read from memory now."""
         if count <= 0:
             return
+        self._addr_cache = None  # a window starting here is never asked for again
         buffered, new = self._plan(count, "write" if self.write else "read")
         if new:
             left = self._remaining() - new

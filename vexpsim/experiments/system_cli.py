@@ -56,9 +56,10 @@ def _fmt_row(r: dict[str, Any]) -> str:
     split = ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in sorted(kinds.items()))
     reg = r["compute_cycles_by_region"]
     busy = sum(reg.values()) or 1.0
-    other = sum(v for k, v in reg.items() if k not in ("gemm", "softmax"))
+    other = sum(v for k, v in reg.items() if k not in ("gemm", "softmax", "gelu"))
     regions = (f"gemm {100 * reg.get('gemm', 0) / busy:.0f}%, softmax/exp "
-               f"{100 * reg.get('softmax', 0) / busy:.0f}%, rest {100 * other / busy:.0f}%")
+               f"{100 * reg.get('softmax', 0) / busy:.0f}%, gelu "
+               f"{100 * reg.get('gelu', 0) / busy:.0f}%, rest {100 * other / busy:.0f}%")
     e = r["energy_pj"]
     energy = f"{e['total'] * 1e-9:.3f} mJ" if e else "n/a"
     return (f"  {r['variant']:8s} latency {r['latency_cycles']:.4g} cycles = "

@@ -18,14 +18,18 @@ def results_csv(points: Iterable[dict]) -> str:
     key (column named by its key path, e.g. `cluster.fpu.lat_exp`), every kernel
     parameter (`param_NAME`, the union over the points), cycles, outputs, cycles_per_output
     (cycles / outputs: cluster cycles per output element), energy_pj, the error metrics,
-    check_passed and run_error. Empty cells where a point has no value."""
+    check_passed and run_error. Empty cells where a point has no value. With end-to-end
+    points (kernel "system") also model, variant, seq_len, latency_s after the swept keys;
+    their cycles are the latency and energy_pj the total."""
     pts = list(points)
     pnames: list[str] = []
     swept: list[str] = []
     for p in pts:
         pnames += [k for k in p.get("params", {}) if k not in pnames]
         swept += [k for k in p.get("point", {}) if k.startswith("cluster.") and k not in swept]
-    head = (["index", "kernel", "dist", "seed", "config", *swept]
+    system = any(p.get("kernel") == "system" for p in pts)  # end-to-end points
+    sys_cols = ["model", "variant", "seq_len", "latency_s"] if system else []
+    head = (["index", "kernel", "dist", "seed", "config", *swept, *sys_cols]
             + [f"param_{n}" for n in pnames]
             + ["cycles", "outputs", "cycles_per_output", "energy_pj", *CSV_ERROR_KEYS,
                "check_passed", "run_error"])
@@ -38,8 +42,12 @@ def results_csv(points: Iterable[dict]) -> str:
         err = p.get("error", {})
         row = [p["index"], p.get("kernel"), p.get("dist"), p.get("seed"), p.get("config")]
         row += [p.get("point", {}).get(k) for k in swept]
+        row += [p.get(k) for k in sys_cols]
         row += [p.get("params", {}).get(n) for n in pnames]
-        row += [cycles, outputs, per, p.get("energy_pj")] + [err.get(k) for k in CSV_ERROR_KEYS]
+        energy = p.get("energy_pj")
+        if isinstance(energy, dict):  # a system point: its total
+            energy = energy.get("total")
+        row += [cycles, outputs, per, energy] + [err.get(k) for k in CSV_ERROR_KEYS]
         row += [p["check"]["passed"] if "check" in p else False, p.get("run_error", "")]
         w.writerow(["" if v is None else _cell(v) for v in row])
     return buf.getvalue()

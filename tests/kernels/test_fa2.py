@@ -82,7 +82,8 @@ def test_extrapolation_close_to_the_full_run(name, shape):
     assert info["row_blocks_simulated"] == 1 and info["tiles_simulated"] == [2, 3]
     assert [r["params"]["S"] for r in info["runs"]] == [2 * shape["Bc"], 3 * shape["Bc"]]
     assert ext["params"] == full["params"] | {"row_blocks": 1, "tiles": 2}
-    for key in ("cycles", "energy_cluster_pj", "energy_pj"):
+    for key in ("cycles", "energy_cluster_pj", "energy_pj", "energy_dynamic_pj",
+                "energy_static_pj"):
         assert ext[key] == pytest.approx(full[key], rel=0.02), key
     for ph, c in full["phases_cycles"].items():
         assert ext["phases_cycles"][ph] == pytest.approx(c, rel=0.1, abs=500), ph  # hart 0

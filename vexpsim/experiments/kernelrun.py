@@ -204,7 +204,7 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
         names = {n: None for r, _ in runs for n in r.record["phases_cycles"]}
         rec["phases_cycles"] = {
             n: round(wsum(lambda r, n=n: r["phases_cycles"].get(n, 0))) for n in names}
-        for key in ("energy_pj", "energy_cluster_pj"):
+        for key in ("energy_pj", "energy_cluster_pj", "energy_dynamic_pj", "energy_static_pj"):
             if key in rec:
                 rec[key] = wsum(lambda r, key=key: r[key])
         if "energy_by_component_pj" in rec:

@@ -1112,7 +1112,7 @@ def test_fp64_fused_chain_proof_and_kernel_rows(monkeypatch, data):
     real = ff._proved
 
     def spy(st, fmt, rm, proof, prev, c, others, sl, pos, have_nx):
-        ok = proof[0](prev, c, sl)
+        ok, _ = proof(prev, c, sl, False)
         seen["proved"] += int(ok.sum())
         seen["kernel"] += int((~ok).sum())
         return real(st, fmt, rm, proof, prev, c, others, sl, pos, have_nx)
@@ -1164,7 +1164,7 @@ def test_narrow_fused_chain_proof(monkeypatch, op):
     real = ff._proved
 
     def spy(st, fmt, rm, proof, prev, c, others, sl, pos, have_nx):
-        ok = proof[0](prev, c, sl)
+        ok, _ = proof(prev, c, sl, False)
         seen["proved"] += int(ok.sum())
         seen["kernel"] += int((~ok).sum())
         return real(st, fmt, rm, proof, prev, c, others, sl, pos, have_nx)

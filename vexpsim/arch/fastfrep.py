@@ -1031,8 +1031,7 @@ def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int
     pos = st.acc_pos
     x = others[1 - pos]
     if st.op in ("min", "max"):
-        c = _candidates(st, fmt, rm, others)[0](acc, slice(0, n))
-        return c[-1], (fpa.NV if _snan_any(acc, fmt) or _snan_any(x, fmt) else 0)
+        return _minmax_final(acc, x, fmt, st.op == "max")
     if not (st.op in ("add", "sub") and rm == "rne"):
         return None
     xs = x ^ sbit if st.op == "sub" else x
@@ -1043,7 +1042,11 @@ def _periodic(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: in
               ) -> tuple[np.ndarray, int] | None:
     """Add and fused chains (RNE) whose operands repeat every `rows` iterations (the arrays in
     `others` hold one period) and whose every partial sum is exact: _periodic_sum on the
-    addends (fused: the products, when all are exact in the format); else None."""
+    addends (fused: the products, when all are exact in the format); min/max chains: the
+    extremum over one period (_minmax_final); else None."""
+    if st.kind == "binop" and st.op in ("min", "max"):  # any rounding mode: none applies
+        # n >= rows: every row of the period occurs, and the final value is the extremum
+        return _minmax_final(acc, others[1 - st.acc_pos], fmt, st.op == "max")
     if rm != "rne" or st.kind not in ("fma", "binop") or "/" in fmt:
         return None
     sbit = 1 << (fv.FORMATS[fmt][0] - 1)  # a Python int: the lane dtype is kept
@@ -1056,6 +1059,17 @@ def _periodic(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: in
         return None
     x = others[1 - st.acc_pos]
     return _periodic_sum(acc, x ^ sbit if st.op == "sub" else x, fmt, n)
+
+
+def _minmax_final(acc: np.ndarray, x: np.ndarray, fmt: str, want_max: bool
+                  ) -> tuple[np.ndarray, int]:
+    """A min/max chain over the rows of x: its final value, the last row of the running
+    reduction on the order key (_candidates), is the reduction of the key over acc and all
+    rows; NV iff some operand is a signaling NaN (see _trusted)."""
+    op = np.maximum if want_max else np.minimum
+    red = op(_key(acc, fmt, want_max), op.reduce(_key(x, fmt, want_max), axis=0))
+    return _unkey(red, fmt, want_max), (fpa.NV if _snan_any(acc, fmt) or _snan_any(x, fmt)
+                                        else 0)
 
 
 def _periodic_sum(acc: np.ndarray, xs: np.ndarray, fmt: str, n: int

@@ -79,8 +79,8 @@ IEEE-exact here.
 from __future__ import annotations
 
 import struct
+from math import frexp, isqrt, ldexp
 from math import inf as _INF64
-from math import isqrt
 from math import sqrt as _sqrt
 
 from vexpsim.numerics import fpnew_sdotp as _sdotp
@@ -1366,6 +1366,75 @@ def _dotp_lane_fast(src: tuple, neg: bool, a: int, b: int, c: int, d: int,
     return sign << 31 | (exp + 127) << 23 | (total & 0x7FFFFF), (1 if inexact else 0)
 
 
+_LANE_VALUES: dict[str, list] = {}
+_F32 = struct.Struct("<f")
+_U32 = struct.Struct("<I")
+
+
+def _lane_values(src: tuple) -> list:
+    """Binary64 value of every encoding of a 16-bit source format; None for infinities,
+    NaNs and subnormals (the cases _dotp_lane_fast leaves to the RTL model)."""
+    name = src[_NAME]
+    if name not in _LANE_VALUES:
+        mb, bias, emax, mmask = src[_MB], src[_BIAS], src[_EXPALL], src[_MMASK]
+        eb = src[_W] - mb - 1
+        vals: list = []
+        for x in range(1 << src[_W]):
+            ex, m = (x >> mb) & emax, x & mmask
+            if ex == emax or (ex == 0 and m):
+                vals.append(None)
+                continue
+            v = 0.0 if ex == 0 else float((m | (1 << mb)) << ex) * 2.0 ** -(bias + mb)
+            vals.append(-v if (x >> (eb + mb)) & 1 else v)
+        _LANE_VALUES[name] = vals
+    return _LANE_VALUES[name]
+
+
+def _dotp_lane_float(vals: list, neg: bool, a: int, b: int, c: int, d: int,
+                     e: int) -> tuple[int, int] | None:
+    """_dotp_lane_fast for 16-bit sources with at most 11 significand bits (FP16, BF16) in
+    binary64 arithmetic, the same results and None cases. The products (<= 22 significant
+    bits, exponents within +-2^8) are exact binary64 numbers; the acc has 24 bits. When the
+    leading-bit exponents of the nonzero terms span at most DP + 1 = 25 binades, every bit
+    of every partial sum lies between lead_max + 2 and lead_min - 23: at most 51 bits, so
+    the two additions are exact and `t` is the exact sum. CPython's float packing rounds it
+    to binary32 by a C cast, round to nearest even (the process never changes the FPU mode),
+    raising OverflowError when it rounds to infinity (None then, as _dotp_lane_fast)."""
+    va, vb, vc, vd = vals[a], vals[b], vals[c], vals[d]
+    if va is None or vb is None or vc is None or vd is None:
+        return None
+    p1, p2 = va * vb, vc * vd
+    if neg:
+        p1, p2 = -p1, -p2
+    ee = (e >> 23) & 0xFF
+    if ee == 0xFF or (ee == 0 and e & 0x7FFFFF):
+        return None
+    vacc = 0.0 if ee == 0 else ldexp((e & 0x7FFFFF) | 0x800000, ee - 150)
+    if e >> 31 & 1:
+        vacc = -vacc
+    lo, hi = 9999, -9999
+    for t in (p1, p2, vacc):
+        if t:
+            q = frexp(t)[1]
+            if q < lo:
+                lo = q
+            if q > hi:
+                hi = q
+    if hi < lo or hi - lo > _DOTP_FAST_DP + 1:
+        return None  # no nonzero term, or the span the single rounding needs exceeded
+    t = p1 + p2 + vacc
+    if t == 0.0:
+        return None
+    q = frexp(t)[1] - 1  # exponent of the leading bit
+    if q < -126 or q > 127:
+        return None
+    try:
+        packed = _F32.pack(t)
+    except OverflowError:
+        return None
+    return _U32.unpack(packed)[0], (1 if _F32.unpack(packed)[0] != t else 0)
+
+
 def simd_dotpex(a64: int, b64: int, acc64: int, src_fmt: str, dst_fmt: str, rm: str,
                 negate: bool = False, replicate: bool = False,
                 model: str = "fpnew", fast: bool = False) -> tuple[int, int]:
@@ -1384,6 +1453,8 @@ def simd_dotpex(a64: int, b64: int, acc64: int, src_fmt: str, dst_fmt: str, rm: 
     rtl = _check_model(model)
     ks, kd = _check_expanding(src_fmt, dst_fmt)
     fast = fast and rtl and rm == "rne" and kd[_NAME] == "fp32"
+    # 16-bit sources with <= 11 significand bits: the binary64 lane (_dotp_lane_float)
+    vals = _lane_values(ks) if fast and ks[_W] == 16 and ks[_MB] <= 10 else None
     ws, wd = ks[_W], kd[_W]
     ms = ks[_FULL]
     out = flags = 0
@@ -1396,7 +1467,8 @@ def simd_dotpex(a64: int, b64: int, acc64: int, src_fmt: str, dst_fmt: str, rm: 
         xa, xb = (a64 >> ja) & ms, (b64 >> ja) & ms
         xc, xd = (a64 >> jb) & ms, (b64 >> jb) & ms
         acc_bits = (acc64 >> (i * wd)) & kd[_FULL]
-        got = _dotp_lane_fast(ks, negate, xa, xb, xc, xd, acc_bits) if fast else None
+        got = (None if not fast else _dotp_lane_float(vals, negate, xa, xb, xc, xd, acc_bits)
+               if vals is not None else _dotp_lane_fast(ks, negate, xa, xb, xc, xd, acc_bits))
         if got is not None:
             r, fl = got
         elif rtl:

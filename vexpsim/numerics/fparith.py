@@ -1367,6 +1367,7 @@ def _dotp_lane_fast(src: tuple, neg: bool, a: int, b: int, c: int, d: int,
 
 
 _LANE_VALUES: dict[str, list] = {}
+_FLOAT_LANES: dict[tuple[str, str], list] = {}  # (src, dst) of simd_dotpex's float lanes
 _F32 = struct.Struct("<f")
 _U32 = struct.Struct("<I")
 
@@ -1449,12 +1450,37 @@ def simd_dotpex(a64: int, b64: int, acc64: int, src_fmt: str, dst_fmt: str, rm: 
 
     fast=True (the ISS): with model "fpnew", FP32 results in round to nearest even are computed
     by `_dotp_lane_fast` where that is provably the RTL's result (the same values and flags,
-    tested against the RTL model), about 5x faster; other cases run the RTL model."""
+    tested against the RTL model), about 5x faster; other cases run the RTL model; for
+    FP16/BF16 sources by `_dotp_lane_float`, the same function in binary64 arithmetic."""
+    vals = _FLOAT_LANES.get((src_fmt, dst_fmt)) if fast and rm == "rne" and \
+        model == "fpnew" and not replicate else None
+    if vals is not None:  # the ISS's common case: two FP32 lanes, 16-bit sources
+        fl0 = fl1 = 0
+        got = _dotp_lane_float(vals, negate, a64 & 0xFFFF, b64 & 0xFFFF, (a64 >> 16) & 0xFFFF,
+                               (b64 >> 16) & 0xFFFF, acc64 & 0xFFFFFFFF)
+        if got is None:
+            ks = _c(src_fmt)
+            got = _sdotp.sdotp_lane(_sdotp.SDOTP, negate, rm, ks[_NAME], "fp32", a64 & 0xFFFF,
+                                    b64 & 0xFFFF, (a64 >> 16) & 0xFFFF, (b64 >> 16) & 0xFFFF,
+                                    acc64 & 0xFFFFFFFF, _sdotp.lane_cfg(0))
+        r0, fl0 = got
+        got = _dotp_lane_float(vals, negate, (a64 >> 32) & 0xFFFF, (b64 >> 32) & 0xFFFF,
+                               (a64 >> 48) & 0xFFFF, (b64 >> 48) & 0xFFFF, acc64 >> 32)
+        if got is None:
+            ks = _c(src_fmt)
+            got = _sdotp.sdotp_lane(_sdotp.SDOTP, negate, rm, ks[_NAME], "fp32",
+                                    (a64 >> 32) & 0xFFFF, (b64 >> 32) & 0xFFFF,
+                                    (a64 >> 48) & 0xFFFF, (b64 >> 48) & 0xFFFF, acc64 >> 32,
+                                    _sdotp.lane_cfg(1))
+        r1, fl1 = got
+        return r0 | r1 << 32, fl0 | fl1
     rtl = _check_model(model)
     ks, kd = _check_expanding(src_fmt, dst_fmt)
     fast = fast and rtl and rm == "rne" and kd[_NAME] == "fp32"
     # 16-bit sources with <= 11 significand bits: the binary64 lane (_dotp_lane_float)
     vals = _lane_values(ks) if fast and ks[_W] == 16 and ks[_MB] <= 10 else None
+    if vals is not None and not replicate:
+        _FLOAT_LANES[(src_fmt, dst_fmt)] = vals  # the shortcut above from now on
     ws, wd = ks[_W], kd[_W]
     ms = ks[_FULL]
     out = flags = 0

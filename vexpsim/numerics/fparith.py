@@ -702,6 +702,29 @@ def _cmp_dec(ca, sa, ma, ea, cb, sb, mb_, eb) -> int:
 
 
 def _minmax(a: int, b: int, fmt: str, want_max: bool) -> tuple[int, int]:
+    """fmin/fmax on the encodings: a non-NaN encoding's order key (the magnitude bits, or for
+    a set sign bit minus them minus one) orders values as _cmp_dec does, with -0 < +0; equal
+    keys are equal encodings (within the format's width: the fields _decode reads)."""
+    k = _c(fmt)
+    em, mm, sbit = k[_EMASK], k[_MMASK], k[_SIGN]
+    xa, xb = a & k[_FULL], b & k[_FULL]
+    na = (xa & em) == em and xa & mm != 0
+    nb = (xb & em) == em and xb & mm != 0
+    if na or nb:
+        q = k[_QBIT]
+        flags = NV if (na and not xa & q) or (nb and not xb & q) else 0
+        if na and nb:
+            return k[_QNAN_BITS], flags
+        return (b if na else a), flags
+    ka = -(xa ^ sbit) - 1 if xa & sbit else xa
+    kb = -(xb ^ sbit) - 1 if xb & sbit else xb
+    if want_max:
+        return (a if ka >= kb else b), 0
+    return (a if ka <= kb else b), 0
+
+
+def _minmax_decoded(a: int, b: int, fmt: str, want_max: bool) -> tuple[int, int]:
+    """The reference of _minmax on decoded values (tests)."""
     k = _c(fmt)
     da = _decode(a, k)
     db = _decode(b, k)

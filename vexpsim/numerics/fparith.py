@@ -1392,6 +1392,7 @@ def _dotp_lane_fast(src: tuple, neg: bool, a: int, b: int, c: int, d: int,
 _LANE_VALUES: dict[str, list] = {}
 _FLOAT_LANES: dict[tuple[str, str], list] = {}  # (src, dst) of simd_dotpex's float lanes
 _F32 = struct.Struct("<f")
+_F32_MIN_NORMAL, _F32_OVER = 2.0 ** -126, 2.0 ** 128
 _U32 = struct.Struct("<I")
 
 
@@ -1436,22 +1437,27 @@ def _dotp_lane_float(vals: list, neg: bool, a: int, b: int, c: int, d: int,
     vacc = 0.0 if ee == 0 else ldexp((e & 0x7FFFFF) | 0x800000, ee - 150)
     if e >> 31 & 1:
         vacc = -vacc
-    lo, hi = 9999, -9999
-    for t in (p1, p2, vacc):
-        if t:
-            q = frexp(t)[1]
-            if q < lo:
-                lo = q
-            if q > hi:
-                hi = q
-    if hi < lo or hi - lo > _DOTP_FAST_DP + 1:
-        return None  # no nonzero term, or the span the single rounding needs exceeded
+    # the span of the leading-bit exponents: those of the largest and the smallest nonzero
+    # magnitude (frexp's exponent is monotone in the magnitude)
+    a1, a2, a3 = abs(p1), abs(p2), abs(vacc)
+    hi = a1 if a1 > a2 else a2
+    if a3 > hi:
+        hi = a3
+    if hi == 0.0:
+        return None  # no nonzero term
+    lo = hi
+    if a1 and a1 < lo:
+        lo = a1
+    if a2 and a2 < lo:
+        lo = a2
+    if a3 and a3 < lo:
+        lo = a3
+    if frexp(hi)[1] - frexp(lo)[1] > _DOTP_FAST_DP + 1:
+        return None  # the span the single rounding needs exceeded
     t = p1 + p2 + vacc
-    if t == 0.0:
-        return None
-    q = frexp(t)[1] - 1  # exponent of the leading bit
-    if q < -126 or q > 127:
-        return None
+    at = abs(t)
+    if at < _F32_MIN_NORMAL or at >= _F32_OVER:
+        return None  # zero, below FP32's normal range, or 2^128 and above
     try:
         packed = _F32.pack(t)
     except OverflowError:

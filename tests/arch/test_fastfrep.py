@@ -1112,7 +1112,7 @@ def test_fp64_fused_chain_proof_and_kernel_rows(monkeypatch, data):
     real = ff._proved
 
     def spy(st, fmt, rm, proof, prev, c, others, sl, pos, have_nx):
-        ok = proof[0](prev, c, sl)
+        ok, _ = proof(prev, c, sl, False)
         seen["proved"] += int(ok.sum())
         seen["kernel"] += int((~ok).sum())
         return real(st, fmt, rm, proof, prev, c, others, sl, pos, have_nx)
@@ -1164,7 +1164,7 @@ def test_narrow_fused_chain_proof(monkeypatch, op):
     real = ff._proved
 
     def spy(st, fmt, rm, proof, prev, c, others, sl, pos, have_nx):
-        ok = proof[0](prev, c, sl)
+        ok, _ = proof(prev, c, sl, False)
         seen["proved"] += int(ok.sum())
         seen["kernel"] += int((~ok).sum())
         return real(st, fmt, rm, proof, prev, c, others, sl, pos, have_nx)
@@ -1204,3 +1204,43 @@ def test_narrow_fused_chain_proof(monkeypatch, op):
     """, {"x": mk(n), "y": mk(n), "init": mk(2)}, expect_freps=1)
     if op != "vfmac.h":  # BF16 sums stop growing (their ulp outgrows the products)
         assert seen["proved"] > seen["kernel"] > 0
+
+
+@pytest.mark.parametrize("op", ["fmax.d", "fmin.d", "fmax.s", "vfmax.h", "vfmin.h"])
+@pytest.mark.parametrize("data", ["random", "specials", "all_nan", "partial"])
+def test_periodic_minmax_chains(monkeypatch, op, data):
+    """Min/max accumulators fed by rewinding streams: the final value is the extremum over one
+    row period (_minmax_final), NaNs, signed zeros and signaling NaNs (NV) included; equal
+    to the per-instruction path."""
+    rng = np.random.default_rng(7 + len(op) + len(data))
+    used = []
+    real = ff._minmax_final
+
+    def spy(acc, x, fmt, want_max):
+        used.append(x.shape[0])
+        return real(acc, x, fmt, want_max)
+    monkeypatch.setattr(ff, "_minmax_final", spy)
+    L, R = 8, 64
+    special = {"random": 0.0, "specials": 0.3, "all_nan": 0.0, "partial": 0.1}[data]
+    if op.endswith(".d"):
+        def mk(n):
+            if data == "all_nan":
+                return np.full(n, 0x7FF4000000000000, dtype=np.uint64).tobytes()
+            return _f64(rng, n, special)
+    elif op.endswith(".s"):
+        def mk(n):
+            v = np.frombuffer(_f64(rng, n, 0.0), np.float64).astype(np.float32).view(np.uint32)
+            if data != "random":
+                v = v.copy()
+                v[rng.random(n) < (1.0 if data == "all_nan" else special)] = 0x7FA00000
+            return (v.astype(np.uint64) | np.uint64(0xFFFFFFFF00000000)).tobytes()
+    else:
+        def mk(n):
+            if data == "all_nan":
+                return np.full(4 * n, 0x7FA0, dtype=np.uint16).tobytes()
+            return _bf16(rng, 4 * n, special)
+    body = [f"{op} fs{k}, fs{k}, ft{k % 2}" for k in range(4)]
+    iters = L * R // 4 - (5 if data == "partial" else 0)
+    _compare(_periodic_src(body, L, R, iters), {"x": mk(L), "y": mk(L), "init": mk(8)},
+             expect_freps=1)
+    assert used and all(rows < iters for rows in used)  # one row period, not every row

@@ -50,3 +50,40 @@ def test_fast_lane_is_taken_for_typical_operands_and_declines_the_rest():
     assert fpa._dotp_lane_fast(ks, False, 0x0001, one, one, one, 0) is None  # subnormal
     assert fpa._dotp_lane_fast(ks, False, one, two, 0xBF80, two, 0) is None  # exact zero
     assert fpa._dotp_lane_fast(ks, False, one, one, 0x0D80, one, 0) is None  # span > DP + 1
+
+
+@pytest.mark.parametrize("src", ["bf16", "fp16"])
+def test_float_lane_equals_the_integer_lane(src):
+    """_dotp_lane_float (binary64 arithmetic) gives _dotp_lane_fast's result, None cases
+    included, on random encodings and on normal values whose spans straddle DP + 1."""
+    rng = np.random.default_rng(11)
+    ks = fpa._c(src)
+    vals = fpa._lane_values(ks)
+    dt = np.float16 if src == "fp16" else ml_dtypes.bfloat16
+    n = 6000
+    ops = rng.integers(0, 1 << 16, (n, 4))
+    scaled = rng.standard_normal((n, 4)) * np.exp2(rng.integers(-14, 14, (n, 4)))
+    ops[n // 2:] = scaled.astype(np.float32).astype(dt).view(np.uint16)[n // 2:]
+    accs = (rng.standard_normal(n) * np.exp2(rng.integers(-40, 40, n))).astype(
+        np.float32).view(np.uint32).astype(np.int64)
+    accs[::3] = rng.integers(0, 1 << 32, accs[::3].size)
+    accs[::11] = 0
+    taken = 0
+    for i in range(n):
+        args = (bool(i & 1), *(int(x) for x in ops[i]), int(accs[i]))
+        want = fpa._dotp_lane_fast(ks, *args)
+        assert fpa._dotp_lane_float(vals, *args) == want, args
+        taken += want is not None
+    assert taken > n // 10
+
+
+def test_float_lane_rounding_to_infinity_declines():
+    """max FP32 + 2^103 is a tie that rounds (to even) up to 2^128: both lanes decline."""
+    ks = fpa._c("bf16")
+    vals = fpa._lane_values(ks)
+    args = (False, 0x5980, 0x5900, 0, 0, 0x7F7FFFFF)  # 2^52 * 2^51 + max FP32
+    assert fpa._dotp_lane_fast(ks, *args) is None
+    assert fpa._dotp_lane_float(vals, *args) is None
+    below = (False, 0x5980, 0x5880, 0, 0, 0x7F7FFFFF)  # + 2^102: rounds down, inexact
+    assert fpa._dotp_lane_float(vals, *below) == fpa._dotp_lane_fast(ks, *below) == (
+        0x7F7FFFFF, 1)

@@ -75,6 +75,7 @@ _MAX_ROUNDS = 200  # chain repair rounds before giving up (then the slow path ru
 _BLOCK = 8192  # elements per kernel call (cache-sized temporaries)
 _CHEAP_GAIN = 64  # steps per window below which the cheapest chain candidate is dropped
 _CHEAP_WARM = 64  # ... counted from this step on (from n / 16 in shorter chains)
+_FIRST_WINDOW = 1024  # rows of a chain's first verification window (then x4 per success)
 _EXACT_MAX = 4096  # longest chain rest stepped one iteration at a time (else the slow path)
 
 
@@ -683,9 +684,25 @@ def _to_native_f64(v: np.ndarray, fmt: str) -> np.ndarray:
     return v.astype(_NATIVE[fmt])
 
 
+_FLOAT_OF = {("fp64", 8): np.float64, ("fp32", 4): np.float32, ("fp16", 2): np.float16}
+
+
+def _nan_mask(c: np.ndarray, fmt: str) -> np.ndarray:
+    """fv.is_nan, as one isnan pass on a float view where the dtype matches the format (the
+    same predicate: exponent all ones and a nonzero fraction)."""
+    dt = _FLOAT_OF.get((fmt, c.dtype.itemsize))
+    if dt is not None and c.dtype.kind == "u" and c.flags.c_contiguous:
+        return np.isnan(c.view(dt))
+    return fv.is_nan(c, fmt)
+
+
 def _canon(c: np.ndarray, fmt: str) -> np.ndarray:
-    """NaNs replaced by the canonical NaN (every NaN an FP operation returns)."""
-    return np.where(fv.is_nan(c, fmt), c.dtype.type(fpa.canonical_nan(fmt)), c)
+    """NaNs replaced by the canonical NaN (every NaN an FP operation returns); no copy when
+    there is none."""
+    nan = _nan_mask(c, fmt)
+    if not nan.any():
+        return c
+    return np.where(nan, c.dtype.type(fpa.canonical_nan(fmt)), c)
 
 
 def _candidates(st: _Step, fmt: str, rm: str, others: list, period: list | None = None
@@ -737,7 +754,7 @@ def _candidates(st: _Step, fmt: str, rm: str, others: list, period: list | None 
     n = others[0].shape[0]
 
     def full(v: np.ndarray) -> np.ndarray:  # one row period -> all n rows
-        return v if period is None else np.tile(v, (-(-n // v.shape[0]), 1))[:n]
+        return v if period is None else _tile_rows(v, n)
     with np.errstate(all="ignore"):
         p = a * b  # exact for the narrow formats, RN for FP64
         if fmt == "fp64":
@@ -783,6 +800,15 @@ def _candidates(st: _Step, fmt: str, rm: str, others: list, period: list | None 
     return [cheap, _stepper(p, fmt), *exact]
 
 
+def _tile_rows(v: np.ndarray, n: int) -> np.ndarray:
+    """np.tile(v, (reps, 1))[:n] for (q, L) v: rows repeated to n rows (one broadcast copy)."""
+    q = v.shape[0]
+    reps = -(-n // q)
+    out = np.empty((reps, q) + v.shape[1:], dtype=v.dtype)
+    out[...] = v
+    return out.reshape((reps * q,) + v.shape[1:])[:n]
+
+
 def _exact_steps(st: _Step, fmt: str, rm: str, others: list) -> Any:
     """The last resort: the exact kernel one iteration at a time (any rounding mode)."""
     pos = st.acc_pos
@@ -806,9 +832,13 @@ def _accumulate(x: np.ndarray, fmt: str) -> Any:
     def add(a0: np.ndarray, sl: slice) -> np.ndarray:
         m = sl.stop - sl.start
         xs = x[sl] if x.shape[0] > 1 else np.broadcast_to(x, (m, a0.shape[0]))
-        seq = np.vstack([_native(a0[None], fmt), _native(np.ascontiguousarray(xs), fmt)])
+        nat = _native(a0[None], fmt)
+        seq = np.empty((m + 1, a0.shape[0]), dtype=nat.dtype)
+        seq[0] = nat[0]
+        seq[1:] = _native(xs, fmt)
         with np.errstate(all="ignore"):
-            return _canon(_from_native(np.add.accumulate(seq, axis=0)[1:]), fmt)
+            np.add.accumulate(seq, axis=0, out=seq)
+        return _canon(_from_native(seq[1:]), fmt)
     return add
 
 
@@ -838,20 +868,28 @@ def _chain_proof(ph: np.ndarray, pl: np.ndarray | None, lim: np.ndarray, fmt: st
         f = fv.to_f64(v, fmt)
         return f, (np.ascontiguousarray(f).view(U64) >> U64(52)) & m11
 
-    def ok(prev: np.ndarray, c: np.ndarray, sl: slice) -> np.ndarray:
-        _, e0 = exps(prev)
-        _, e1 = exps(c)
+    def check(prev: np.ndarray, c: np.ndarray, sl: slice, need_inexact: bool
+              ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(rows proven right, rows proven inexact or None). prev is c shifted down one row
+        behind the chain's previous value (_verified), so only its first row is decoded."""
+        f1, e1 = exps(c)
+        f0, e0 = exps(prev[:1])
         lo = lim[sl]
-        return ((e0 >= lo) & (e1 >= lo) & (e0 != m11) & (e1 != m11)).all(axis=1)
-
-    def inexact(prev: np.ndarray, c: np.ndarray, sl: slice) -> np.ndarray:
+        good = (e1 >= lo) & (e1 != m11)  # c_(k+1) of each row
+        good[1:] &= (e1[:-1] >= lo[1:]) & (e1[:-1] != m11)  # c_k: the row before's result
+        good[0] &= (e0[0] >= lo[0]) & (e0[0] != m11)
+        ok = good.all(axis=1)
+        if not need_inexact:
+            return ok, None
+        d = np.empty_like(f1)
         with np.errstate(all="ignore"):
-            d = exps(c)[0] - exps(prev)[0]
+            d[0] = f1[0] - f0[0]
+            np.subtract(f1[1:], f1[:-1], out=d[1:])
         bad = d != ph[sl]
         if pl is not None:
             bad |= pl[sl] != 0
-        return bad.any(axis=1)
-    return ok, inexact
+        return ok, bad.any(axis=1)
+    return check
 
 
 _LOOPS: dict[int, Any] = {}
@@ -944,10 +982,9 @@ def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int,
         done = _periodic(st, fmt, rm, acc, others, n)
         if done is None:  # the general path on all n iterations
             period = others
-            reps = -(-n // rows)
             others = [o if o is None else
                       (np.broadcast_to(o[:1], (n, k * L)) if o.strides[0] == 0
-                       else np.tile(o, (reps, 1))[:n]) for o in others]
+                       else _tile_rows(o, n)) for o in others]
     if done is None:
         done = _trusted(st, fmt, rm, acc, others, n)
     if done is not None:
@@ -994,8 +1031,7 @@ def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int
     pos = st.acc_pos
     x = others[1 - pos]
     if st.op in ("min", "max"):
-        c = _candidates(st, fmt, rm, others)[0](acc, slice(0, n))
-        return c[-1], (fpa.NV if _snan_any(acc, fmt) or _snan_any(x, fmt) else 0)
+        return _minmax_final(acc, x, fmt, st.op == "max")
     if not (st.op in ("add", "sub") and rm == "rne"):
         return None
     xs = x ^ sbit if st.op == "sub" else x
@@ -1006,7 +1042,11 @@ def _periodic(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: in
               ) -> tuple[np.ndarray, int] | None:
     """Add and fused chains (RNE) whose operands repeat every `rows` iterations (the arrays in
     `others` hold one period) and whose every partial sum is exact: _periodic_sum on the
-    addends (fused: the products, when all are exact in the format); else None."""
+    addends (fused: the products, when all are exact in the format); min/max chains: the
+    extremum over one period (_minmax_final); else None."""
+    if st.kind == "binop" and st.op in ("min", "max"):  # any rounding mode: none applies
+        # n >= rows: every row of the period occurs, and the final value is the extremum
+        return _minmax_final(acc, others[1 - st.acc_pos], fmt, st.op == "max")
     if rm != "rne" or st.kind not in ("fma", "binop") or "/" in fmt:
         return None
     sbit = 1 << (fv.FORMATS[fmt][0] - 1)  # a Python int: the lane dtype is kept
@@ -1019,6 +1059,17 @@ def _periodic(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: in
         return None
     x = others[1 - st.acc_pos]
     return _periodic_sum(acc, x ^ sbit if st.op == "sub" else x, fmt, n)
+
+
+def _minmax_final(acc: np.ndarray, x: np.ndarray, fmt: str, want_max: bool
+                  ) -> tuple[np.ndarray, int]:
+    """A min/max chain over the rows of x: its final value, the last row of the running
+    reduction on the order key (_candidates), is the reduction of the key over acc and all
+    rows; NV iff some operand is a signaling NaN (see _trusted)."""
+    op = np.maximum if want_max else np.minimum
+    red = op(_key(acc, fmt, want_max), op.reduce(_key(x, fmt, want_max), axis=0))
+    return _unkey(red, fmt, want_max), (fpa.NV if _snan_any(acc, fmt) or _snan_any(x, fmt)
+                                        else 0)
 
 
 def _periodic_sum(acc: np.ndarray, xs: np.ndarray, fmt: str, n: int
@@ -1102,7 +1153,9 @@ def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands
     pos = st.acc_pos
     cand = cands[0]
     flags = 0
-    start, win, rounds, misses, early = 0, n, 0, 0, 0
+    # the first window is short: a chain that starts below its addends' scale misses at
+    # once, and a miss wastes the rest of the window
+    start, win, rounds, misses, early = 0, min(n, _FIRST_WINDOW), 0, 0, 0
     gain = tried = 0  # the cheapest candidate: steps gained, windows checked (see below)
     while start < n:
         rounds += 1
@@ -1129,7 +1182,7 @@ def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands
             if counted:
                 gain, tried = gain + end - start, tried + 1
             start = end
-            win *= 2
+            win *= 4
         else:
             j = int(bad[0])
             misses += 1
@@ -1158,12 +1211,11 @@ def _proved(st: _Step, fmt: str, rm: str, proof: Any, prev: np.ndarray, c: np.nd
     (ok rows, inexact rows): (exact values, flags, mismatching rows) as the exact kernel on
     every row would give them, the kernel running only on the rows not proven. `have_nx`:
     NX is already raised (the proven rows' exactness is then not needed)."""
-    ok_rows, inexact = proof
-    ok = ok_rows(prev, c, sl)
+    ok, inexact = proof(prev, c, sl, not have_nx)
     res = c.copy()
     fl = np.zeros(c.shape, dtype=np.uint8)
-    if not have_nx:
-        fl[inexact(prev, c, sl) & ok] = fpa.NX
+    if inexact is not None:
+        fl[inexact & ok] = fpa.NX
     todo = np.flatnonzero(~ok)
     if todo.size:
         rows = np.arange(sl.start, sl.stop)[todo]

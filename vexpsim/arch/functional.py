@@ -38,6 +38,7 @@ from ..isa.semantics import (
     HartExit,
     SimError,
 )
+from .hostmem import tune_allocator
 
 __all__ = ["Memory", "Hart", "HartResult", "ExecResult", "run_program", "run_source",
            "format_trace", "perfetto_trace",
@@ -1002,6 +1003,7 @@ def run_program(program: Program, *, harts: int | None = None, max_steps: int = 
     nh = harts if harts is not None else cfg.harts
     if nh < 1:
         raise UserError(f"--harts must be at least 1, got {nh}")
+    tune_allocator()  # host speed of the vectorised paths (hostmem.py)
     mem = Memory(cfg)
     for addr, data in program.segments.items():
         try:

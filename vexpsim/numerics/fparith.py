@@ -79,8 +79,8 @@ IEEE-exact here.
 from __future__ import annotations
 
 import struct
+from math import frexp, isqrt, ldexp
 from math import inf as _INF64
-from math import isqrt
 from math import sqrt as _sqrt
 
 from vexpsim.numerics import fpnew_sdotp as _sdotp
@@ -702,6 +702,29 @@ def _cmp_dec(ca, sa, ma, ea, cb, sb, mb_, eb) -> int:
 
 
 def _minmax(a: int, b: int, fmt: str, want_max: bool) -> tuple[int, int]:
+    """fmin/fmax on the encodings: a non-NaN encoding's order key (the magnitude bits, or for
+    a set sign bit minus them minus one) orders values as _cmp_dec does, with -0 < +0; equal
+    keys are equal encodings (within the format's width: the fields _decode reads)."""
+    k = _c(fmt)
+    em, mm, sbit = k[_EMASK], k[_MMASK], k[_SIGN]
+    xa, xb = a & k[_FULL], b & k[_FULL]
+    na = (xa & em) == em and xa & mm != 0
+    nb = (xb & em) == em and xb & mm != 0
+    if na or nb:
+        q = k[_QBIT]
+        flags = NV if (na and not xa & q) or (nb and not xb & q) else 0
+        if na and nb:
+            return k[_QNAN_BITS], flags
+        return (b if na else a), flags
+    ka = -(xa ^ sbit) - 1 if xa & sbit else xa
+    kb = -(xb ^ sbit) - 1 if xb & sbit else xb
+    if want_max:
+        return (a if ka >= kb else b), 0
+    return (a if ka <= kb else b), 0
+
+
+def _minmax_decoded(a: int, b: int, fmt: str, want_max: bool) -> tuple[int, int]:
+    """The reference of _minmax on decoded values (tests)."""
     k = _c(fmt)
     da = _decode(a, k)
     db = _decode(b, k)
@@ -1366,6 +1389,82 @@ def _dotp_lane_fast(src: tuple, neg: bool, a: int, b: int, c: int, d: int,
     return sign << 31 | (exp + 127) << 23 | (total & 0x7FFFFF), (1 if inexact else 0)
 
 
+_LANE_VALUES: dict[str, list] = {}
+_FLOAT_LANES: dict[tuple[str, str], list] = {}  # (src, dst) of simd_dotpex's float lanes
+_F32 = struct.Struct("<f")
+_F32_MIN_NORMAL, _F32_OVER = 2.0 ** -126, 2.0 ** 128
+_U32 = struct.Struct("<I")
+
+
+def _lane_values(src: tuple) -> list:
+    """Binary64 value of every encoding of a 16-bit source format; None for infinities,
+    NaNs and subnormals (the cases _dotp_lane_fast leaves to the RTL model)."""
+    name = src[_NAME]
+    if name not in _LANE_VALUES:
+        mb, bias, emax, mmask = src[_MB], src[_BIAS], src[_EXPALL], src[_MMASK]
+        eb = src[_W] - mb - 1
+        vals: list = []
+        for x in range(1 << src[_W]):
+            ex, m = (x >> mb) & emax, x & mmask
+            if ex == emax or (ex == 0 and m):
+                vals.append(None)
+                continue
+            v = 0.0 if ex == 0 else float((m | (1 << mb)) << ex) * 2.0 ** -(bias + mb)
+            vals.append(-v if (x >> (eb + mb)) & 1 else v)
+        _LANE_VALUES[name] = vals
+    return _LANE_VALUES[name]
+
+
+def _dotp_lane_float(vals: list, neg: bool, a: int, b: int, c: int, d: int,
+                     e: int) -> tuple[int, int] | None:
+    """_dotp_lane_fast for 16-bit sources with at most 11 significand bits (FP16, BF16) in
+    binary64 arithmetic, the same results and None cases. The products (<= 22 significant
+    bits, exponents within +-2^8) are exact binary64 numbers; the acc has 24 bits. When the
+    leading-bit exponents of the nonzero terms span at most DP + 1 = 25 binades, every bit
+    of every partial sum lies between lead_max + 2 and lead_min - 23: at most 51 bits, so
+    the two additions are exact and `t` is the exact sum. CPython's float packing rounds it
+    to binary32 by a C cast, round to nearest even (the process never changes the FPU mode),
+    raising OverflowError when it rounds to infinity (None then, as _dotp_lane_fast)."""
+    va, vb, vc, vd = vals[a], vals[b], vals[c], vals[d]
+    if va is None or vb is None or vc is None or vd is None:
+        return None
+    p1, p2 = va * vb, vc * vd
+    if neg:
+        p1, p2 = -p1, -p2
+    ee = (e >> 23) & 0xFF
+    if ee == 0xFF or (ee == 0 and e & 0x7FFFFF):
+        return None
+    vacc = 0.0 if ee == 0 else ldexp((e & 0x7FFFFF) | 0x800000, ee - 150)
+    if e >> 31 & 1:
+        vacc = -vacc
+    # the span of the leading-bit exponents: those of the largest and the smallest nonzero
+    # magnitude (frexp's exponent is monotone in the magnitude)
+    a1, a2, a3 = abs(p1), abs(p2), abs(vacc)
+    hi = a1 if a1 > a2 else a2
+    if a3 > hi:
+        hi = a3
+    if hi == 0.0:
+        return None  # no nonzero term
+    lo = hi
+    if a1 and a1 < lo:
+        lo = a1
+    if a2 and a2 < lo:
+        lo = a2
+    if a3 and a3 < lo:
+        lo = a3
+    if frexp(hi)[1] - frexp(lo)[1] > _DOTP_FAST_DP + 1:
+        return None  # the span the single rounding needs exceeded
+    t = p1 + p2 + vacc
+    at = abs(t)
+    if at < _F32_MIN_NORMAL or at >= _F32_OVER:
+        return None  # zero, below FP32's normal range, or 2^128 and above
+    try:
+        packed = _F32.pack(t)
+    except OverflowError:
+        return None
+    return _U32.unpack(packed)[0], (1 if _F32.unpack(packed)[0] != t else 0)
+
+
 def simd_dotpex(a64: int, b64: int, acc64: int, src_fmt: str, dst_fmt: str, rm: str,
                 negate: bool = False, replicate: bool = False,
                 model: str = "fpnew", fast: bool = False) -> tuple[int, int]:
@@ -1380,10 +1479,37 @@ def simd_dotpex(a64: int, b64: int, acc64: int, src_fmt: str, dst_fmt: str, rm: 
 
     fast=True (the ISS): with model "fpnew", FP32 results in round to nearest even are computed
     by `_dotp_lane_fast` where that is provably the RTL's result (the same values and flags,
-    tested against the RTL model), about 5x faster; other cases run the RTL model."""
+    tested against the RTL model), about 5x faster; other cases run the RTL model; for
+    FP16/BF16 sources by `_dotp_lane_float`, the same function in binary64 arithmetic."""
+    vals = _FLOAT_LANES.get((src_fmt, dst_fmt)) if fast and rm == "rne" and \
+        model == "fpnew" and not replicate else None
+    if vals is not None:  # the ISS's common case: two FP32 lanes, 16-bit sources
+        fl0 = fl1 = 0
+        got = _dotp_lane_float(vals, negate, a64 & 0xFFFF, b64 & 0xFFFF, (a64 >> 16) & 0xFFFF,
+                               (b64 >> 16) & 0xFFFF, acc64 & 0xFFFFFFFF)
+        if got is None:
+            ks = _c(src_fmt)
+            got = _sdotp.sdotp_lane(_sdotp.SDOTP, negate, rm, ks[_NAME], "fp32", a64 & 0xFFFF,
+                                    b64 & 0xFFFF, (a64 >> 16) & 0xFFFF, (b64 >> 16) & 0xFFFF,
+                                    acc64 & 0xFFFFFFFF, _sdotp.lane_cfg(0))
+        r0, fl0 = got
+        got = _dotp_lane_float(vals, negate, (a64 >> 32) & 0xFFFF, (b64 >> 32) & 0xFFFF,
+                               (a64 >> 48) & 0xFFFF, (b64 >> 48) & 0xFFFF, acc64 >> 32)
+        if got is None:
+            ks = _c(src_fmt)
+            got = _sdotp.sdotp_lane(_sdotp.SDOTP, negate, rm, ks[_NAME], "fp32",
+                                    (a64 >> 32) & 0xFFFF, (b64 >> 32) & 0xFFFF,
+                                    (a64 >> 48) & 0xFFFF, (b64 >> 48) & 0xFFFF, acc64 >> 32,
+                                    _sdotp.lane_cfg(1))
+        r1, fl1 = got
+        return r0 | r1 << 32, fl0 | fl1
     rtl = _check_model(model)
     ks, kd = _check_expanding(src_fmt, dst_fmt)
     fast = fast and rtl and rm == "rne" and kd[_NAME] == "fp32"
+    # 16-bit sources with <= 11 significand bits: the binary64 lane (_dotp_lane_float)
+    vals = _lane_values(ks) if fast and ks[_W] == 16 and ks[_MB] <= 10 else None
+    if vals is not None and not replicate:
+        _FLOAT_LANES[(src_fmt, dst_fmt)] = vals  # the shortcut above from now on
     ws, wd = ks[_W], kd[_W]
     ms = ks[_FULL]
     out = flags = 0
@@ -1396,7 +1522,8 @@ def simd_dotpex(a64: int, b64: int, acc64: int, src_fmt: str, dst_fmt: str, rm: 
         xa, xb = (a64 >> ja) & ms, (b64 >> ja) & ms
         xc, xd = (a64 >> jb) & ms, (b64 >> jb) & ms
         acc_bits = (acc64 >> (i * wd)) & kd[_FULL]
-        got = _dotp_lane_fast(ks, negate, xa, xb, xc, xd, acc_bits) if fast else None
+        got = (None if not fast else _dotp_lane_float(vals, negate, xa, xb, xc, xd, acc_bits)
+               if vals is not None else _dotp_lane_fast(ks, negate, xa, xb, xc, xd, acc_bits))
         if got is not None:
             r, fl = got
         elif rtl:

@@ -32,5 +32,12 @@ def test_seq_table_and_plots(tmp_path) -> None:
     points = [SimpleNamespace(index=i, system={}) for i in range(len(recs))]
     written = system_plots({"experiment": "e", "points": recs}, points, tmp_path, "e")
     names = sorted(p.name for p in written)
-    assert names == ["e_m_256.png", "e_m_512.png", "e_n.png", "e_seq.png"]
+    assert names == ["e_m_256.png", "e_m_512.png", "e_n.png", "e_vs_seq.png"]
     assert all(p.stat().st_size > 0 for p in written)
+
+
+def test_no_seq_plot_with_one_length_per_model(tmp_path) -> None:
+    recs = [_rec("m", 256, "baseline", 300.0, 90.0, 0.2), _rec("n", 512, "vexp", 200.0, 60.0, 0.0)]
+    points = [SimpleNamespace(index=i, system={}) for i in range(len(recs))]
+    written = system_plots({"experiment": "e", "points": recs}, points, tmp_path, "e")
+    assert sorted(p.name for p in written) == ["e_m.png", "e_n.png"]

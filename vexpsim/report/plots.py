@@ -153,7 +153,7 @@ def system_plots(results: Mapping[str, Any], points: list[Any], outdir: Path,
     STEM_<model>.png (STEM_<model>_<seq>.png when the model is run at several lengths) with
     stacked bars per variant: latency split by the share of cluster compute time of each
     category, and energy split by category (system_sweep.shares). With more than one
-    prefill length in the experiment, also STEM_seq.png (seq_plot)."""
+    prefill length for a model, also STEM_vs_seq.png (seq_plot)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -201,8 +201,8 @@ def system_plots(results: Mapping[str, Any], points: list[Any], outdir: Path,
         fig.savefig(path, dpi=110)
         plt.close(fig)
         written.append(path)
-    if len({seq for _, seq in by_case}) > 1:
-        path = seq_plot(by_case, outdir / f"{stem}_seq.png", str(results["experiment"]))
+    if any(len(v) > 1 for v in seqs_of.values()):
+        path = seq_plot(by_case, outdir / f"{stem}_vs_seq.png", str(results["experiment"]))
         if path is not None:
             written.append(path)
     return written

@@ -240,7 +240,7 @@ def seq_plot(by_case: Mapping[tuple[str, int], list[dict]], path: Path,
     if not rows:
         return None
     models = list(dict.fromkeys(r["model"] for r in rows))
-    fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(9.6, 5.4))
     for i, model in enumerate(models):
         rs = [r for r in rows if r["model"] == model]
         c = f"C{i}"
@@ -256,7 +256,7 @@ def seq_plot(by_case: Mapping[tuple[str, int], list[dict]], path: Path,
         ax.set_xscale("log", base=2)
         ax.set_xlabel("prefill length S (tokens)")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     axes[0].set_ylabel("baseline / VEXP")
     axes[0].set_title("speed-up (latency) and energy ratio")
     axes[1].set_ylabel("% of baseline cluster compute time")

@@ -16,16 +16,20 @@
 #                       fa0-fa7, fs9-fs11 (not fs8: it holds +0.0);
 #   macro GEMM_QK / GEMM_PV (optional): else the SSR/FREP SIMD GEMMs below (GEMM_QK_SSR,
 #                       GEMM_PV_SSR) are used (fa2_naive defines its own, without SSR/FREP);
-#   symbols LQ (rows of Q run), SK (keys), DH (head dim), BR, BC (tiles).
+#   symbols LQ (rows of Q run), SK (keys), DH (head dim), BR, BC (tiles), CAUSAL (0/1: query
+#   row i at position i + SK - LQ sees keys 0..that position; masked scores are -inf, so
+#   their P is exactly 0, and a row block runs only the tiles up to its last row's key).
 #
 # Per row block (BR query rows) and K/V tile j (BC keys), on each compute core:
 #   qkt      S = Q Kᵀ for its rows (the first tile also scales Q by 1/sqrt(d) in place, BF16,
 #            and sets m = -inf, l = 0): vfdotpex.s.ah (BF16 products, FP32 sums), 8 columns
 #            at a time, reduced by vfsum.s and rounded to BF16;
-#   softmax  the variant's SOFTMAX_ROWS;
+#   softmax  (CAUSAL: the mask, scalar -inf stores on the diagonal tiles) the variant's
+#            SOFTMAX_ROWS;
 #   rescale  O *= c (FP32, SSR/FREP vfmul.r.s);
 #   pv       O += P V with V transposed in the TCDM (Vt = DH x BC, the DMA transposes it);
-#   dma_wait barrier: the DMA has loaded tile j+1 into the other K/Vt buffers.
+#   dma_wait barrier: waiting for the DMA (tile j+1 into the other K/Vt buffers) and for
+#            the slowest core.
 # After the last tile: rescale (O *= 1/l, one fdiv.s per row), dma_wait (the DMA stores O and
 # loads the next row block's Q and first K/V tile; not overlapped with computing).
 # Phases are hart 0's mcycle regions (vexpsim/experiments/kernels/fa2.py names them).
@@ -34,7 +38,12 @@
 # into the other buffer (K: one 1-D copy; V: DH 2-D copies of BC 2-byte elements, source
 # stride DH*2, destination stride 2, i.e. transposed on the fly), waiting for each batch
 # (dmstati busy), then the barrier. The buffers the cores read are never written by the DMA
-# during that step. O is stored after the cores' final barrier of a row block.
+# during that step. O is stored after the cores' final barrier of a row block. The transposing
+# copies move one 2-byte element per beat (BC*DH beats per tile, docs/cluster.md DMA timing):
+# with 64 x 64 tiles that is ~4.1k cycles per tile, hidden behind the ~25k cycles of compute.
+# Assumptions (the public kernel's choices where it has them, ours otherwise): BF16 Q, K, V, S
+# and P; FP32 O accumulator and output; Q scaled by BF16(1/sqrt(DH)) once per row block (exact
+# for DH = 64); statistics m, l, c FP32 (snitch_cluster.md §5.3: `float` in every precision).
 
     .equ R, BR/8                    # rows per core per row block
     .equ NRB, LQ/BR                 # row blocks run
@@ -43,6 +52,59 @@
     .equ KB, BC*DH*2                # K (and V) tile bytes
     .equ SROW, BC*2                 # S/P row bytes (BF16)
     .equ OROW, DH*4                 # O row bytes (FP32)
+
+# ---- K/V tiles of row block s1: all TC, or (CAUSAL) up to the one holding the key of the
+# block's last query row (query row i is at position i + SK - LQ) -----------------------------
+.macro TILES_OF_ROW_BLOCK rd
+.if CAUSAL
+    li      t0, BR
+    mul     t0, t0, s1
+    li      t1, SK - LQ + BR - 1
+    add     t0, t0, t1              # position of the block's last row
+    li      t1, BC
+    divu    t0, t0, t1
+    addi    \rd, t0, 1
+    li      t1, TC
+    ble     \rd, t1, 61f
+    mv      \rd, t1
+61:
+.else
+    li      \rd, TC
+.endif
+.endm
+
+# ---- causal mask of tile s7 on my rows: S[i, c] = -inf (BF16) where key s7*BC + c is after
+# row i's position (scalar stores; only tiles on the diagonal have any) -----------------------
+.macro CAUSAL_MASK
+    li      t0, BR
+    mul     t0, t0, s1
+    add     t0, t0, s0
+    li      t1, SK - LQ
+    add     t0, t0, t1              # position of my first row
+    li      t1, BC
+    mul     t1, t1, s7              # first key of the tile
+    sub     t2, t0, t1
+    addi    t2, t2, 1               # first masked column of my first row
+    mv      t3, s9
+    li      t4, R
+    li      t6, -128                # 0xff80 in the low half: -inf (BF16)
+    li      a0, BC
+62: mv      t5, t2
+    bgez    t5, 63f
+    li      t5, 0
+63: bge     t5, a0, 65f             # nothing masked in this row
+    slli    a1, t5, 1
+    add     a1, a1, t3
+64: sh      t6, 0(a1)
+    addi    a1, a1, 2
+    addi    t5, t5, 1
+    blt     t5, a0, 64b
+65: addi    t2, t2, 8               # my next row: 8 positions on
+    li      a1, 8*SROW
+    add     t3, t3, a1
+    addi    t4, t4, -1
+    bnez    t4, 62b
+.endm
 
 # ---- the row block's set-up: Q *= 1/sqrt(DH) in BF16 (in place), m = -inf, l = 0 -----------
 .macro ROWBLOCK_SETUP
@@ -340,6 +402,7 @@ _start:
     csrr    t0, mcycle              # region "dma_wait": Q and the first K/V tile
     csrr    x0, barrier
 .Lrow_block:
+    TILES_OF_ROW_BLOCK s2           # s2: K/V tiles of this row block
     la      s3, kbuf                # K tile j (buffer j % 2)
     la      s4, vtbuf               # Vt tile j
     li      s7, 0                   # tile j
@@ -352,6 +415,9 @@ _start:
     GEMM_QK_SSR
 .endif
     csrr    t0, mcycle              # region "softmax"
+.if CAUSAL
+    CAUSAL_MASK
+.endif
     SOFTMAX_ROWS
     csrr    t0, mcycle              # region "rescale"
     SCALE_O 8
@@ -372,9 +438,8 @@ _start:
     add     s3, s3, t1
     la      s4, vtbuf
     add     s4, s4, t1
-    li      t0, TC
     csrr    t1, mcycle              # region "qkt"
-    blt     s7, t0, .Ltile
+    blt     s7, s2, .Ltile
     # the region opened by the last mcycle read above is the final "rescale" (O /= l)
     SCALE_O 4
     csrr    t0, mcycle              # region "dma_wait": O out, next Q and K/V in
@@ -398,6 +463,7 @@ _start:
     DMA_WAIT_ALL
     csrr    x0, barrier
 .Ldma_rb:
+    TILES_OF_ROW_BLOCK s8           # s8: K/V tiles of this row block
     li      s7, 0                   # tile j being computed
     la      s3, kbuf
     la      s4, vtbuf
@@ -406,8 +472,7 @@ _start:
     add     s6, s4, t0
 .Ldma_tile:
     addi    s2, s7, 1
-    li      t0, TC
-    bge     s2, t0, 1f
+    bge     s2, s8, 1f
     DMA_LOAD_KV s2, s5, s6          # tile j+1 into the buffers not in use
     DMA_WAIT_ALL
 1:  csrr    x0, barrier
@@ -418,8 +483,7 @@ _start:
     mv      s4, s6
     mv      s6, t0
     addi    s7, s7, 1
-    li      t0, TC
-    blt     s7, t0, .Ldma_tile
+    blt     s7, s8, .Ldma_tile
     csrr    x0, barrier             # the cores have normalised O
     li      t0, BR*OROW
     mul     t1, t0, s1

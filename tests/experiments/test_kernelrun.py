@@ -60,3 +60,48 @@ def test_record_has_energy_efficiency_when_the_kernel_counts_flop(monkeypatch):
     assert rec["gflop_per_s_per_w"] == pytest.approx(160.0 / rec["energy_pj"] * 1e3)
     assert rec["gflop_per_s"] == pytest.approx(160.0 / rec["cycles"])  # 1 GHz
     assert rec["static_power_mw"] > 0 and rec["energy_table"] == "gf12lp_0p8v"
+
+
+def test_extrapolation_weighs_the_runs(monkeypatch):
+    # a toy Extrapolation: the "full" N = 64 run stands for 3 x (N = 32) - 1 x (N = 16)
+    from dataclasses import replace
+
+    from vexpsim.experiments import kernelrun
+    ks = load_kernels()
+    k = ks["softmax_vexp_row"]
+    ext = kernelrun.Extrapolation(((dict(k.params, N=16), -1.0), (dict(k.params, N=32), 3.0)),
+                                  {"note": "toy"})
+    monkeypatch.setitem(ks, k.name, replace(k, extrapolate=lambda p: ext if p["N"] == 64
+                                            else None))
+    monkeypatch.setattr(kernelrun, "_RUN_CACHE", {})
+    small = {n: run_kernel(k.name, {"N": n}).record for n in (16, 32)}
+    rec = run_kernel(k.name, {"N": 64}).record
+    assert rec["params"]["N"] == 64 and rec["extrapolated"]["note"] == "toy"
+    assert [r["weight"] for r in rec["extrapolated"]["runs"]] == [-1.0, 3.0]
+    assert rec["cycles"] == 3 * small[32]["cycles"] - small[16]["cycles"]
+    assert rec["energy_pj"] == pytest.approx(3 * small[32]["energy_pj"] - small[16]["energy_pj"])
+    for ph, c in rec["phases_cycles"].items():
+        assert c == 3 * small[32]["phases_cycles"][ph] - small[16]["phases_cycles"][ph]
+    assert rec["check"]["passed"] and rec["error"] == small[32]["error"]
+    again = run_kernel(k.name, {"N": 64}).record  # memoised runs: the same record, no host time
+    assert again["cycles"] == rec["cycles"] and again["sim"]["host_seconds"] == 0.0
+
+
+def test_extrapolation_runs_shared_through_a_directory(monkeypatch, tmp_path):
+    from dataclasses import replace
+
+    from vexpsim.experiments import kernelrun
+    ks = load_kernels()
+    k = ks["softmax_vexp_row"]
+    ext = kernelrun.Extrapolation(((dict(k.params, N=16), 2.0),))
+    monkeypatch.setitem(ks, k.name, replace(k, extrapolate=lambda p: ext if p["N"] == 64
+                                            else None))
+    monkeypatch.setattr(kernelrun, "_RUN_CACHE", {})
+    monkeypatch.setattr(kernelrun, "_SHARED_DIR", None)
+    kernelrun.share_runs(str(tmp_path))
+    first = run_kernel(k.name, {"N": 64}).record
+    assert len(list(tmp_path.glob("*.pkl"))) == 1 and not list(tmp_path.glob("*.lock"))
+    kernelrun._RUN_CACHE.clear()  # as another worker process: only the directory has it
+    again = run_kernel(k.name, {"N": 64}).record
+    assert again["cycles"] == first["cycles"] and again["sim"]["host_seconds"] == 0.0
+    assert first["sim"]["host_seconds"] > 0

@@ -1,6 +1,6 @@
 """FlashAttention-2 kernels (vexpsim/experiments/kernels/fa2.py): numerical checks of the three
-variants on small shapes (and d = 80, 128), fa2_naive bit-identical to fa2_baseline (only the
-GEMM loops differ), fa2_vexp's error of the same size as a float64 emulation of the BF16
+variants on small shapes (and d = 80, 128, causal), fa2_naive bit-identical to fa2_baseline
+(only the GEMM loops differ), fa2_vexp's error of the same size as a float64 emulation of the BF16
 algorithm, the steady-state extrapolation against full runs, phases, and parameter errors."""
 
 from __future__ import annotations
@@ -82,7 +82,8 @@ def test_extrapolation_close_to_the_full_run(name, shape):
     assert info["row_blocks_simulated"] == 1 and info["tiles_simulated"] == [2, 3]
     assert [r["params"]["S"] for r in info["runs"]] == [2 * shape["Bc"], 3 * shape["Bc"]]
     assert ext["params"] == full["params"] | {"row_blocks": 1, "tiles": 2}
-    for key in ("cycles", "energy_cluster_pj", "energy_pj"):
+    for key in ("cycles", "energy_cluster_pj", "energy_pj", "energy_dynamic_pj",
+                "energy_static_pj"):
         assert ext[key] == pytest.approx(full[key], rel=0.02), key
     for ph, c in full["phases_cycles"].items():
         assert ext["phases_cycles"][ph] == pytest.approx(c, rel=0.1, abs=500), ph  # hart 0
@@ -90,7 +91,9 @@ def test_extrapolation_close_to_the_full_run(name, shape):
 
 
 @pytest.mark.parametrize("params,msg", [
-    ({"causal": 1}, "causal mask is not implemented"),
+    ({"causal": 1, "S": 32, "L": 64, "Br": 32, "Bc": 32}, "causal = 1 needs S >= L"),
+    ({"causal": 1, "L": 128, "row_blocks": 1}, "cannot be extrapolated"),
+    ({"causal": 1, "L": 128, "S": 256, "tiles": 2}, "needs L = Br"),
     ({"Br": 12}, "Br = 12 must be a multiple of 8"),
     ({"L": 96, "Br": 64}, "L = 96 must be a positive multiple of Br"),
     ({"d": 128, "Br": 128, "Bc": 128, "L": 128, "S": 128}, "of TCDM"),
@@ -99,6 +102,36 @@ def test_extrapolation_close_to_the_full_run(name, shape):
 def test_bad_parameters_are_clear_errors(params, msg):
     with pytest.raises(UserError, match=msg):
         run_kernel("fa2_vexp", params)
+
+
+@pytest.mark.parametrize("name,shape", [
+    ("fa2_vexp", {"L": 32, "S": 32, "Br": 16, "Bc": 8}),  # L = S, Br > Bc: fully masked rows
+    ("fa2_baseline", {"L": 16, "S": 48, "Br": 16, "Bc": 16}),  # the last 16 rows of 48
+])
+def test_causal(name, shape):
+    p = dict(fa2.PARAMS, **shape, causal=1)
+    run = run_kernel(name, shape | {"causal": 1})
+    rec = run.record
+    assert rec["check"]["passed"], rec["error"]
+    assert rec["error"]["max_abs_error"] < 0.02
+    # row 0 of an L = S block sees key 0 only: O[0] = V[0] (BF16 input, exact in FP32)
+    k = load_kernels()[name]
+    inp = k.inputs(dict(k.params) | p, "normal", np.random.default_rng(0))
+    if shape["L"] == shape["S"]:
+        np.testing.assert_array_equal(run.output[0], inp["v"][0])
+    tiles = fa2.tiles_per_row_block(p)
+    assert tiles == ([2, 4] if shape["L"] == 32 else [3])
+    assert rec["phases_cycles"]["qkt"] > 0
+
+
+def test_causal_one_row_block_tiles_extrapolate():
+    # the end-to-end model's causal tiles: one row block at the end of S keys
+    shape = {"L": 16, "S": 80, "Br": 16, "Bc": 8, "causal": 1}
+    full = run_kernel("fa2_vexp", shape).record
+    ext = run_kernel("fa2_vexp", shape | {"tiles": 3}).record
+    assert [r["params"]["S"] for r in ext["extrapolated"]["runs"]] == [24, 32]
+    assert ext["cycles"] == pytest.approx(full["cycles"], rel=0.02)
+    assert ext["check"]["passed"]
 
 
 def test_tiling_shapes_of_the_system_model_fit():

@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import UserError
 
 __all__ = ["Kernel", "Extrapolation", "KernelRun", "KERNELS", "KERNEL_DIR", "register",
-           "load_kernels", "run_kernel", "input_values", "DISTRIBUTIONS"]
+           "load_kernels", "run_kernel", "share_runs", "input_values", "DISTRIBUTIONS"]
 
 # kernels/ at the repository top level (design.md layout)
 KERNEL_DIR = Path(__file__).resolve().parents[2] / "kernels"
@@ -151,9 +151,10 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
     its smaller runs (each with the same dist and seed, each checked): the record is the
     largest run's (error, outputs, per-hart figures, sim) with the full `params`, `check`
     passed only if every run passed, and cycles, phases_cycles, instructions and the
-    energies the weighted sums (cycles rounded); `extrapolated` = {runs: [{params, weight,
-    cycles, check_passed, max_abs_error}], **info}; its exec_result is None (the runs are
-    memoised per process: a sweep's points often share them)."""
+    energies the weighted sums (cycles rounded); `sim.instructions` the instructions of all
+    runs; `extrapolated` = {runs: [{params, weight, cycles, check_passed, max_abs_error}],
+    **info}; its exec_result is None (the runs are memoised, also across the runner's
+    workers: a sweep's points often share them; a memoised run costs no host time)."""
     from ..arch.config import load_cluster_config
 
     kernels = load_kernels()
@@ -181,6 +182,12 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
     last = max(runs, key=lambda r: r[0].record.get("cycles", 0))[0]
     rec = dict(last.record)
     rec["params"] = p
+    rec.pop("memoised", None)
+    # host time actually spent here (0 for memoised runs); the runner moves it under "host"
+    secs = sum(r.record["sim"]["host_seconds"] for r, _ in runs)
+    ins = sum(r.record["sim"]["instructions"] for r, _ in runs if not r.record.get("memoised"))
+    rec["sim"] = {"instructions": sum(r.record["sim"]["instructions"] for r, _ in runs),
+                  "host_seconds": secs, "instructions_per_second": ins / secs if secs else 0.0}
     rec["check"] = dict(rec["check"], passed=all(r.record["check"]["passed"] for r, _ in runs))
     rec["extrapolated"] = {
         "runs": [{"params": r.record["params"], "weight": w, "cycles": r.record.get("cycles"),
@@ -197,7 +204,7 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
         names = {n: None for r, _ in runs for n in r.record["phases_cycles"]}
         rec["phases_cycles"] = {
             n: round(wsum(lambda r, n=n: r["phases_cycles"].get(n, 0))) for n in names}
-        for key in ("energy_pj", "energy_cluster_pj"):
+        for key in ("energy_pj", "energy_cluster_pj", "energy_dynamic_pj", "energy_static_pj"):
             if key in rec:
                 rec[key] = wsum(lambda r, key=key: r[key])
         if "energy_by_component_pj" in rec:
@@ -214,12 +221,49 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
     return KernelRun(rec, last.output, last.reference, last.exec_result)
 
 
-# Runs of an Extrapolation, memoised per process: the points of a sweep often share them
-# (e.g. FA-2 at every L >= 4 tiles simulates the same 2- and 3-tile runs). The simulation is
-# deterministic in these arguments, so a cached run is the run; only its record, output and
-# reference are kept (not the memory image).
+# Runs of an Extrapolation, memoised (per process; across processes with share_runs): the
+# points of a sweep often share them (e.g. FA-2 at every L >= 4 tiles simulates the same 2-
+# and 3-tile runs). The simulation is deterministic in these arguments, so a cached run is
+# the run; only its record, output and reference are kept (not the memory image).
 _RUN_CACHE: dict[str, KernelRun] = {}
 _RUN_CACHE_SIZE = 16
+_SHARED_DIR: str | None = None  # set by share_runs (the runner's process pool)
+
+
+def share_runs(path: str | None) -> None:
+    """Also memoise extrapolation runs in directory `path`, across processes: the runner's
+    pool workers then simulate a run that several points share once (a worker that needs a
+    run another one is simulating waits for it). None: per process only."""
+    global _SHARED_DIR
+    _SHARED_DIR = path
+
+
+def _shared_run(key: str, compute: Callable[[], KernelRun]) -> tuple[KernelRun, bool]:
+    """(run, computed here) through the shared directory: the first process to create
+    <hash>.lock simulates and writes <hash>.pkl; the others wait for that file (or simulate
+    themselves if the lock goes away without it, e.g. after a failed run)."""
+    import hashlib
+    import os
+    import pickle
+    base = Path(_SHARED_DIR) / hashlib.sha256(key.encode()).hexdigest()[:40]
+    pkl, lock = base.with_suffix(".pkl"), base.with_suffix(".lock")
+    while True:
+        if pkl.exists():
+            return pickle.loads(pkl.read_bytes()), False
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            time.sleep(0.2)
+            continue
+        os.close(fd)
+        try:
+            run = compute()
+            tmp = base.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(pickle.dumps(run))
+            os.replace(tmp, pkl)
+            return run, True
+        finally:
+            lock.unlink(missing_ok=True)
 
 
 def _run_cached(k: Kernel, p: dict, **args: Any) -> KernelRun:
@@ -229,12 +273,23 @@ def _run_cached(k: Kernel, p: dict, **args: Any) -> KernelRun:
                      sort_keys=True, default=str)
     hit = _RUN_CACHE.get(key)
     if hit is None:
-        run = _run_one(k, p, **args)
-        hit = KernelRun(run.record, run.output, run.reference, None)
+        def compute() -> KernelRun:
+            run = _run_one(k, p, **args)
+            return KernelRun(run.record, run.output, run.reference, None)
+        if _SHARED_DIR is not None:
+            run, fresh = _shared_run(key, compute)
+        else:
+            run, fresh = compute(), True
         if len(_RUN_CACHE) >= _RUN_CACHE_SIZE:
             _RUN_CACHE.pop(next(iter(_RUN_CACHE)))
-        _RUN_CACHE[key] = hit
-    return KernelRun(copy.deepcopy(hit.record), hit.output, hit.reference, None)
+        _RUN_CACHE[key] = run
+        if fresh:
+            return KernelRun(copy.deepcopy(run.record), run.output, run.reference, None)
+        hit = run
+    rec = copy.deepcopy(hit.record)
+    rec["memoised"] = True  # no host time spent on it in this call
+    rec["sim"].update(host_seconds=0.0, instructions_per_second=0.0)
+    return KernelRun(rec, hit.output, hit.reference, None)
 
 
 def _efficiency(rec: dict, flop: float, cluster: Any) -> None:

@@ -17,6 +17,7 @@ import math
 import multiprocessing
 import os
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -115,7 +116,10 @@ def _run_pool(tasks: list[dict], jobs: int,
             out[t["index"]] = run_point(t)
             done(t["index"], out[t["index"]][0])
         return out
-    pool = multiprocessing.Pool(processes=jobs)
+    from .kernelrun import share_runs
+    shared = tempfile.TemporaryDirectory(prefix="vexpsim-runs-")
+    # workers share the runs of extrapolated points (kernelrun.share_runs)
+    pool = multiprocessing.Pool(processes=jobs, initializer=share_runs, initargs=(shared.name,))
     try:
         # chunksize 1: points differ a lot in cost; results come back tagged with their index
         for i, res in pool.imap_unordered(_indexed_run, tasks, chunksize=1):
@@ -127,6 +131,7 @@ def _run_pool(tasks: list[dict], jobs: int,
         raise
     finally:
         pool.join()
+        shared.cleanup()
     return out
 
 

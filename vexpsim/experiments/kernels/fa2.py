@@ -11,15 +11,20 @@ Br rows of a row block (row i on core i mod 8).
 - `fa2_naive` (paper_baseline): the scalar softmax and GEMMs without SSR/FREP (the public
   kernel's baseline mode), to split the gap into GEMM optimisation and exponential.
 
-Parameters: L, S (0: S = L), d, Br, Bc, causal (0 only: causal masking is not implemented yet,
-`check` says so); row_blocks and tiles (0: simulate everything) select a steady-state
-extrapolation (`extrapolate`, kernelrun's Extrapolation and the record's `extrapolated` field):
-every row block of a non-causal FA-2 does the same work on its own cluster-time (the DMA loads
-its Q block and first K/V tile, the cores run the Tc tiles, the DMA stores its O block; nothing
-overlaps two row blocks), and every K/V tile after the first of a row block does the same work,
-so row_blocks = r simulates r row blocks and weighs them by (L/Br)/r, and tiles = n simulates n
-and n + 1 tiles and extrapolates linearly to S/Bc (tests/kernels/test_fa2.py bounds the
-difference from full runs).
+Parameters: L, S (0: S = L), d, Br, Bc, causal (1: query row i at position i + S - L sees the
+keys up to it, `visible`; needs S >= L and no extrapolation); row_blocks and tiles (0: simulate
+everything) select a steady-state extrapolation (`extrapolate`, kernelrun's Extrapolation and
+the record's `extrapolated` field): every row block of a non-causal FA-2 does the same work on
+its own cluster-time (the DMA loads its Q block and first K/V tile, the cores run the Tc tiles,
+the DMA stores its O block; nothing overlaps two row blocks), and every K/V tile after the
+first of a row block does the same work, so row_blocks = r simulates r row blocks and weighs
+them by (L/Br)/r, and tiles = n simulates n and n + 1 tiles and extrapolates linearly to S/Bc
+(tests/kernels/test_fa2.py bounds the difference from full runs).
+
+A tile of the system model (vexpsim/experiments/workloads/tiling.py: (br, bc, d, tc, causal))
+is one row block: run_kernel("fa2_vexp", {"L": br, "S": tc * bc, "d": d, "Br": br, "Bc": bc,
+"causal": causal}), with "tiles": n (n >= 2; causal: n >= ceil(br / bc) + 1) to simulate n and
+n + 1 tiles only when tc is large. `check` gives the TCDM limits (`tcdm_bytes`).
 
 The check bounds max_abs_error of O by a worst case derived from the arithmetic
 (`error_bound`): each effective softmax weight w_j is off by a relative e_j at most, so the
@@ -35,7 +40,7 @@ import numpy as np
 
 from ...errors import UserError
 from ...numerics.formats import BF16, convert, to_bits
-from ...numerics.reference import attention_reference
+from ...numerics.reference import attention_reference, softmax_reference
 from ..kernelrun import Extrapolation, Kernel, input_values, register
 
 CORES = 8  # compute cores of the default cluster (snitch_cluster.md §1): Br a multiple of 8
@@ -78,8 +83,17 @@ def check(p: dict) -> list[str]:
     if p["causal"] not in (0, 1):
         out.append(f"causal = {p['causal']} must be 0 or 1")
     elif p["causal"]:
-        out.append("causal = 1: the causal mask is not implemented in the fa2 kernels yet "
-                   "(only causal = 0)")
+        if s < length:
+            out.append(f"causal = 1 needs S >= L (query row i sits at position i + S - L), "
+                       f"got L = {length}, S = {s}")
+        if p["row_blocks"] and length > br:
+            out.append("causal = 1: row_blocks must be 0 (the row blocks of a causal FA-2 do "
+                       "different work, so they cannot be extrapolated)")
+        diag = -(-br // bc) if bc else 0  # masked tiles at the end of a one-block run
+        if p["tiles"] and (length > br or p["tiles"] < diag + 1):
+            out.append(f"causal = 1: tiles = {p['tiles']} needs L = Br (one row block, its "
+                       f"masked tiles at the end) and tiles >= {diag + 1} (the masked tiles "
+                       "plus a full one), else 0")
     if not out:
         need = tcdm_bytes(p)
         if need > TCDM_BYTES:
@@ -109,7 +123,10 @@ def extrapolate(p: dict) -> Extrapolation | None:
     (L/Br)/row_blocks. Tiles: with `tiles` = n (and n + 1 < Tc), simulate n and n + 1 K/V
     tiles (S' = n Bc, (n + 1) Bc) and extrapolate linearly to Tc = S/Bc tiles:
     c(Tc) = c(n) + (Tc - n) (c(n + 1) - c(n)) (tile n + 1 is a steady-state tile: the same
-    work as every later one; the fixed cost of a row block cancels). None: one full run."""
+    work as every later one; the fixed cost of a row block cancels). Causal (one row block,
+    `check`): the small runs end with the same masked tiles as the full one (the mask is
+    bottom-right aligned), so the extrapolation adds full tiles before them. None: one full
+    run."""
     nrb, tc = p["L"] // p["Br"], p["S"] // p["Bc"]
     rb, n = p["row_blocks"], p["tiles"]
     rows = nrb if rb == 0 or rb >= nrb else rb
@@ -134,7 +151,7 @@ def qscale_bits(d: int) -> int:
 
 def defines(p: dict) -> dict[str, int]:
     return {"LQ": p["L"], "SK": p["S"], "DH": p["d"], "BR": p["Br"], "BC": p["Bc"],
-            "QSCALE": qscale_bits(p["d"])}
+            "CAUSAL": p["causal"], "QSCALE": qscale_bits(p["d"])}
 
 
 def inputs(p: dict, dist: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -157,8 +174,29 @@ def outputs(res, p: dict) -> np.ndarray:
     return raw.astype(np.float64).reshape(p["L"], p["d"])
 
 
+def visible(p: dict) -> np.ndarray:
+    """L x S mask of the keys each query row sees: all, or (causal) keys up to the row's
+    position i + S - L (bottom-right aligned: L = S is the usual causal mask, and a block of
+    the last L rows of a longer sequence sees what those rows see in it)."""
+    i = np.arange(p["L"])[:, None]
+    j = np.arange(p["S"])[None, :]
+    return j <= i + p["S"] - p["L"] if p["causal"] else np.ones((p["L"], p["S"]), bool)
+
+
 def reference(inp: dict, p: dict) -> np.ndarray:
-    return attention_reference(inp["q"], inp["k"], inp["v"], causal=bool(p["causal"]))
+    if not p["causal"]:
+        return attention_reference(inp["q"], inp["k"], inp["v"])
+    s = np.where(visible(p), (inp["q"] @ inp["k"].T) / math.sqrt(p["d"]), -np.inf)
+    return softmax_reference(s) @ inp["v"]
+
+
+def tiles_per_row_block(p: dict) -> list[int]:
+    """K/V tiles each row block runs (kernels/lib/fa2_spmd.S TILES_OF_ROW_BLOCK)."""
+    tc, br, bc = p["S"] // p["Bc"], p["Br"], p["Bc"]
+    if not p["causal"]:
+        return [tc] * (p["L"] // br)
+    return [min(tc, (rb * br + p["S"] - p["L"] + br - 1) // bc + 1)
+            for rb in range(p["L"] // br)]
 
 
 def _max_changes(s: np.ndarray, bc: int) -> np.ndarray:
@@ -192,11 +230,13 @@ def error_bound(inp: dict, p: dict, variant: str) -> float:
     sc_bf = float(convert(np.array([scale]), BF16)[0])
     u_sc = abs(sc_bf - scale) / scale
     u_q = 0.0 if u_sc == 0 else u_sc + U_BF16  # Q x BF16(scale), rounded to BF16
-    s = (q @ k.T) * scale
-    a = (np.abs(q) @ np.abs(k).T) * scale
+    vis = visible(p)
+    s = np.where(vis, (q @ k.T) * scale, -np.inf)
+    a = np.where(vis, (np.abs(q) @ np.abs(k).T) * scale, 0.0)
     e_dot = (u_q + (d / 2 + 2) * U32 * (1 + u_q)) * a
-    e_score = e_dot + U_BF16 * (np.abs(s) + e_dot)
-    dist = s.max(axis=1, keepdims=True) - s + 2 * e_score.max(axis=1, keepdims=True)
+    e_score = np.where(vis, e_dot + U_BF16 * (np.abs(np.where(vis, s, 0.0)) + e_dot), 0.0)
+    dist = np.where(vis, s.max(axis=1, keepdims=True) - np.where(vis, s, 0.0)
+                    + 2 * e_score.max(axis=1, keepdims=True), 0.0)
     if variant == "vexp":
         u_arg, e_exp, extra = U_BF16, VEXP_MAX_REL, 0.0
     else:
@@ -206,10 +246,11 @@ def error_bound(inp: dict, p: dict, variant: str) -> float:
     # the c arguments of a row add up to m_final - m_first_tile (+ score errors)
     rise = (sb.max(axis=1) - sb[:, :bc].max(axis=1))[:, None] + 2 * e_score.max(
         axis=1, keepdims=True)
-    e = (np.exp(e_score + u_arg * (dist + rise)) * (1 + e_exp) ** (1 + chg) - 1)
+    e = np.where(vis, np.exp(e_score + u_arg * (dist + rise)) * (1 + e_exp) ** (1 + chg) - 1,
+                 0.0)  # a masked weight is exactly 0 in the kernel and the reference
     if float(e.max()) >= 1:
         return float("inf")
-    w = np.exp(s - s.max(axis=1, keepdims=True))
+    w = np.where(vis, np.exp(s - s.max(axis=1, keepdims=True)), 0.0)
     delta = (w * e).sum(axis=1) / (w * (1 - e)).sum(axis=1)
     ref = reference(inp, p)
     # max_j |V_jk - O_ik| for every (i, k)
@@ -231,8 +272,10 @@ def phases(p: dict) -> tuple[str, ...]:
     block Tc x (qkt, softmax, rescale, pv, dma_wait) and the final O /= l (rescale) and
     O store / next loads (dma_wait)."""
     tile = ("qkt", "softmax", "rescale", "pv", "dma_wait")
-    rb = tile * (p["S"] // p["Bc"]) + ("rescale", "dma_wait")
-    return ("dma_wait",) + rb * (p["L"] // p["Br"])
+    out: tuple[str, ...] = ("dma_wait",)
+    for tc in tiles_per_row_block(p):
+        out += tile * tc + ("rescale", "dma_wait")
+    return out
 
 
 PARAMS = {"L": 64, "S": 128, "d": 64, "Br": 64, "Bc": 64, "causal": 0, "row_blocks": 0,

@@ -15,10 +15,11 @@ declarative table TILE_KERNELS below. Rules (also in docs/system.md):
   rows are simulated (idle lanes cost what they cost on the hardware); a softmax row length
   is rounded up to the kernel's multiple (16 for VEXP). Main-memory bytes are always the
   tile's own (`tiling.tile_bytes`), not the padded ones.
-- Causal FA-2 tiles: while the FA-2 kernels reject causal = 1 (mask not implemented), a
-  causal tile runs unmasked (its diagonal block computed in full, as a masking kernel also
-  computes it before masking; only the mask instructions are missing), flagged by
-  error["causal_run_dense"] = 1. The tiling's repeat count tc already stops at the diagonal.
+- Causal FA-2 tiles run the kernels' mask (causal = 1: the tile's br query rows are the
+  last rows of its tc·bc keys, the kernel's "row i at position i + S - L", so the last
+  column block is the diagonal one; the tiling's tc already stops there). A kernel that
+  rejects causal = 1 (before the mask existed) would run the tile unmasked, flagged by
+  error["causal_run_dense"] = 1.
 - Steady state (host time): row-wise tiles with more than two rows per core (LayerNorm, the
   softmax's blocks of 8 rows) are priced from runs with 1 and 2 rows per core, extrapolated
   linearly in rows per core (c(1) + (k - 1) (c(2) - c(1)), the rule `ExtrapolatingProvider`

@@ -40,7 +40,11 @@ def test_cost_from_record(prov: sp.SimProvider) -> None:
     assert c.compute_cycles == rec["cycles"] - wait
     assert sum(c.region_cycles.values()) == pytest.approx(c.compute_cycles)
     assert set(c.region_cycles) == {"gelu"}
-    assert c.energy_pj == rec["energy_cluster_pj"]
+    # the static power over the DMA wait is the system model's (idle floor), not the tile's
+    static_wait = rec["energy_static_pj"] * wait / rec["cycles"]
+    assert 0 < static_wait < rec["energy_cluster_pj"]
+    assert c.energy_pj == pytest.approx(rec["energy_cluster_pj"] - static_wait, rel=1e-9)
+    assert sp.static_pj_per_cycle(rec) == pytest.approx(rec["energy_static_pj"] / rec["cycles"])
     assert (c.bytes_in, c.bytes_out) == tile_bytes("gelu", shape)
     assert c.error["check_passed"] == 1.0 and c.source == "simulated"
 

@@ -15,10 +15,11 @@ declarative table TILE_KERNELS below. Rules (also in docs/system.md):
   rows are simulated (idle lanes cost what they cost on the hardware); a softmax row length
   is rounded up to the kernel's multiple (16 for VEXP). Main-memory bytes are always the
   tile's own (`tiling.tile_bytes`), not the padded ones.
-- Causal FA-2 tiles: while the FA-2 kernels reject causal = 1 (mask not implemented), a
-  causal tile runs unmasked (its diagonal block computed in full, as a masking kernel also
-  computes it before masking; only the mask instructions are missing), flagged by
-  error["causal_run_dense"] = 1. The tiling's repeat count tc already stops at the diagonal.
+- Causal FA-2 tiles run the kernels' mask (causal = 1: the tile's br query rows are the
+  last rows of its tc·bc keys, the kernel's "row i at position i + S - L", so the last
+  column block is the diagonal one; the tiling's tc already stops there). A kernel that
+  rejects causal = 1 (before the mask existed) would run the tile unmasked, flagged by
+  error["causal_run_dense"] = 1.
 - Steady state (host time): row-wise tiles with more than two rows per core (LayerNorm, the
   softmax's blocks of 8 rows) are priced from runs with 1 and 2 rows per core, extrapolated
   linearly in rows per core (c(1) + (k - 1) (c(2) - c(1)), the rule `ExtrapolatingProvider`
@@ -35,10 +36,15 @@ declarative table TILE_KERNELS below. Rules (also in docs/system.md):
   standalone run. region_cycles = the non-DMA phases grouped by category (REGION_OF: FA-2's
   QK^T and PV are "gemm", its softmax phases "softmax"), the run's cycles outside any named
   phase (start-up) added to the kernel's main category so that they sum to compute_cycles.
-- energy_pj = the run's energy_cluster_pj (dynamic events + static power over the whole
-  standalone run, without the main-memory device, which the system adds per byte);
-  energy_events from its energy components; error = the run's error metrics (plus
-  check_passed 1/0).
+- energy_pj = the run's energy_cluster_pj (dynamic events + static power, without the
+  main-memory device, which the system adds per byte) minus the static power over its
+  transfer phases (static_power_mw x those cycles at the energy table's frequency): the
+  system model charges a cluster's static floor while it is not computing (idle_event per
+  hart-cycle), so the tile keeps only the static energy of its compute cycles, and the
+  cluster's static power is counted once over the whole latency. The dynamic energy of the
+  transfer phases (DMA, TCDM writes, polling) stays in the tile. energy_events = the
+  standalone run's energy components (static included, as run); error = the run's error
+  metrics (plus check_passed 1/0).
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ import hashlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from ..arch.tilecost import TileCost, config_id
@@ -56,12 +62,12 @@ from .kernelrun import KERNEL_DIR, load_kernels, run_kernel
 from .workloads.tiling import tile_bytes
 
 __all__ = ["SimProvider", "TileKernel", "TILE_KERNELS", "VARIANT_PRESETS", "kernels_digest",
-           "ELEMENTWISE_DIRECT", "SOFTMAX_DIRECT_N"]
+           "ELEMENTWISE_DIRECT", "SOFTMAX_DIRECT_N", "static_pj_per_cycle"]
 
 VARIANT_PRESETS = {"baseline": "paper_baseline", "vexp": "vexp_paper"}
 ELEMENTWISE_DIRECT = 4096  # GELU / residual tiles up to this many elements run whole
 SOFTMAX_DIRECT_N = 1024  # softmax rows up to this length run whole
-PROVIDER_RULES = 1  # bump when a padding / extrapolation rule changes (part of the cache key)
+PROVIDER_RULES = 2  # bump when a padding / extrapolation rule changes (part of the cache key)
 
 
 def _up(n: int, m: int) -> int:
@@ -129,6 +135,19 @@ def kernels_digest() -> str:
         h.update(str(p.relative_to(KERNEL_DIR)).encode())
         h.update(p.read_bytes())
     return h.hexdigest()[:16]
+
+
+def static_pj_per_cycle(rec: Mapping[str, Any]) -> float:
+    """The cluster's static energy per cycle in a kernel record: static_power_mw at the
+    frequency of the record's energy table (what energy.accounting charges per cycle)."""
+    mw = float(rec.get("static_power_mw", 0.0))
+    return mw * 1e-3 / _table_hz(rec["energy_table"]) * 1e12 if mw else 0.0
+
+
+@cache
+def _table_hz(name: str) -> float:
+    from ..energy.model import load_energy_table
+    return load_energy_table(name).frequency_hz
 
 
 @dataclass
@@ -203,7 +222,10 @@ class SimProvider:
         err = {k: float(v) for k, v in rec["error"].items()}
         err["check_passed"] = 1.0 if rec["check"]["passed"] else 0.0
         comps = rec.get("energy_by_component_pj", {})
-        return _Run(cycles, compute, regions, rec.get("energy_cluster_pj"),
+        energy = rec.get("energy_cluster_pj")
+        if energy is not None:  # module docstring: static power over the transfers is the system's
+            energy = max(0.0, energy - static_pj_per_cycle(rec) * wait)
+        return _Run(cycles, compute, regions, energy,
                     {k: float(v) for k, v in comps.items() if k != "main_memory"}, err)
 
     # -- a tile -------------------------------------------------------------------------------

@@ -149,9 +149,11 @@ def sweep_plots(results: Mapping[str, Any], points: list[Any], spec: Mapping[str
 
 def system_plots(results: Mapping[str, Any], points: list[Any], outdir: Path,
                  stem: str) -> list[Path]:
-    """End-to-end points (workload type "system"): per model, STEM_<model>.png with stacked
-    bars per variant: latency split by the share of cluster compute time of each category,
-    and energy split by category (system_sweep.shares)."""
+    """End-to-end points (workload type "system"): per model and prefill length,
+    STEM_<model>.png (STEM_<model>_<seq>.png when the model is run at several lengths) with
+    stacked bars per variant: latency split by the share of cluster compute time of each
+    category, and energy split by category (system_sweep.shares). With more than one
+    prefill length for a model, also STEM_vs_seq.png (seq_plot)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -159,18 +161,21 @@ def system_plots(results: Mapping[str, Any], points: list[Any], outdir: Path,
 
     from ..experiments.system_sweep import CATEGORIES
 
-    by_model: dict[str, list[dict]] = {}
+    by_case: dict[tuple[str, int], list[dict]] = {}
     for p in points:
         if p.system is None:
             continue
         rec = results["points"][p.index]
         if "shares" in rec:
-            by_model.setdefault(rec["model"], []).append(rec)
+            by_case.setdefault((rec["model"], rec["seq_len"]), []).append(rec)
+    seqs_of: dict[str, set[int]] = {}
+    for model, seq in by_case:
+        seqs_of.setdefault(model, set()).add(seq)
     written: list[Path] = []
     outdir.mkdir(parents=True, exist_ok=True)
     colours = {"gemm": "tab:blue", "softmax": "tab:red", "gelu": "tab:orange",
                "rest": "tab:gray"}
-    for model, recs in by_model.items():
+    for (model, seq), recs in by_case.items():
         recs.sort(key=lambda r: r["variant"])
         fig, axes = plt.subplots(1, 2, figsize=(8.4, 4.2))
         names = [r["variant"] for r in recs]
@@ -188,11 +193,76 @@ def system_plots(results: Mapping[str, Any], points: list[Any], outdir: Path,
             ax.set_ylabel("latency (ms)" if what == "time" else "energy (mJ)")
             ax.set_title(f"{model}: {'latency' if what == 'time' else 'energy'}")
         axes[0].legend(fontsize=8)
-        fig.suptitle(f"{results['experiment']}: {model}, prefill {recs[0]['seq_len']} tokens "
+        fig.suptitle(f"{results['experiment']}: {model}, prefill {seq} tokens "
                      "(split by share of cluster compute)", fontsize=9)
         fig.tight_layout()
-        path = outdir / f"{stem}_{model}.png"
+        name = f"{stem}_{model}.png" if len(seqs_of[model]) == 1 else f"{stem}_{model}_{seq}.png"
+        path = outdir / name
         fig.savefig(path, dpi=110)
         plt.close(fig)
         written.append(path)
+    if any(len(v) > 1 for v in seqs_of.values()):
+        path = seq_plot(by_case, outdir / f"{stem}_vs_seq.png", str(results["experiment"]))
+        if path is not None:
+            written.append(path)
     return written
+
+
+def seq_sweep_table(by_case: Mapping[tuple[str, int], list[dict]]) -> list[dict[str, Any]]:
+    """One row per (model, prefill length) with both variants: speed-up (baseline / VEXP
+    latency), energy ratio, and the baseline's shares of cluster compute time in the softmax
+    (FA-2 exp phases + final softmax) and GELU categories. Sorted by model, then length."""
+    rows = []
+    for (model, seq), recs in sorted(by_case.items()):
+        v = {r["variant"]: r for r in recs}
+        if not {"baseline", "vexp"} <= set(v):
+            continue
+        b, x = v["baseline"], v["vexp"]
+        eb, ex = (b["energy_pj"] or {}).get("total"), (x["energy_pj"] or {}).get("total")
+        rows.append({"model": model, "seq": seq,
+                     "speedup": b["latency_cycles"] / x["latency_cycles"],
+                     "energy_ratio": eb / ex if eb and ex else None,
+                     "softmax_share": b["shares"]["time"].get("softmax", 0.0),
+                     "gelu_share": b["shares"]["time"].get("gelu", 0.0)})
+    return rows
+
+
+def seq_plot(by_case: Mapping[tuple[str, int], list[dict]], path: Path,
+             title: str) -> Path | None:
+    """Speed-up and energy ratio (left) and the baseline's exp share of cluster compute time
+    (right: softmax, and softmax + GELU) against the prefill length, one line per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = seq_sweep_table(by_case)
+    if not rows:
+        return None
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    fig, axes = plt.subplots(1, 2, figsize=(9.6, 5.4))
+    for i, model in enumerate(models):
+        rs = [r for r in rows if r["model"] == model]
+        c = f"C{i}"
+        s = [r["seq"] for r in rs]
+        axes[0].plot(s, [r["speedup"] for r in rs], "o-", color=c, label=f"{model} latency")
+        axes[0].plot(s, [r["energy_ratio"] or float("nan") for r in rs], "s--", color=c,
+                     label=f"{model} energy")
+        axes[1].plot(s, [100 * r["softmax_share"] for r in rs], "o-", color=c,
+                     label=f"{model} softmax")
+        axes[1].plot(s, [100 * (r["softmax_share"] + r["gelu_share"]) for r in rs], "^:",
+                     color=c, label=f"{model} softmax + GELU")
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("prefill length S (tokens)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+    axes[0].set_ylabel("baseline / VEXP")
+    axes[0].set_title("speed-up (latency) and energy ratio")
+    axes[1].set_ylabel("% of baseline cluster compute time")
+    axes[1].set_title("exp share of the baseline")
+    fig.suptitle(f"{title}: end-to-end gain vs sequence length", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

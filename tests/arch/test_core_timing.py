@@ -426,3 +426,31 @@ def test_load_latencies_follow_the_config_by_memory_region():
     for where, lat in (("m", 20), ("v", 3)):
         _, t = run(src.format(where=where), config=cfg)
         assert t["cycles"] == 4 + lat + 1 + 3 + 1
+
+
+@pytest.mark.parametrize("src", [
+    FREP_8.format(iters=3),
+    SSR3.format(n=8, xs=_doubles(range(8)), ys=_doubles(range(8, 16)), pad=0),
+    (PROGRAMS / "bench_fp.S").read_text(),
+], ids=["frep8", "ssr3", "bench_fp"])
+def test_inlined_fp_rule_agrees_with_core_timing(src, monkeypatch):
+    from vexpsim.arch.timed import HartTiming
+    fast = run_source(src, harts=1, timing=True, defines={"ITERS": 20})
+    monkeypatch.setattr(HartTiming, "INLINE_FP", False)
+    ref = run_source(src, harts=1, timing=True, defines={"ITERS": 20})
+    assert fast.harts[0].timing == ref.harts[0].timing
+    assert fast.harts[0].timing["fpss_issued"] > 0
+
+
+@pytest.mark.parametrize("name,params", [
+    ("gemm_bf16", {"M": 16, "N": 16, "K": 32, "TK": 32}),  # 8 cores, TCDM contention, SSRs
+    ("gelu_vexp", {}),  # non-pipelined DIVSQRT writing a stream
+])
+def test_inlined_fp_rule_agrees_on_cluster_kernels(name, params, monkeypatch):
+    from vexpsim.arch.timed import HartTiming
+    from vexpsim.experiments.kernelrun import run_kernel
+    fast = run_kernel(name, params).record
+    monkeypatch.setattr(HartTiming, "INLINE_FP", False)
+    ref = run_kernel(name, params).record
+    fast.pop("sim"), ref.pop("sim")  # host time
+    assert fast == ref

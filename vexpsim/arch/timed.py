@@ -88,6 +88,7 @@ class HartTiming:
     """Timing state of one hart: a CoreTiming plus event counts and region snapshots."""
 
     INLINE_ALU = True  # False: every ALU-class instruction calls CoreTiming.alu (reference)
+    INLINE_FP = True  # False: every buffered FP compute instruction calls CoreTiming.fp
 
     def __init__(self, params: TimingParams, tcdm: tuple[int, int], bank_width: int = 8,
                  banks: int = 32) -> None:
@@ -205,13 +206,15 @@ class HartTiming:
                     int_to_fp(rd, rs1, group=key)
                     return fn()
                 return f_i2f
-            fp = ct.fp
+            if not self.INLINE_FP:
+                fp = ct.fp
 
-            def f_fp() -> int:
-                cnt[k] += 1
-                fp(key, rd, *fs, from_sequencer=seq)
-                return fn()
-            return f_fp
+                def f_fp() -> int:
+                    cnt[k] += 1
+                    fp(key, rd, *fs, from_sequencer=seq)
+                    return fn()
+                return f_fp
+            return self._inline_fp(key, rd, fs, fn, k, seq)
 
         if unit in ("fp_lsu", "lsu"):
             return self._wrap_mem(ins, fn, k, x, rd, unit == "fp_lsu", seq)
@@ -349,6 +352,85 @@ class HartTiming:
                 store(rs1, rs2, -1, a, True)
             return fn()
         return f_st
+
+    def _inline_fp(self, key: str, rd: int, fs: tuple[int, ...], fn: Callable[[], int],
+                   k: int, seq: bool) -> Callable[[], int]:
+        """CoreTiming.fp (with _offload, _fp_issue and _write_f) inlined for one buffered FP
+        compute instruction: the same rules in the same order, with the static facts (sources,
+        latency, pipelining, offload or sequencer) bound once. The hot path of the paper
+        kernels, whose short or contended FREP loops run per instruction. Pinned against
+        CoreTiming.fp by tests/arch (INLINE_FP off vs on)."""
+        ct, cnt = self.ct, self.counts
+        p = ct.p
+        fready, stalls, streams, fpq = ct.fready, ct.stalls, ct.streams, ct.fpq
+        lat = p.lat_fpu[key]
+        wlat = p.lat_fpu.get(key, 1)  # the write-FIFO check's latency (_fp_issue)
+        piped = p.pipelined.get(key, True)
+        unit_free = ct.unit_free
+        depth, depth2, lat_off = p.fpq_depth, 2 * p.fpq_depth, p.lat_offload
+        ssr_fs = tuple(r for r in fs if r < 3)
+        rd_ssr = rd < 3
+
+        def f_fp() -> int:
+            cnt[k] += 1
+            if seq:
+                need = ct.fp_last + 1
+            else:  # _offload with no integer sources
+                t = ct.cycle
+                if len(fpq) >= depth:
+                    free = fpq[-depth] + 1
+                    if free > t:
+                        stalls.fpq_full += free - t
+                        t = free
+                ct.cycle = t + 1
+                ct.retired += 1
+                need = t + lat_off
+                if ct.fp_last + 1 > need:
+                    need = ct.fp_last + 1
+            base = need
+            for r in fs:
+                if fready[r] > need:
+                    need = fready[r]
+            if fready[rd] > need:
+                need = fready[rd]
+            if need != base:
+                stalls.fp_raw += need - base
+            ssr = ct.ssr_enabled
+            if ssr:
+                for r in ssr_fs:
+                    ready = streams[r].read_ready()
+                    if ready > need:
+                        stalls.ssr_empty += ready - need
+                        need = ready
+                if rd_ssr:
+                    ready = streams[rd].write_ready(wlat)
+                    if ready > need:
+                        stalls.ssr_full += ready - need
+                        need = ready
+            if not piped:
+                free = unit_free.get(key, 0)
+                if free > need:
+                    stalls.unit_busy += free - need
+                    need = free
+                unit_free[key] = need + lat
+            if ssr:
+                for r in ssr_fs:
+                    streams[r].pop(need)
+            ct.fp_last = need
+            ct.fp_issued += 1
+            wb = need + lat
+            if ssr and rd_ssr:
+                streams[rd].push(wb)
+            else:
+                fready[rd] = wb + 1
+            if wb > ct.last_fp_done:
+                ct.last_fp_done = wb
+            if not seq:
+                fpq.append(need)
+                if len(fpq) > depth2:
+                    fpq.popleft()
+            return fn()
+        return f_fp
 
     def _inline_alu(self, rd: int, xs: tuple[int, ...], fn: Callable[[], int], k: int
                     ) -> Callable[[], int]:

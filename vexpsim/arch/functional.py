@@ -200,6 +200,7 @@ class Ssr:
     def __init__(self, index: int, mem: Memory) -> None:
         self.index = index
         self.mem = mem
+        self._ld8 = mem.loader(8)  # stream addresses are word aligned: no misaligned case
         self.repeat = 0
         self.bounds = [0, 0, 0, 0]
         self.strides = [0, 0, 0, 0]
@@ -293,12 +294,20 @@ class Ssr:
         if self.write:
             raise SimError(f"SSR{self.index} is a write stream but an instruction reads "
                            f"ft{self.index}")
-        if self._rep_left == 0:
-            self._cur_addr = self._next_addr("read")
-            self._cur = int.from_bytes(self.mem.read(self._cur_addr, 8), "little")
-            self._rep_left = self.repeat + 1
-        self._rep_left -= 1
-        self.done = self._ahead is None and self._rep_left == 0
+        rep = self._rep_left
+        if rep == 0:
+            addr = self._ahead
+            if addr is None or self.addrs is None:
+                addr = self._next_addr("read")  # raises
+            else:  # _next_addr inlined (the per-instruction path)
+                self._ahead = next(self.addrs, None)
+                self._next_e += 1
+            self._cur_addr = addr
+            self._cur = self._ld8(addr)
+            rep = self.repeat + 1
+        rep -= 1
+        self._rep_left = rep
+        self.done = rep == 0 and self._ahead is None
         return self._cur
 
     def push(self, value: int) -> None:
@@ -758,6 +767,14 @@ class Hart:
         if not any(r < n for r in regs):
             return lambda: [f[r] for r in regs]
         ssrs = self.ssrs
+        if len(set(regs)) == len(regs):  # distinct registers: each lane pops at most once
+            lanes = [(r < n, ssrs[r] if r < n else None, r) for r in regs]
+
+            def read_distinct() -> list[int]:
+                if not self.ssr_enabled:
+                    return [f[r] for r in regs]
+                return [s.pop() if is_ssr else f[r] for is_ssr, s, r in lanes]
+            return read_distinct
 
         def read() -> list[int]:
             if not self.ssr_enabled:

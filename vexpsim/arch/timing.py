@@ -128,23 +128,33 @@ class _Stream:
         """Cycle at which the next element can be consumed."""
         if self.rep_left:
             return self.avail
-        req = self._request()
-        if self.tcdm is not None:
-            b = self._bank()
-            if b >= 0:
-                req = self.tcdm.free_at(req, b)
+        # _request and _bank inlined (the per-instruction path)
+        req = self.last_req + 1
+        c = self.consumed
+        if len(c) >= self.depth and c[-self.depth] >= req:
+            req = c[-self.depth] + 1
+        tc = self.tcdm
+        if tc is not None:
+            a = self.ssr._ahead
+            if a is not None and tc.base <= a < tc.base + tc.size:
+                req = tc.free_at(req, ((a - tc.base) >> tc.shift) % tc.nb)
         return req + self.lat
 
     def pop(self, t: int) -> None:
         if self.rep_left:
             self.rep_left -= 1
             return
-        req = self._request()
-        if self.tcdm is not None:
-            b = self._bank()
-            if b >= 0:
-                req = self.tcdm.grant(req, b)  # = read_ready() - lat; counts the conflict
-                self.tcdm.reads += 1
+        req = self.last_req + 1
+        c = self.consumed
+        if len(c) >= self.depth and c[-self.depth] >= req:
+            req = c[-self.depth] + 1
+        tc = self.tcdm
+        if tc is not None:
+            a = self.ssr._ahead
+            if a is not None and tc.base <= a < tc.base + tc.size:
+                # = read_ready() - lat; counts the conflict
+                req = tc.grant(req, ((a - tc.base) >> tc.shift) % tc.nb)
+                tc.reads += 1
                 if self.log is not None:
                     self.log.append(req)
         self.elements += 1

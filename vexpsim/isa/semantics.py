@@ -646,9 +646,18 @@ def s_simd_dotpex(ins, h, nxt):
     a = ins.defn.args
     src_of, dst_of = _fmt_getter(h, a["src"], "src"), _fmt_getter(h, a["dst"], "dst")
     neg, rep = a["negate"], a["replicate"]
-    return _simd(ins, h, nxt,
-                 lambda rm, x, y, acc: fpa.simd_dotpex(x, y, acc, src_of(), dst_of(), rm, neg,
-                                                       rep, fast=True), 2, read_dst=True)
+    # _simd(..., nsrc=2, read_dst=True) with the compute call inlined: the GEMM inner loop
+    read = h.freaders([ins.rs1, ins.rs2, ins.rd])
+    write, rm_of, dotpex = h.fwriter(ins.rd), h.dyn_rm, fpa.simd_dotpex
+
+    def f():
+        rm = rm_of()
+        x, y, acc = read()
+        v, fl = dotpex(x, y, acc, src_of(), dst_of(), rm, neg, rep, fast=True)
+        h.fflags |= fl
+        write(v & M64)
+        return nxt
+    return f
 
 
 # ---- VEXP ---------------------------------------------------------------------------------------

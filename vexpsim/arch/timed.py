@@ -368,8 +368,9 @@ class HartTiming:
         piped = p.pipelined.get(key, True)
         unit_free = ct.unit_free
         depth, depth2, lat_off = p.fpq_depth, 2 * p.fpq_depth, p.lat_offload
-        ssr_fs = tuple(r for r in fs if r < 3)
+        ssr_in = tuple(streams[r] for r in fs if r < 3)  # ct.streams is never rebound
         rd_ssr = rd < 3
+        out = streams[rd] if rd_ssr else None
 
         def f_fp() -> int:
             cnt[k] += 1
@@ -397,13 +398,13 @@ class HartTiming:
                 stalls.fp_raw += need - base
             ssr = ct.ssr_enabled
             if ssr:
-                for r in ssr_fs:
-                    ready = streams[r].read_ready()
+                for st in ssr_in:
+                    ready = st.read_ready()
                     if ready > need:
                         stalls.ssr_empty += ready - need
                         need = ready
                 if rd_ssr:
-                    ready = streams[rd].write_ready(wlat)
+                    ready = out.write_ready(wlat)
                     if ready > need:
                         stalls.ssr_full += ready - need
                         need = ready
@@ -414,13 +415,13 @@ class HartTiming:
                     need = free
                 unit_free[key] = need + lat
             if ssr:
-                for r in ssr_fs:
-                    streams[r].pop(need)
+                for st in ssr_in:
+                    st.pop(need)
             ct.fp_last = need
             ct.fp_issued += 1
             wb = need + lat
             if ssr and rd_ssr:
-                streams[rd].push(wb)
+                out.push(wb)
             else:
                 fready[rd] = wb + 1
             if wb > ct.last_fp_done:

@@ -145,9 +145,10 @@ class _Stream:
             self.rep_left -= 1
             return
         req = self.last_req + 1
-        c = self.consumed
-        if len(c) >= self.depth and c[-self.depth] >= req:
-            req = c[-self.depth] + 1
+        c, d = self.consumed, self.depth
+        n = len(c)
+        if n >= d and c[-d] >= req:
+            req = c[-d] + 1
         tc = self.tcdm
         if tc is not None:
             a = self.ssr._ahead
@@ -161,9 +162,9 @@ class _Stream:
         self.last_req = req
         self.avail = req + self.lat
         self.rep_left = self.repeat
-        self.consumed.append(t)
-        if len(self.consumed) > 2 * self.depth:
-            self.consumed.popleft()
+        c.append(t)
+        if n >= 2 * d:  # the length is now above 2 * depth
+            c.popleft()
 
     def write_ready(self, lat: int) -> int:
         """Earliest issue cycle of an instruction whose result (written `lat` cycles after

@@ -1484,17 +1484,20 @@ def simd_dotpex(a64: int, b64: int, acc64: int, src_fmt: str, dst_fmt: str, rm: 
     vals = _FLOAT_LANES.get((src_fmt, dst_fmt)) if fast and rm == "rne" and \
         model == "fpnew" and not replicate else None
     if vals is not None:  # the ISS's common case: two FP32 lanes, 16-bit sources
-        fl0 = fl1 = 0
         got = _dotp_lane_float(vals, negate, a64 & 0xFFFF, b64 & 0xFFFF, (a64 >> 16) & 0xFFFF,
                                (b64 >> 16) & 0xFFFF, acc64 & 0xFFFFFFFF)
+        got1 = _dotp_lane_float(vals, negate, (a64 >> 32) & 0xFFFF, (b64 >> 32) & 0xFFFF,
+                                (a64 >> 48) & 0xFFFF, (b64 >> 48) & 0xFFFF, acc64 >> 32)
+        if got is not None and got1 is not None:  # both lanes exact in binary64 (typical)
+            return got[0] | got1[0] << 32, got[1] | got1[1]
+        # the lanes are independent pure functions: lane 1's float result is reused below
         if got is None:
             ks = _c(src_fmt)
             got = _sdotp.sdotp_lane(_sdotp.SDOTP, negate, rm, ks[_NAME], "fp32", a64 & 0xFFFF,
                                     b64 & 0xFFFF, (a64 >> 16) & 0xFFFF, (b64 >> 16) & 0xFFFF,
                                     acc64 & 0xFFFFFFFF, _sdotp.lane_cfg(0))
         r0, fl0 = got
-        got = _dotp_lane_float(vals, negate, (a64 >> 32) & 0xFFFF, (b64 >> 32) & 0xFFFF,
-                               (a64 >> 48) & 0xFFFF, (b64 >> 48) & 0xFFFF, acc64 >> 32)
+        got = got1
         if got is None:
             ks = _c(src_fmt)
             got = _sdotp.sdotp_lane(_sdotp.SDOTP, negate, rm, ks[_NAME], "fp32",

@@ -35,6 +35,10 @@ KERNEL_DIR = Path(__file__).resolve().parents[2] / "kernels"
 
 DISTRIBUTIONS = ("uniform", "normal", "attention")
 
+# energy totals a record copies from the run (pJ): additive, so an extrapolated record is the
+# weighted sum of its runs' values (one list for both, so that neither can miss a key)
+ENERGY_TOTALS = ("energy_pj", "energy_cluster_pj", "energy_dynamic_pj", "energy_static_pj")
+
 
 @dataclass(frozen=True)
 class Kernel:
@@ -204,7 +208,7 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
         names = {n: None for r, _ in runs for n in r.record["phases_cycles"]}
         rec["phases_cycles"] = {
             n: round(wsum(lambda r, n=n: r["phases_cycles"].get(n, 0))) for n in names}
-        for key in ("energy_pj", "energy_cluster_pj", "energy_dynamic_pj", "energy_static_pj"):
+        for key in ENERGY_TOTALS:
             if key in rec:
                 rec[key] = wsum(lambda r, key=key: r[key])
         if "energy_by_component_pj" in rec:
@@ -357,8 +361,7 @@ def _run_one(k: Kernel, p: dict, *, dist: str, seed: int, cluster: Any, timing: 
         rec["harts"] = [{"hart": h["hart"], "cycles": h["timing"]["cycles"],
                          "retired": h["retired"], "stalls": h["timing"]["stalls"]}
                         for h in data["harts"]]
-        for key in ("energy_pj", "energy_cluster_pj", "energy_dynamic_pj", "energy_static_pj",
-                    "energy_by_component_pj", "average_power_mw",
+        for key in (*ENERGY_TOTALS, "energy_by_component_pj", "average_power_mw",
                     "static_power_mw", "energy_table"):
             if key in data:
                 rec[key] = data[key]

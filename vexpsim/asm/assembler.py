@@ -632,9 +632,9 @@ _FCSR = {"frcsr": ("csrrs", "fcsr", "r"), "frrm": ("csrrs", "frm", "r"),
 _FP_MOVE = {"fmv": "fsgnj", "fabs": "fsgnjx", "fneg": "fsgnjn"}
 _FMV_ALIASES = {"fmv.x.s": "fmv.x.w", "fmv.s.x": "fmv.w.x"}
 _FP_CMP_SWAP = {"fgt": "flt", "fge": "fle"}
+_LOADS = ("lb", "lh", "lw", "lbu", "lhu", "flw", "fld", "flh", "flb")
 # loads/stores GNU as takes as `op reg, symbol, temp` (auipc temp + the access)
-_SYM_MEM = ("lb", "lh", "lw", "lbu", "lhu", "flw", "fld", "flh", "flb",
-            "sb", "sh", "sw", "fsw", "fsd", "fsh", "fsb")
+_SYM_MEM = (*_LOADS, "sb", "sh", "sw", "fsw", "fsd", "fsh", "fsb")
 # register-register mnemonics GNU as accepts with an immediate last operand (not sub)
 _IMM_FORM = {"add": "addi", "and": "andi", "or": "ori", "xor": "xori", "slt": "slti",
              "sltu": "sltiu", "sll": "slli", "srl": "srli", "sra": "srai"}
@@ -670,7 +670,7 @@ def _instr_count(st: _State, mn: str, ops: list, loc: SourceLoc) -> int:
         return 2
     if mn in ("la", "lla", "call", "tail"):
         return 2
-    if mn in ("lb", "lh", "lw", "lbu", "lhu", "flw", "fld", "flh", "flb") and len(ops) == 2 \
+    if mn in _LOADS and len(ops) == 2 \
             and "(" not in ops[1][0] and ops[1][0] and ops[1][0].split()[0] not in X_REGS:
         return 2  # `lw rd, symbol`: auipc + load
     if mn in _SYM_MEM and len(ops) == 3:
@@ -722,13 +722,9 @@ def _expand(st: _State, s: _Stmt, pc: int) -> list[tuple[str, list]]:
                 return [("jalr", [ops[0], (m.group(2), ops[1][1]), (m.group(1) or "0",
                                                                      ops[1][1])])]
             return [("jalr", [ops[0], ops[1], ("0", c)])]
-        if mn in _SYM_MEM and len(ops) == 3:
-            sym, tmp = ops[1], ops[2]
-            return [("auipc", [tmp, (f"%pcrel_hi({sym[0]})", sym[1])]),
-                    (mn, [ops[0], (f"%pcrel_lo({pc})({tmp[0]})", sym[1])])]
-        if mn in ("lb", "lh", "lw", "lbu", "lhu", "flw", "fld", "flh", "flb") and \
-                s.size == 8:
-            tmp = ops[0] if mn[0] != "f" else None
+        if mn in _SYM_MEM and (len(ops) == 3 or (mn in _LOADS and s.size == 8)):
+            # `op reg, symbol, rt`, or `lw rd, symbol` (rd is the temporary)
+            tmp = ops[2] if len(ops) == 3 else (ops[0] if mn[0] != "f" else None)
             if tmp is None:
                 raise _Error(f"{mn} with a symbol address is not supported; use la + {mn}",
                              ops[1][1])

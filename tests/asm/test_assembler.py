@@ -441,3 +441,10 @@ def test_program_store_writes_inputs_at_a_symbol():
         p.store("nope", b"\x00")
     with pytest.raises(ValueError, match="do not fit"):
         p.store("after", b"\x00" * 4096)
+
+
+def test_fp_load_from_a_symbol_needs_a_temporary():
+    probs = errors("_start:\n    flw fa0, c\n.data\nc: .word 0\n")
+    assert len(probs) == 1 and "flw with a symbol address is not supported; use la + flw" \
+        in probs[0] and probs[0].startswith("a.S:2:")
+    assert len(asm("_start:\n    flw fa0, c, t0\n.data\nc: .word 0\n").instructions) == 2

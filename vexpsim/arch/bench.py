@@ -80,18 +80,15 @@ SCALAR_SPMD = SCALAR.replace("    la   a1, buf\n", """    la   a1, buf
     add  a1, a1, t1
 """).replace("buf: .zero 64", "buf: .zero 64*16")
 
-# FREP/SSR SPMD: the 8 compute cores each run ONE long FREP loop of the FP64 dot-product body
-# (8 accumulators; 2-D streams rewinding a 64-element buffer, core h reading it shifted by h
-# words so that the cores' streams start in different banks); the DMA core only exits.
-FREP_SSR_SPMD = """.equ L, 64
-_start:
-    csrr a0, mhartid
-    li   t0, 8
-    beq  a0, t0, 9f
-    slli t2, a0, 3              # core h: h words into the buffers
+
+def _rewinding_streams(outer: str) -> str:
+    """SSR 0 and 1 set up as 2-D read streams over the L words at `xs` and `ys` (core h
+    starting h words in), rewound `outer` + 1 times: the stream set-up of the SPMD FREP
+    programs below."""
+    return """    slli t2, a0, 3              # core h: h words into the buffers
     li   t0, L-1
     scfgwi t0, 2<<5 | 31
-    li   t0, 8*ITERS-1
+    li   t0, """ + outer + """
     scfgwi t0, 3<<5 | 31
     li   t0, 8
     scfgwi t0, 6<<5 | 31
@@ -103,7 +100,18 @@ _start:
     la   t0, ys
     add  t0, t0, t2
     scfgwi t0, 25<<5 | 1
-    csrsi ssr, 1
+"""
+
+
+# FREP/SSR SPMD: the 8 compute cores each run ONE long FREP loop of the FP64 dot-product body
+# (8 accumulators; 2-D streams rewinding a 64-element buffer, core h reading it shifted by h
+# words so that the cores' streams start in different banks); the DMA core only exits.
+FREP_SSR_SPMD = """.equ L, 64
+_start:
+    csrr a0, mhartid
+    li   t0, 8
+    beq  a0, t0, 9f
+""" + _rewinding_streams("8*ITERS-1") + """    csrsi ssr, 1
     li   t1, L*ITERS-1          # one FREP loop: 8 instructions x L x ITERS
     frep.o t1, 8, 0, 0
     fmadd.d fa0, ft0, ft1, fa0
@@ -161,22 +169,7 @@ _start:
     li   t0, 8
     beq  a0, t0, 9f
     csrwi fmode, 3              # .h is BF16
-    slli t2, a0, 3              # core h: h words into the buffers
-    li   t0, L-1
-    scfgwi t0, 2<<5 | 31
-    li   t0, ITERS-1
-    scfgwi t0, 3<<5 | 31
-    li   t0, 8
-    scfgwi t0, 6<<5 | 31
-    li   t0, -8*(L-1)
-    scfgwi t0, 7<<5 | 31
-    la   t0, xs
-    add  t0, t0, t2
-    scfgwi t0, 25<<5 | 0
-    la   t0, ys
-    add  t0, t0, t2
-    scfgwi t0, 25<<5 | 1
-    fcvt.d.w fa0, zero          # the row maximum: 0
+""" + _rewinding_streams("ITERS-1") + """    fcvt.d.w fa0, zero          # the row maximum: 0
     fcvt.d.w fs0, zero
     fcvt.d.w fs1, zero
     la   t0, ninf

@@ -370,17 +370,12 @@
     bnez    t5, 88b
 .endm
 
+    .include "lib/spmd.S"
+
     .text
     .globl _start
 _start:
-    csrr    s0, mhartid
-    la      s11, scratch
-    slli    t0, s0, 6
-    add     s11, s11, t0            # this hart's 64-byte scratch
-    addi    sp, s11, 64             # and its stack (expf uses 16 bytes of it)
-    li      t0, 8
-    beq     s0, t0, .Ldma_core
-    bgt     s0, t0, .Ldone          # harts beyond the 9 of the default cluster
+    SPMD_ENTRY
     fcvt.d.w fs8, zero              # +0.0 (kept)
     FA2_INIT
     la      s8, qbuf

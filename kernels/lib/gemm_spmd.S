@@ -46,6 +46,8 @@
     .equ BBUFB, NP*ARB          # one Bt chunk buffer (NP rows; rows N..NP-1 stay zero)
     .equ CROWB, NP*CB           # one cacc row (the output row in place at its start)
 
+    .include "lib/spmd.S"
+
     .text
     .globl _start
 _start:
@@ -108,10 +110,6 @@ _start:
     ecall
 
 # ---- the DMA core ------------------------------------------------------------------------------
-.macro DMA_WAIT
-1:  dmstati t0, 2               # busy
-    bnez    t0, 1b
-.endm
 
 # DMA_LOAD: chunk at byte offset \off (register) of every main-memory row into buffer \ab, \bb
 .macro DMA_LOAD off, ab, bb

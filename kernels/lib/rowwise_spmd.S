@@ -26,17 +26,12 @@
 
     .equ TB, ROWS*COLS*2        # bytes of one tile array (BF16)
 
+    .include "lib/spmd.S"
+
     .text
     .globl _start
 _start:
-    csrr    s0, mhartid
-    la      s11, scratch
-    slli    t0, s0, 6
-    add     s11, s11, t0        # this hart's 64-byte scratch
-    addi    sp, s11, 64         # and its stack (expf uses 16 bytes of it)
-    li      t0, 8
-    beq     s0, t0, .Ldma_core
-    bgt     s0, t0, .Ldone      # harts beyond the 9 of the default cluster: nothing to do
+    SPMD_ENTRY
     CORE_INIT
     csrr    t0, mcycle          # region "dma_wait": the loads
     csrr    x0, barrier         # inputs in the TCDM

@@ -39,17 +39,12 @@
     .equ BLKB, 8*ROWB           # bytes per block of 8 rows
     .equ NBLK, M/8              # blocks
 
+    .include "lib/spmd.S"
+
     .text
     .globl _start
 _start:
-    csrr    s0, mhartid
-    la      s11, scratch
-    slli    t0, s0, 6
-    add     s11, s11, t0        # this hart's 64-byte scratch
-    addi    sp, s11, 64         # and its stack (expf uses 16 bytes of it)
-    li      t0, 8
-    beq     s0, t0, .Ldma_core
-    bgt     s0, t0, .Ldone      # harts beyond the 9 of the default cluster: nothing to do
+    SPMD_ENTRY
     ROW_INIT
     la      s3, buf
     li      t0, ROWB
@@ -84,10 +79,6 @@ _start:
     ecall
 
 # ---- the DMA core ------------------------------------------------------------------------------
-.macro DMA_WAIT
-1:  dmstati t0, 2               # busy
-    bnez    t0, 1b
-.endm
 
 .macro DMA_COPY src, dst
     dmsrc   \src, zero

@@ -42,18 +42,13 @@ from ...errors import UserError
 from ...numerics.formats import BF16, convert, to_bits
 from ...numerics.reference import attention_reference, softmax_reference
 from ..kernelrun import Extrapolation, Kernel, input_values, register
+from .common import EXPF_MAX_REL, TCDM_BYTES, U32, U_BF16, VEXP_MAX_REL
 
-CORES = 8  # compute cores of the default cluster (snitch_cluster.md §1): Br a multiple of 8
-TCDM_BYTES = 128 * 1024  # snitch_cluster.md §1 (cfg/default.json tcdm.size)
 SCRATCH_BYTES = 9 * 64 + 64  # per-hart scratch + constants (kernels/lib/fa2_spmd.S)
 ALIGN = 64  # each TCDM buffer starts on a 64-byte boundary (kernels/lib/fa2_spmd.S)
 MAIN_BYTES = 64 * 1024 * 1024  # main memory modelled (docs/dsl.md memory map)
 D_SUPPORTED = (64, 80, 128)  # head dims tested; any multiple of 8 in 8..256 is accepted
 TILE_MIN, TILE_MAX = 8, 128
-U_BF16 = 2.0**-8  # unit roundoff of BF16 (8 significant bits)
-U32 = 2.0**-24  # unit roundoff of FP32
-VEXP_MAX_REL = 0.00706  # VEXP's max relative error vs exp of its BF16 input (docs/accuracy.md)
-EXPF_MAX_REL = 2 * U32  # libm expf: 0.502 ulp (snitch_cluster.md §5.2)
 
 
 def _round_up(n: int, a: int = ALIGN) -> int:

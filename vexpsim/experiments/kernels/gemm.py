@@ -20,15 +20,12 @@ import numpy as np
 
 from ...numerics.formats import BF16, convert, from_bits, to_bits
 from ..kernelrun import Kernel, input_values, register
+from .common import TCDM_BYTES, U32, U_BF16
 
 __all__ = ["gemm_bound", "params_of_tile", "tcdm_bytes", "limits_problems"]
 
-CORES = 8  # compute cores (snitch_cluster.md §1): output rows i on core i mod 8
 GROUP = 8  # columns per FREP group = accumulators (snitch_cluster.md §3.2: DOTP/FMA +4)
-TCDM_BYTES = 128 * 1024  # snitch_cluster.md §1 (cfg/default.json tcdm.size)
 TCDM_PAD = 4 * 64  # alignment of the 4 TCDM buffers to 64 B (kernels/lib/gemm_spmd.S)
-U32 = 2.0**-24  # unit roundoff of FP32
-U_BF16 = 2.0**-8  # unit roundoff of BF16
 TK_MULTIPLE = 16  # a chunk row is whole 64-bit words for 4 BF16 lanes and 2 FP32 lanes
 ROW_PAD = 8  # TCDM row pitch = row + one bank (kernels/lib/gemm_spmd.S: spreads rows over banks)
 MAX_ROW_BYTES = 2047 - ROW_PAD  # the pitch is an addi immediate in the kernels (12-bit signed)

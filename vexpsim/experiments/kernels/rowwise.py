@@ -15,14 +15,11 @@ import numpy as np
 
 from ...numerics.formats import BF16, convert, from_bits, to_bits
 from ..kernelrun import Kernel, input_values, register
+from .common import CORES, EXPF_MAX_REL, TCDM_BYTES, VEXP_MAX_REL
+from .common import U32 as V  # the bounds below write FP32's unit roundoff V
+from .common import U_BF16 as U  # and BF16's U
 
-CORES = 8  # compute cores (snitch_cluster.md §1)
-TCDM_BYTES = 128 * 1024  # snitch_cluster.md §1 (cfg/default.json tcdm.size)
 TCDM_RESERVED = 1024  # per-hart scratch (9 x 64 B), constants, alignment padding
-U = 2.0**-8  # unit roundoff of BF16 (8 significant bits)
-V = 2.0**-24  # unit roundoff of FP32
-VEXP_MAX_REL = 0.00706  # VEXP's max relative error vs exp of its BF16 input (softmax_row.py)
-EXPF_MAX_REL = 2 * V  # libm expf: within 0.502 ulp (kernels/lib/expf.S)
 TINY = 2.0**-120  # absolute slack for results below the normal range (flushed or subnormal)
 GELU_SCALE = 3.0  # GELU inputs: N(0, 3^2) / U(-3, 3), so both tails of the curve are exercised
 LN_EPS = 1e-5  # GPT-2 layer_norm_epsilon (kernels/layernorm.S header)

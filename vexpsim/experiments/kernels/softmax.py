@@ -13,13 +13,10 @@ import numpy as np
 from ...numerics.formats import BF16, convert, from_bits, to_bits
 from ...numerics.reference import softmax_reference
 from ..kernelrun import Kernel, input_values, register
+from .common import CORES, TCDM_BYTES, U32, U_BF16
 from .softmax_row import SCALE, vexp_softmax_bound
 
-CORES = 8  # compute cores of the default cluster (snitch_cluster.md §1); a block = 8 rows
-TCDM_BYTES = 128 * 1024  # snitch_cluster.md §1 (cfg/default.json tcdm.size)
 TCDM_RESERVED = 2048  # per-hart scratch (9 x 64 B), constants, alignment padding
-U32 = 2.0**-24  # unit roundoff of FP32
-U_BF16 = 2.0**-8  # unit roundoff of BF16 (8 significant bits)
 
 
 def nbuf(n: int, elem_bytes: int, extra: int = 0) -> int:

@@ -186,3 +186,13 @@ def test_set_errors_name_the_override():
     with pytest.raises(UserError, match=r"workload.kernel: unknown kernel nope; .* \(set by "
                        r"override 'workload.kernel=nope'\)"):
         load('[workload]\nkernel = "softmax_vexp_row"\n', overrides=["workload.kernel=nope"])
+
+
+def test_energy_table_key(tmp_path):
+    f = tmp_path / "e.toml"
+    f.write_text('[experiment]\nname = "e"\n[workload]\nkernel = "softmax_vexp_row"\n')
+    assert load_experiment(f).config["energy"]["table"] == "gf12lp_0p8v"  # the default
+    f.write_text('[experiment]\nname = "e"\n[workload]\ntype = "system"\nmodel = "vit-b16"\n'
+                 'variant = "vexp"\n[energy]\ntable = "gf12lp_0p8v"\n')
+    with pytest.raises(UserError, match="energy.table: not used by system workloads"):
+        load_experiment(f)

@@ -202,3 +202,46 @@ def test_dry_run_lists_points_and_runs_nothing(exp_file, tmp_path, capsys):
     assert lines[4].split() == ["3", "softmax_vexp_row", "N=64", "dist=normal", "seed=1",
                                 "cluster=vexp_paper", "[kernel=softmax_vexp_row", "N=64]"]
     assert not (tmp_path / "o").exists()
+
+
+def _doubled_table(path):
+    """The shipped table with every pJ and mW doubled, named "doubled"."""
+    import re
+    from importlib import resources
+    text = resources.files("vexpsim.energy").joinpath("tables/gf12lp_0p8v.toml").read_text()
+    text = text.replace('name = "gf12lp_0p8v"', 'name = "doubled"')
+    text = re.sub(r"^(pj|mw) = ([0-9._]+)$",
+                  lambda m: f"{m[1]} = {2 * float(m[2].replace('_', ''))!r}", text, flags=re.M)
+    path.write_text(text)
+
+
+def test_energy_table_of_an_experiment(exp_file, tmp_path):
+    # energy.table: a path relative to the config file prices every point's run
+    _doubled_table(tmp_path / "doubled.toml")
+    a = run(exp_file, tmp_path / "a")
+    exp_file.write_text(SWEEP + '[energy]\ntable = "doubled.toml"\n')
+    b = run(exp_file, tmp_path / "b")
+    for pa, pb in zip(a["points"], b["points"], strict=True):
+        assert pa["energy_table"] == "gf12lp_0p8v" and pb["energy_table"] == "doubled"
+        assert pb["cycles"] == pa["cycles"]
+        assert pb["energy_pj"] == pytest.approx(2 * pa["energy_pj"], rel=1e-12)
+    assert b["config"]["energy"]["table"] == str(tmp_path / "doubled.toml")
+    # and the same from the command line
+    exp_file.write_text(SWEEP)
+    c = run(exp_file, tmp_path / "c", "--set", f'energy.table="{tmp_path / "doubled.toml"}"')
+    assert [p["energy_pj"] for p in c["points"]] == [p["energy_pj"] for p in b["points"]]
+
+
+def test_bad_energy_table_is_reported_with_its_key_path(exp_file, tmp_path, capsys):
+    exp_file.write_text(SWEEP + '[energy]\ntable = "nope.toml"\n')
+    assert main(["run", str(exp_file), "-o", str(tmp_path / "o"), "--no-progress"]) != 0
+    err = capsys.readouterr().err
+    assert f"{exp_file}: energy.table:" in err and "nope.toml" in err
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[meta]\nname = "b"\nfrequency_hz = 1e9\n[events.a]\npj = 1\n'
+                   'component = "c"\n')
+    exp_file.write_text(SWEEP + '[energy]\ntable = "bad.toml"\n')
+    assert main(["run", str(exp_file), "-o", str(tmp_path / "o"), "--no-progress"]) != 0
+    err = capsys.readouterr().err
+    assert "energy.table:" in err and "events.a.source: missing" in err
+    assert not (tmp_path / "o" / "results.json").exists()

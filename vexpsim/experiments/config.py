@@ -103,6 +103,12 @@ SCHEMA = Section({
         "dist": Field(str, "normal", choices=DISTRIBUTIONS, doc="input distribution"),
         "seed": Field(int, 0, min=0, doc="seed of the input generator"),
     }, doc="the kernel and its inputs"),
+    "energy": Section({
+        "table": Field(str, "gf12lp_0p8v", doc="energy table pricing kernel runs: a shipped "
+                       "table name or a .toml path (relative to this config file); "
+                       "docs/energy.md 'Another technology or operating point'"),
+    }, doc="energy accounting of kernel workloads (system workloads: the system config's "
+           "energy_table)"),
     "cluster": Field(dict, None, doc="cluster configuration table (preset = NAME plus "
                      "overrides, as a cluster config file); absent: each kernel's own preset"),
     "sweep": Section({
@@ -310,6 +316,7 @@ def experiment_from_data(data: Mapping[str, Any], *, origin: str, quick: bool = 
             pass
         raise UserError(exc.problems + extra) from None
     grid, grid_src, pts, problems = _check_sweep(cfg["sweep"], origin, quick)
+    problems += _check_energy(cfg, data, origin)
     if problems:
         raise UserError(problems)
     points, problems = _expand(cfg, grid, grid_src, pts, origin, notes or {},
@@ -320,6 +327,30 @@ def experiment_from_data(data: Mapping[str, Any], *, origin: str, quick: bool = 
     if problems:
         raise UserError(list(dict.fromkeys(problems)))  # same problem at many points: once
     return Experiment(cfg["experiment"]["name"], origin, cfg, points, quick)
+
+
+def _check_energy(cfg: dict, data: Mapping[str, Any], origin: str) -> list[str]:
+    """Resolve energy.table (a path relative to the config file) and load it once, so a bad
+    table is reported before anything runs; cfg["energy"]["table"] becomes the resolved
+    name or path."""
+    from ..energy.model import TABLES, load_energy_table
+
+    table = cfg["energy"]["table"]
+    given = isinstance(data.get("energy"), Mapping) and "table" in data["energy"]
+    if cfg["workload"]["type"] == "system" and given:
+        return [f"{origin}: energy.table: not used by system workloads (each system config "
+                f"names its own energy_table; see vexpsim/arch/configs/system_schema.toml)"]
+    if table not in TABLES:
+        path = Path(table)
+        if not path.is_absolute() and Path(origin).parent.is_dir():
+            path = Path(origin).parent / path
+        table = str(path)
+    try:
+        load_energy_table(table)
+    except UserError as exc:
+        return [f"{origin}: energy.table: {p}" for p in exc.problems]
+    cfg["energy"]["table"] = table
+    return []
 
 
 def _expand(cfg: dict, grid: dict, grid_src: dict[str, str], pts: list[dict], origin: str,

@@ -39,7 +39,8 @@ def point_task(exp: Experiment, p: Point, cache: str | None = None) -> dict[str,
     if p.system is not None:
         return {"index": p.index, "origin": exp.origin, "system": p.system, "cache": cache}
     return {"index": p.index, "origin": exp.origin, "kernel": p.kernel, "params": p.params,
-            "dist": p.dist, "seed": p.seed, "cluster": p.cluster}
+            "dist": p.dist, "seed": p.seed, "cluster": p.cluster,
+            "energy_table": exp.config["energy"]["table"]}
 
 
 def run_point(task: dict[str, Any]) -> tuple[dict, dict]:
@@ -59,7 +60,7 @@ def run_point(task: dict[str, Any]) -> tuple[dict, dict]:
     try:
         cluster = cluster_config_from_data(task["cluster"], origin=task["origin"])
         run = run_kernel(task["kernel"], task["params"], dist=task["dist"], seed=task["seed"],
-                         cluster=cluster)
+                         cluster=cluster, energy_table=task.get("energy_table", "gf12lp_0p8v"))
     except Exception as exc:  # noqa: BLE001 - one broken point must not lose the sweep
         rec = {"kernel": task["kernel"], "params": task["params"], "dist": task["dist"],
                "seed": task["seed"], "config": task["cluster"].get("name")}

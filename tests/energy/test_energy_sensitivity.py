@@ -35,7 +35,7 @@ def test_member_moves_only_tcdm_and_static():
     assert f.events["tcdm_read"].pj == f.events["tcdm_write"].pj == 4.5
     assert f.events["tcdm_conflict"].pj == pytest.approx((4.5 - 0.51) / 2)
     for name, e in m.events.items():
-        if not name.startswith("tcdm_"):
+        if not name.startswith("tcdm_") and name != "core_cycle":
             assert f.events[name] == e
     # the floor rises by 8 cores x 0.95 x 1.125 accesses per cycle x 4.5 pJ = 38.5 mW
     inst = Instances(compute_cores=8, dma_cores=1)
@@ -44,6 +44,7 @@ def test_member_moves_only_tcdm_and_static():
     assert after - before == pytest.approx(8 * 0.95 * 1.125 * 4.5)
     # spread as the table spreads it: every block scaled by the same factor
     ratios = {round(f.leakage[k].mw / e.mw, 9) for k, e in m.leakage.items() if e.mw}
+    ratios.add(round(f.events["core_cycle"].pj / m.events["core_cycle"].pj, 9))
     assert len(ratios) == 1
     assert "what-if" in f.events["tcdm_read"].source and f.name != m.name
     # at the table's own access energy the member prices like the table
@@ -59,3 +60,23 @@ def test_out_of_range_is_a_clear_error():
         tcdm_family(m, 20.0)
     with pytest.raises(UserError, match="must lie in"):
         tcdm_family(m, -1.0)
+
+
+def test_a_member_as_a_technology_file(tmp_path):
+    from vexpsim.energy.model import energy_table_toml
+    f = tcdm_family(load_energy_table(), 4.5)
+    path = tmp_path / "whatif.toml"
+    path.write_text(energy_table_toml(f, header="what-if"))
+    g = load_energy_table(path)
+    assert g.events == f.events and g.leakage == f.leakage and g.name == f.name
+
+
+def test_energy_table_cli_writes_a_what_if_table(tmp_path, capsys):
+    from vexpsim import cli
+    assert cli.main(["energy-table", "--what-if-tcdm", "4.5", "--format", "toml"]) == 0
+    path = tmp_path / "w.toml"
+    path.write_text(capsys.readouterr().out)
+    g = load_energy_table(path)
+    assert g.events["tcdm_read"].pj == 4.5 and g.name == "gf12lp_0p8v+tcdm4.5pJ"
+    assert cli.main(["energy-table", "--what-if-tcdm", "99"]) == 1
+    assert "must lie in" in capsys.readouterr().err

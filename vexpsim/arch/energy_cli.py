@@ -70,6 +70,18 @@ def _run_table(args: argparse.Namespace) -> int:
     from .config import load_cluster_config
 
     m = load_energy_table(args.table)  # validates: every problem with its key path
+    if args.what_if_tcdm is not None:
+        from ..energy.sensitivity import tcdm_family
+        m = tcdm_family(m, args.what_if_tcdm)
+    if args.format == "toml":
+        from ..energy.model import energy_table_toml
+        what = (f"what-if: {args.table} with every TCDM access at {args.what_if_tcdm:g} pJ and "
+                "the static floor moved to keep cross-check C1\n(vexpsim energy-table "
+                f"--what-if-tcdm {args.what_if_tcdm:g}; docs/energy.md, 'Sensitivity'). Not a "
+                "calibrated table." if args.what_if_tcdm is not None
+                else f"written by vexpsim energy-table from {m.origin}")
+        print(energy_table_toml(m, header=what), end="")
+        return 0
     cfg = load_cluster_config(args.config) if args.config else load_cluster_config()
     inst = cluster_instances(cfg)
     static = m.static_power_mw(inst)
@@ -123,5 +135,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a shipped table name or a TOML file (default gf12lp_0p8v)")
     t.add_argument("--config", metavar="FILE",
                    help="cluster configuration whose static power to total")
-    t.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    t.add_argument("--format", choices=("markdown", "json", "toml"), default="markdown",
+                   help="toml: the table as a technology file (e.g. a what-if table)")
+    t.add_argument("--what-if-tcdm", type=float, metavar="PJ",
+                   help="the member of the C1-consistent family with TCDM accesses at PJ "
+                        "(static floor moved to keep cross-check C1; docs/energy.md)")
     t.set_defaults(func=_run_table)

@@ -23,7 +23,8 @@ from ..errors import UserError
 from ..schema import Field, MapOf, Section, load_toml
 
 __all__ = ["EnergyEvent", "LeakageEntry", "EnergyModel", "EnergyBreakdown", "Instances",
-           "load_energy_table", "TABLES", "INSTANCE_KINDS", "ENERGY_TABLE_SCHEMA"]
+           "load_energy_table", "TABLES", "INSTANCE_KINDS", "ENERGY_TABLE_SCHEMA",
+           "energy_table_toml"]
 
 TABLES = ("gf12lp_0p8v",)
 # How many instances of a block a cluster has; see Instances.
@@ -224,3 +225,19 @@ def load_energy_table(name_or_path: str | Path = "gf12lp_0p8v") -> EnergyModel:
     meta = data["meta"]
     return EnergyModel(meta["name"], events, float(meta["frequency_hz"]), leakage,
                        meta["technology"], origin)
+
+
+def energy_table_toml(model: EnergyModel, header: str = "") -> str:
+    """The table as a technology file (every number with its source): load_energy_table of the
+    text gives the same events and static entries. For what-if tables written by a tool."""
+    from ..schema import dump_toml
+
+    def drop_none(d: dict) -> dict:
+        return {k: v for k, v in d.items() if v is not None and k != "name"}
+
+    data = {"meta": {"name": model.name, "technology": model.technology,
+                     "frequency_hz": float(model.frequency_hz), "source": model.origin},
+            "events": {k: drop_none(vars(e)) for k, e in model.events.items()},
+            "leakage": {k: drop_none(vars(e)) for k, e in model.leakage.items()}}
+    head = "".join(f"# {line}\n" for line in header.splitlines())
+    return head + ("\n" if head else "") + dump_toml(data, ENERGY_TABLE_SCHEMA, comments=False)

@@ -70,6 +70,9 @@ def tcdm_family(model: EnergyModel, tcdm_pj: float) -> EnergyModel:
     conflict = max(tcdm_pj - TCDM_ARRAY_PJ, 0.0) / 2
     events["tcdm_conflict"] = replace(events["tcdm_conflict"], pj=conflict, label="X",
                                       source=events["tcdm_conflict"].source + note)
+    if "core_cycle" in events:  # the system model's idle floor per hart-cycle: the same floor
+        events["core_cycle"] = replace(events["core_cycle"], pj=events["core_cycle"].pj * scale,
+                                       label="X", source=events["core_cycle"].source + note)
     leakage = {k: replace(e, mw=e.mw * scale, source=e.source + note, label="X")
                for k, e in model.leakage.items()}
     return EnergyModel(f"{model.name}+tcdm{tcdm_pj:g}pJ", events, model.frequency_hz, leakage,

@@ -99,3 +99,23 @@ def test_fa2_tiles_when_registered(prov: sp.SimProvider) -> None:
     causal = prov.cost("fa2", (8, 16, 64, 1, 1), "vexp", "x")
     rejects = any("causal" in m for m in k.check(p))
     assert causal.error.get("causal_run_dense", 0.0) == (1.0 if rejects else 0.0)
+
+
+def test_tiles_priced_with_the_system_energy_table(prov: sp.SimProvider, tmp_path) -> None:
+    # the system config's energy_table prices the tiles too, and keys their cache entries
+    from vexpsim.energy.model import energy_table_toml, load_energy_table
+    from vexpsim.energy.sensitivity import tcdm_family
+    path = tmp_path / "whatif.toml"
+    path.write_text(energy_table_toml(tcdm_family(load_energy_table(), 4.5)))
+    other = sp.SimProvider(energy_table=str(path))
+    before = other.cluster_config_id("vexp")
+    assert before != prov.cluster_config_id("vexp")
+    a = prov.cost("residual", (8, 64), "vexp", "x")
+    b = other.cost("residual", (8, 64), "vexp", "x")
+    assert b.cycles == a.cycles and b.energy_pj != a.energy_pj
+    path.write_text(path.read_text().replace("pj = 4.5", "pj = 4.0"))
+    sp.energy_table_digest.cache_clear()
+    # an edited table re-prices its tiles
+    assert sp.SimProvider(energy_table=str(path)).cluster_config_id("vexp") != before
+    with pytest.raises(UserError, match="nope.toml"):
+        sp.SimProvider(energy_table=str(tmp_path / "nope.toml")).cluster_config_id("vexp")

@@ -191,10 +191,9 @@ def _price_tiles(exp: Experiment, cache: str, jobs: int, dask: str | None,
     or Dask, every distinct tile the points need that is not in the cache yet."""
     from ..arch.tilecost import CachedProvider, cache_key
     from .simprovider import SimProvider
-    from .system_sweep import tile_requests
+    from .system_sweep import tile_energy_table, tile_requests
 
-    sim = SimProvider()
-    probe = CachedProvider(sim, cache)
+    sims: dict[str, Any] = {}  # energy table -> provider (the table is part of the cache key)
     needed: dict[tuple, None] = {}
     shapes: dict[str, list] = {}  # the tile shapes do not depend on the variant: list once
     for p in exp.points:
@@ -203,21 +202,25 @@ def _price_tiles(exp: Experiment, cache: str, jobs: int, dask: str | None,
             key = json.dumps(spec, sort_keys=True, default=str)
             if key not in shapes:
                 shapes[key] = [(k, s) for k, s, _ in tile_requests(p.system)]
+            table = tile_energy_table(p.system)
             for k, s in shapes[key]:
-                needed[(k, s, p.system["variant"])] = None
+                needed[(k, s, p.system["variant"], table)] = None
     missing = []
-    for k, s, v in needed:
-        if not probe.path_for(cache_key(k, s, v, sim.cluster_config_id(v))).exists():
-            missing.append((k, s, v))
+    for k, s, v, table in needed:
+        sim = sims.setdefault(table, SimProvider(energy_table=table))
+        if not CachedProvider(sim, cache).path_for(
+                cache_key(k, s, v, sim.cluster_config_id(v))).exists():
+            missing.append((k, s, v, table))
     # the slowest first (software-exp tiles), so that no long task starts last
     missing.sort(key=lambda t: (t[2] != "baseline", -_tile_size(t[1])))
-    tasks = [{"index": i, "tile": t, "cache": cache} for i, t in enumerate(missing)]
+    tasks = [{"index": i, "tile": t[:3], "energy_table": t[3], "cache": cache}
+             for i, t in enumerate(missing)]
     bar = Progress(len(tasks), None if progress is True else progress) \
         if progress not in (False, None) and tasks else None
 
     def done(i: int, rec: dict) -> None:
         if bar:
-            k, s, v = missing[i]
+            k, s, v, _ = missing[i]
             bar.update(f"tile {k} {tuple(s)} {v}", "run_error" in rec)
 
     t0 = time.perf_counter()

@@ -54,6 +54,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
 from ..arch.tilecost import TileCost, config_id
@@ -137,11 +138,23 @@ def kernels_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def static_pj_per_cycle(rec: Mapping[str, Any]) -> float:
+@cache
+def energy_table_digest(name: str) -> str:
+    """What the cache keys an energy table by: a shipped table's name, a file's content hash
+    (16 hex digits), so editing a what-if table re-prices its tiles."""
+    from ..energy.model import TABLES, load_energy_table
+    if name in TABLES:
+        return name
+    load_energy_table(name)  # a missing or bad file: UserError with its key paths
+    return "sha256:" + hashlib.sha256(Path(name).read_bytes()).hexdigest()[:16]
+
+
+def static_pj_per_cycle(rec: Mapping[str, Any], table: str | None = None) -> float:
     """The cluster's static energy per cycle in a kernel record: static_power_mw at the
-    frequency of the record's energy table (what energy.accounting charges per cycle)."""
+    frequency of the energy table that priced it (what energy.accounting charges per cycle);
+    `table`: its name or path (default: the record's table name, a shipped table)."""
     mw = float(rec.get("static_power_mw", 0.0))
-    return mw * 1e-3 / _table_hz(rec["energy_table"]) * 1e12 if mw else 0.0
+    return mw * 1e-3 / _table_hz(table or rec["energy_table"]) * 1e12 if mw else 0.0
 
 
 @cache
@@ -167,9 +180,11 @@ class SimProvider:
     kernel runs it made (tests, progress). Deterministic: inputs are seeded (seed 0,
     normal distribution), so CachedProvider entries are reproducible."""
 
-    def __init__(self, presets: Mapping[str, str] | None = None, seed: int = 0) -> None:
+    def __init__(self, presets: Mapping[str, str] | None = None, seed: int = 0,
+                 energy_table: str = "gf12lp_0p8v") -> None:
         self.presets = dict(presets or VARIANT_PRESETS)
         self.seed = seed
+        self.energy_table = energy_table  # prices the tiles (the system config's energy_table)
         self.runs = 0
         self._clusters: dict[str, Any] = {}
 
@@ -187,7 +202,8 @@ class SimProvider:
         kernel sources and the provider's rules."""
         return "sim-" + config_id({"cluster": self.cluster(variant).to_dict(),
                                    "kernels": kernels_digest(), "rules": PROVIDER_RULES,
-                                   "seed": self.seed})
+                                   "seed": self.seed,
+                                   "energy": energy_table_digest(self.energy_table)})
 
     def mapping(self, kernel: str, variant: str) -> TileKernel:
         tk = TILE_KERNELS.get((variant, kernel))
@@ -204,7 +220,7 @@ class SimProvider:
     # -- one kernel run ------------------------------------------------------------------------
     def _run(self, tk: TileKernel, params: dict[str, int], variant: str) -> _Run:
         run = run_kernel(tk.kernel, params, dist="normal", seed=self.seed,
-                         cluster=self.cluster(variant))
+                         cluster=self.cluster(variant), energy_table=self.energy_table)
         self.runs += 1
         rec = run.record
         phases = rec.get("phases_cycles", {})
@@ -224,7 +240,7 @@ class SimProvider:
         comps = rec.get("energy_by_component_pj", {})
         energy = rec.get("energy_cluster_pj")
         if energy is not None:  # module docstring: static power over the transfers is the system's
-            energy = max(0.0, energy - static_pj_per_cycle(rec) * wait)
+            energy = max(0.0, energy - static_pj_per_cycle(rec, self.energy_table) * wait)
         return _Run(cycles, compute, regions, energy,
                     {k: float(v) for k, v in comps.items() if k != "main_memory"}, err)
 

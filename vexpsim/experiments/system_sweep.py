@@ -65,8 +65,14 @@ def tile_requests(spec: dict[str, Any]) -> list[tuple[str, tuple[int, ...], str]
     return [(k, s, spec["variant"]) for k, s in dict.fromkeys(rec.asked)]
 
 
-def _provider(cache: str | None) -> tuple[SimProvider, CachedProvider | SimProvider]:
-    sim = SimProvider()
+def tile_energy_table(spec: dict[str, Any]) -> str:
+    """The energy table that prices the point's tiles: its system config's energy_table."""
+    return _setup(spec)[0].energy_table
+
+
+def _provider(cache: str | None, energy_table: str = "gf12lp_0p8v"
+              ) -> tuple[SimProvider, CachedProvider | SimProvider]:
+    sim = SimProvider(energy_table=energy_table)
     return sim, (CachedProvider(sim, cache) if cache else sim)
 
 
@@ -74,7 +80,7 @@ def price_tile(task: dict[str, Any]) -> tuple[dict, dict]:
     """Worker task: price one tile into the cache. Returns (record, host) like run_point."""
     import time
     t0 = time.perf_counter()
-    sim, prov = _provider(task["cache"])
+    sim, prov = _provider(task["cache"], task.get("energy_table", "gf12lp_0p8v"))
     kernel, shape, variant = task["tile"]
     rec: dict[str, Any] = {"tile": [kernel, list(shape), variant]}
     try:
@@ -122,7 +128,7 @@ def run_system_point(task: dict[str, Any]) -> tuple[dict, dict]:
                                      "head_rows")}
     try:
         cfg, model = _setup(spec)
-        sim, prov = _provider(task.get("cache"))
+        sim, prov = _provider(task.get("cache"), cfg.energy_table)
         runs0 = sim.runs
         rec = run_model(model, cfg, prov, spec["variant"], sim.cluster_config_id(spec["variant"]),
                         spec.get("seq"), spec.get("attention_split", "head"),

@@ -245,3 +245,12 @@ def test_bad_energy_table_is_reported_with_its_key_path(exp_file, tmp_path, caps
     err = capsys.readouterr().err
     assert "energy.table:" in err and "events.a.source: missing" in err
     assert not (tmp_path / "o" / "results.json").exists()
+
+
+def test_energy_table_relative_to_the_working_directory(exp_file, tmp_path, monkeypatch):
+    # a path that is not next to the config file is taken from the working directory
+    (tmp_path / "w").mkdir()
+    _doubled_table(tmp_path / "w" / "doubled.toml")
+    monkeypatch.chdir(tmp_path / "w")
+    c = run(exp_file, tmp_path / "c", "--set", 'energy.table="doubled.toml"')
+    assert {p["energy_table"] for p in c["points"]} == {"doubled"}

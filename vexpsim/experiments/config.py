@@ -342,8 +342,9 @@ def _check_energy(cfg: dict, data: Mapping[str, Any], origin: str) -> list[str]:
                 f"names its own energy_table; see vexpsim/arch/configs/system_schema.toml)"]
     if table not in TABLES:
         path = Path(table)
-        if not path.is_absolute() and Path(origin).parent.is_dir():
-            path = Path(origin).parent / path
+        near = Path(origin).parent / path
+        if not path.is_absolute() and (near.exists() or not path.exists()):
+            path = near  # relative to the config file first, else to the working directory
         table = str(path)
     try:
         load_energy_table(table)

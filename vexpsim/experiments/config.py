@@ -105,7 +105,8 @@ SCHEMA = Section({
     }, doc="the kernel and its inputs"),
     "energy": Section({
         "table": Field(str, "gf12lp_0p8v", doc="energy table pricing kernel runs: a shipped "
-                       "table name or a .toml path (relative to this config file); "
+                       "table name or a .toml path (relative to this config file, else to the "
+                       "working directory); "
                        "docs/energy.md 'Another technology or operating point'"),
     }, doc="energy accounting of kernel workloads (system workloads: the system config's "
            "energy_table)"),

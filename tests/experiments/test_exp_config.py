@@ -196,3 +196,32 @@ def test_energy_table_key(tmp_path):
                  'variant = "vexp"\n[energy]\ntable = "gf12lp_0p8v"\n')
     with pytest.raises(UserError, match="energy.table: not used by system workloads"):
         load_experiment(f)
+
+
+@pytest.mark.parametrize("key,msg", [
+    ("cores = 4", "written for 8 compute cores + 1 DMA core (hart 8, kernels/lib/spmd.S); "
+                  "the cluster has 4 + 1"),
+    ("tcdm.size = 262144", "sizes its buffers for a 128 KiB TCDM; the cluster's tcdm.size is "
+                           "262144 B"),
+])
+def test_spmd_kernel_on_another_cluster_layout_is_refused(tmp_path, key, msg):
+    # the SPMD kernels are written for 8 + 1 harts and a 128 KiB TCDM: another layout would
+    # run, but not as the kernel intends (hart 4 of a 4-core cluster is its DMA core)
+    f = tmp_path / "c.toml"
+    f.write_text('[experiment]\nname = "c"\n[workload]\nkernel = "softmax_vexp"\n'
+                 f'[cluster]\npreset = "vexp_paper"\n{key}\n')
+    with pytest.raises(UserError, match="cluster: kernel softmax_vexp") as e:
+        load_experiment(f)
+    assert msg in str(e.value)
+    # single-core kernels run on any layout
+    f.write_text('[experiment]\nname = "c"\n[workload]\nkernel = "softmax_vexp_row"\n'
+                 f'[cluster]\npreset = "vexp_paper"\n{key}\n')
+    assert load_experiment(f).points
+
+
+def test_run_kernel_refuses_another_layout():
+    from vexpsim.arch.config import load_cluster_config
+    from vexpsim.experiments.kernelrun import run_kernel
+    c = load_cluster_config(preset="vexp_paper", overrides=["cores=4"])
+    with pytest.raises(UserError, match="written for 8 compute cores"):
+        run_kernel("residual", {"rows": 8, "cols": 64}, cluster=c)

@@ -32,7 +32,7 @@ from ..schema import (
     read_toml,
     validate,
 )
-from .kernelrun import DISTRIBUTIONS, load_kernels
+from .kernelrun import DISTRIBUTIONS, cluster_problems, load_kernels
 
 __all__ = ["SCHEMA", "Experiment", "Point", "load_experiment", "experiment_from_data",
            "SWEEPABLE", "select_points"]
@@ -449,6 +449,13 @@ def _expand(cfg: dict, grid: dict, grid_src: dict[str, str], pts: list[dict], or
         cluster = cluster_cache[ckey]
         if cluster is None or k is None:
             continue
+        at = ""
+        if coords:
+            at = " (sweep point " + ", ".join(f"{kk} = {_plain(v)}"
+                                              for kk, v in coords.items()) + ")"
+        for msg in cluster_problems(k, cluster["cores"], cluster["dma_cores"],
+                                    cluster["tcdm"]["size"]):
+            problems.append(f"{origin}: cluster: {msg}{at}")
         points.append(Point(len(points), {kk: coords[kk] for kk in coords}, name, params,
                             w["dist"], w["seed"], cluster, cdata))
     return points, problems

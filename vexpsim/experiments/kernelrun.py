@@ -144,6 +144,25 @@ class KernelRun:
     exec_result: Any
 
 
+def cluster_problems(k: Kernel, cores: int, dma_cores: int, tcdm_bytes: int) -> list[str]:
+    """Why cluster `cores` + `dma_cores` with a `tcdm_bytes` TCDM cannot run kernel `k` (empty:
+    it can). The SPMD kernels (harts None) are written for the default layout: CORES compute
+    cores, the DMA core as hart CORES (kernels/lib/spmd.S) and buffers sized for a TCDM_BYTES
+    TCDM; on another layout they would run, but not as the kernel intends."""
+    from .kernels.common import CORES, TCDM_BYTES
+
+    if k.harts is not None:
+        return []
+    out = []
+    if (cores, dma_cores) != (CORES, 1):
+        out.append(f"kernel {k.name} is written for {CORES} compute cores + 1 DMA core (hart "
+                   f"{CORES}, kernels/lib/spmd.S); the cluster has {cores} + {dma_cores}")
+    if tcdm_bytes != TCDM_BYTES:
+        out.append(f"kernel {k.name} sizes its buffers for a {TCDM_BYTES // 1024} KiB TCDM; the "
+                   f"cluster's tcdm.size is {tcdm_bytes} B")
+    return out
+
+
 def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str = "normal",
                seed: int = 0, cluster: Any = None, timing: bool = True,
                max_steps: int = 10**8, energy_table: str | None = "gf12lp_0p8v") -> KernelRun:
@@ -177,6 +196,9 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
         raise UserError([f"kernel {name} {p}: {msg}" for msg in problems])
     if cluster is None:
         cluster = load_cluster_config(preset=k.config)
+    problems = cluster_problems(k, cluster.cores, cluster.dma_cores, cluster.tcdm.size)
+    if problems:
+        raise UserError([f"cluster {cluster.name}: {msg}" for msg in problems])
     ext = k.extrapolate(p) if k.extrapolate is not None else None
     args = dict(dist=dist, seed=seed, cluster=cluster, timing=timing, max_steps=max_steps,
                 energy_table=energy_table)

@@ -119,3 +119,25 @@ def test_tiles_priced_with_the_system_energy_table(prov: sp.SimProvider, tmp_pat
     assert sp.SimProvider(energy_table=str(path)).cluster_config_id("vexp") != before
     with pytest.raises(UserError, match="nope.toml"):
         sp.SimProvider(energy_table=str(tmp_path / "nope.toml")).cluster_config_id("vexp")
+
+
+def test_tiles_run_on_the_system_cluster(tmp_path) -> None:
+    # a system config's cluster reaches its tiles: VEXP tiles on it, baseline tiles on it
+    # without the EXP op group; the default system keeps the two paper presets
+    from vexpsim.arch.system import load_system_config
+    default = sp.SimProvider.for_system(load_system_config("occamy"))
+    assert default.cluster_config_id("vexp") == sp.SimProvider().cluster_config_id("vexp")
+    assert default.cluster("baseline").name == "paper_baseline"
+    f = tmp_path / "slowexp.toml"
+    f.write_text('preset = "vexp_paper"\nname = "slowexp"\n[fpu]\nlat_exp = 6\n')
+    prov = sp.SimProvider.for_system(load_system_config("occamy", [f'cluster="{f}"']))
+    v, b = prov.cluster("vexp"), prov.cluster("baseline")
+    assert (v.name, v.fpu.exp.enabled, b.name, b.fpu.exp.enabled) == (
+        "slowexp", True, "slowexp-noexp", False)
+    assert b.fpu.lat_exp == v.fpu.lat_exp == 6
+    assert prov.cluster_config_id("vexp") != default.cluster_config_id("vexp")
+    slow = prov.cost("gelu", (1, 256), "vexp", "x")
+    fast = default.cost("gelu", (1, 256), "vexp", "x")
+    assert slow.compute_cycles > fast.compute_cycles
+    with pytest.raises(UserError, match="has no EXP op group"):
+        sp.SimProvider.for_system(load_system_config("occamy", ['cluster="snitch_default"']))

@@ -189,11 +189,12 @@ def _price_tiles(exp: Experiment, cache: str, jobs: int, dask: str | None,
                  progress: TextIO | None | bool) -> dict[str, Any]:
     """Stage 1 of a system sweep (vexpsim/experiments/system_sweep.py): simulate, on the pool
     or Dask, every distinct tile the points need that is not in the cache yet."""
+    from ..arch.system import load_system_config
     from ..arch.tilecost import CachedProvider, cache_key
     from .simprovider import SimProvider
-    from .system_sweep import tile_energy_table, tile_requests
+    from .system_sweep import tile_requests, tile_system
 
-    sims: dict[str, Any] = {}  # energy table -> provider (the table is part of the cache key)
+    sims: dict[str, Any] = {}  # system config -> its provider (clusters and energy table)
     needed: dict[tuple, None] = {}
     shapes: dict[str, list] = {}  # the tile shapes do not depend on the variant: list once
     for p in exp.points:
@@ -202,18 +203,22 @@ def _price_tiles(exp: Experiment, cache: str, jobs: int, dask: str | None,
             key = json.dumps(spec, sort_keys=True, default=str)
             if key not in shapes:
                 shapes[key] = [(k, s) for k, s, _ in tile_requests(p.system)]
-            table = tile_energy_table(p.system)
+            sysk = json.dumps(tile_system(p.system), sort_keys=True)
+            if sysk not in sims:
+                sp = tile_system(p.system)
+                sims[sysk] = SimProvider.for_system(load_system_config(sp["system"],
+                                                                       sp["system_set"]))
             for k, s in shapes[key]:
-                needed[(k, s, p.system["variant"], table)] = None
+                needed[(k, s, p.system["variant"], sysk)] = None
     missing = []
-    for k, s, v, table in needed:
-        sim = sims.setdefault(table, SimProvider(energy_table=table))
+    for k, s, v, sysk in needed:
+        sim = sims[sysk]
         if not CachedProvider(sim, cache).path_for(
                 cache_key(k, s, v, sim.cluster_config_id(v))).exists():
-            missing.append((k, s, v, table))
+            missing.append((k, s, v, sysk))
     # the slowest first (software-exp tiles), so that no long task starts last
     missing.sort(key=lambda t: (t[2] != "baseline", -_tile_size(t[1])))
-    tasks = [{"index": i, "tile": t[:3], "energy_table": t[3], "cache": cache}
+    tasks = [{"index": i, "tile": t[:3], "system": json.loads(t[3]), "cache": cache}
              for i, t in enumerate(missing)]
     bar = Progress(len(tasks), None if progress is True else progress) \
         if progress not in (False, None) and tasks else None

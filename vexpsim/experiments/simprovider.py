@@ -181,19 +181,41 @@ class SimProvider:
     normal distribution), so CachedProvider entries are reproducible."""
 
     def __init__(self, presets: Mapping[str, str] | None = None, seed: int = 0,
-                 energy_table: str = "gf12lp_0p8v") -> None:
+                 energy_table: str = "gf12lp_0p8v",
+                 clusters: Mapping[str, Any] | None = None) -> None:
         self.presets = dict(presets or VARIANT_PRESETS)
         self.seed = seed
         self.energy_table = energy_table  # prices the tiles (the system config's energy_table)
         self.runs = 0
-        self._clusters: dict[str, Any] = {}
+        # variant -> ClusterConfig given directly (for_system); others load their preset
+        self._clusters: dict[str, Any] = dict(clusters or {})
+
+    @classmethod
+    def for_system(cls, cfg: Any, seed: int = 0) -> SimProvider:
+        """The provider of a system config: VEXP tiles run on the system's cluster, baseline
+        tiles on the same cluster without the EXP op group; priced with its energy_table.
+        The default system cluster, vexp_paper, gives the presets vexp_paper and
+        paper_baseline (the same clusters, under their own names)."""
+        if cfg.cluster == VARIANT_PRESETS["vexp"]:
+            return cls(seed=seed, energy_table=cfg.energy_table)
+        from ..arch.config import cluster_config_from_data
+        cc = dict(cfg.cluster_config)
+        if not cc["fpu"]["exp"]["enabled"]:
+            raise UserError(f"system config {cfg.name}: cluster {cc['name']!r} has no EXP op "
+                            "group (fpu.exp.enabled false): the vexp variant's tiles need it")
+        base = {**cc, "name": f"{cc['name']}-noexp",
+                "fpu": {**cc["fpu"], "exp": {**cc["fpu"]["exp"], "enabled": False}}}
+        origin = f"system config {cfg.name}: cluster"
+        return cls(seed=seed, energy_table=cfg.energy_table,
+                   clusters={"vexp": cluster_config_from_data(cc, origin=origin),
+                             "baseline": cluster_config_from_data(base, origin=origin)})
 
     def cluster(self, variant: str) -> Any:
         from ..arch.config import load_cluster_config
-        if variant not in self.presets:
-            raise UserError(f"tile simulation: unknown variant {variant!r}; known: "
-                            f"{', '.join(self.presets)}")
         if variant not in self._clusters:
+            if variant not in self.presets:
+                raise UserError(f"tile simulation: unknown variant {variant!r}; known: "
+                                f"{', '.join(self.presets)}")
             self._clusters[variant] = load_cluster_config(preset=self.presets[variant])
         return self._clusters[variant]
 

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     else:  # instruction-level tiles, one after the other (vexpsim run: on a pool)
         from .simprovider import SimProvider
         from .system_sweep import default_cache_dir
-        provider = SimProvider(energy_table=cfg.energy_table)
+        provider = SimProvider.for_system(cfg)
         cids = {v: provider.cluster_config_id(v) for v in variants}
         if args.cache is None:
             args.cache = default_cache_dir()

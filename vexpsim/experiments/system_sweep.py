@@ -65,14 +65,16 @@ def tile_requests(spec: dict[str, Any]) -> list[tuple[str, tuple[int, ...], str]
     return [(k, s, spec["variant"]) for k, s in dict.fromkeys(rec.asked)]
 
 
-def tile_energy_table(spec: dict[str, Any]) -> str:
-    """The energy table that prices the point's tiles: its system config's energy_table."""
-    return _setup(spec)[0].energy_table
+def tile_system(spec: dict[str, Any]) -> dict[str, Any]:
+    """What the tiles of point `spec` depend on besides their shape and variant: its system
+    config (which names the cluster and the energy table); a tile task carries it."""
+    return {"system": spec["system"], "system_set": list(spec.get("system_set", []))}
 
 
-def _provider(cache: str | None, energy_table: str = "gf12lp_0p8v"
+def _provider(cache: str | None, cfg: Any = None
               ) -> tuple[SimProvider, CachedProvider | SimProvider]:
-    sim = SimProvider(energy_table=energy_table)
+    """The tile provider of system config `cfg` (SimProvider.for_system; None: the defaults)."""
+    sim = SimProvider() if cfg is None else SimProvider.for_system(cfg)
     return sim, (CachedProvider(sim, cache) if cache else sim)
 
 
@@ -80,10 +82,12 @@ def price_tile(task: dict[str, Any]) -> tuple[dict, dict]:
     """Worker task: price one tile into the cache. Returns (record, host) like run_point."""
     import time
     t0 = time.perf_counter()
-    sim, prov = _provider(task["cache"], task.get("energy_table", "gf12lp_0p8v"))
     kernel, shape, variant = task["tile"]
     rec: dict[str, Any] = {"tile": [kernel, list(shape), variant]}
     try:
+        cfg = load_system_config(task["system"]["system"], task["system"]["system_set"]) \
+            if task.get("system") else None
+        sim, prov = _provider(task["cache"], cfg)
         c = prov.cost(kernel, tuple(shape), variant, sim.cluster_config_id(variant))
         rec["check"] = {"passed": c.error.get("check_passed", 1.0) == 1.0}
         rec["compute_cycles"] = c.compute_cycles
@@ -128,7 +132,7 @@ def run_system_point(task: dict[str, Any]) -> tuple[dict, dict]:
                                      "head_rows")}
     try:
         cfg, model = _setup(spec)
-        sim, prov = _provider(task.get("cache"), cfg.energy_table)
+        sim, prov = _provider(task.get("cache"), cfg)
         runs0 = sim.runs
         rec = run_model(model, cfg, prov, spec["variant"], sim.cluster_config_id(spec["variant"]),
                         spec.get("seq"), spec.get("attention_split", "head"),

@@ -660,6 +660,10 @@ class Hart:
             else:
                 self.code[i] = self._closure(ins, ins.defn.builder(ins, self, i + 1))
         self.idx = self.target(program.entry)
+        # timed runs: straight-line blocks (vexpsim.arch.blocks), set once the cluster state
+        # is attached; None: per instruction
+        self.blocks: list[Callable[[], int]] | None = None
+        self.block_len: list[int] | None = None
 
     def _closure(self, ins: Any, fn: Callable[[], int], seq: bool = False
                  ) -> Callable[[], int]:
@@ -1045,6 +1049,9 @@ def run_program(program: Program, *, harts: int | None = None, max_steps: int = 
         if state is not None:
             h.tm.ct.attach(state.tcdm, state.ipu, h.ssrs, state.port, state.new_caq())
             h.dma.engine, h.dma.ct = state.dma, h.tm.ct
+            if trace is None and h.tm.BLOCKS and h.tm.INLINE_ALU:
+                from .blocks import build_blocks
+                build_blocks(h)
     t0 = time.perf_counter()
 
     def limit(h: Hart) -> StepLimitExceeded:
@@ -1113,7 +1120,8 @@ def _run_timed(hs: list[Hart], state: Any, quantum: int, max_steps: int,
             if h.retired >= max_steps:
                 raise limit(h)
             budget = (nxt + quantum - t) if nxt is not None else 1 << 16
-            _run_hart(h, max(1, min(budget, max_steps - h.retired)))
+            (_run_hart if h.blocks is None else _run_blocks)(
+                h, max(1, min(budget, max_steps - h.retired)))
             if h.exit_code is not None:
                 live.remove(h)
             if live:
@@ -1180,6 +1188,36 @@ def _run_hart(h: Hart, budget: int) -> None:
     except _EVENTS as ev:
         h.retired += k
         h.idx = i
+        _handle(h, ev)
+        return
+    h.retired += budget
+    h.idx = i
+
+
+def _run_blocks(h: Hart, budget: int) -> None:
+    """_run_hart with straight-line blocks (vexpsim.arch.blocks): a block runs as one call when
+    the budget covers all of it, else its instructions are single-stepped, so the hart stops
+    after exactly `budget` instructions (or at an event) as _run_hart does."""
+    code, blocks, lens = h.code, h.blocks, h.block_len
+    i = h.idx
+    left = budget
+    try:
+        while left:
+            n = lens[i]
+            if n <= left:
+                i = blocks[i]()
+                left -= n
+            else:
+                i = code[i]()
+                left -= 1
+    except _EVENTS as ev:  # raised by the instruction at i, or inside the block starting there
+        if lens[i] <= left:
+            from .blocks import block_offset
+            off = block_offset(ev)
+        else:
+            off = 0
+        h.retired += budget - left + off
+        h.idx = i + off
         _handle(h, ev)
         return
     h.retired += budget

@@ -1,0 +1,311 @@
+"""Timed straight-line blocks: the per-instruction timed closures of a run of integer
+instructions fused into one generated Python function (the hot path of scalar code).
+
+A block starts at a leader (the entry, a branch or jump target, the instruction after a control
+transfer or after an instruction that cannot be in a block) and runs to the first control
+transfer (included) or to the first instruction that can raise a scheduling event (CSRs,
+ecall, FREP, DMA; excluded). Integer ALU instructions, branches, jal, loads and stores are
+generated inline: CoreTiming's rules of HartTiming._inline_alu and CoreTiming.load/store (with
+_int_issue, _caq_wait, _port_grant, _tcdm_access) in the same order, the core clock in a local
+variable, the retired and event counters added once per block. Other instructions that cannot
+raise an event (FP, MUL/DIV, SSR configuration, jalr) call their per-instruction timed
+closure (the clock is written back around the call).
+
+Scheduling stays exact: the runner (functional._run_blocks) runs a whole block only when the
+hart's instruction budget covers it, and single-steps otherwise, so every hart executes the same
+instructions between two scheduling points as per instruction, and the shared state (TCDM
+banks, main-memory port, IPU) sees the same requests in the same order. A SimError inside a
+block is attributed to its instruction from the traceback's line (block_offset).
+
+Pinned against the per-instruction closures (HartTiming.BLOCKS off) by tests/arch/test_blocks.py.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+from ..isa.semantics import _ALU, _COND, _div, _rem
+from .timed import _FPU_GROUPS, x_sources
+
+__all__ = ["build_blocks", "block_offset"]
+
+M32 = 0xFFFFFFFF
+S32 = 0x80000000
+MAX_BLOCK = 64  # instructions per block (longer straight-line code: several blocks)
+
+_INLINE_ALU = frozenset({"alu_reg", "alu_imm", "lui", "auipc", "nop"})
+# may run inside a block through their own closure: they return the next index and raise
+# nothing but SimError
+_OPAQUE_UNITS = _FPU_GROUPS | {"fp_lsu", "mul", "div", "ssr_cfg"}
+
+# compiled block modules by source text (harts running one program share them)
+_CODE_CACHE: dict[str, Any] = {}
+_NAMES = iter(range(1 << 62))
+# block module file name -> {first line of a block function: (start index, line table)}
+_LINES: dict[str, dict[int, tuple[int, list[int]]]] = {}
+
+
+def _kind(ins: Any) -> str | None:
+    """How `ins` takes part in a block: "alu", "br", "jal", "ld", "st" (generated inline),
+    "opq" (its closure is called), "jump" (its closure is called and ends the block), None
+    (never in a block)."""
+    d = ins.defn
+    u, sem = d.unit, d.semantics
+    if u == "alu":
+        if sem in _INLINE_ALU:
+            return "alu"
+        if sem == "branch":
+            return "br"
+        if sem == "jal":
+            return "jal"
+        if sem == "jalr":
+            return "jump"
+        return None  # ecall, ebreak
+    if u == "lsu" and sem in ("load", "store"):
+        return "ld" if sem == "load" else "st"
+    if u in _OPAQUE_UNITS:
+        return "opq"
+    return None
+
+
+def _target(h: Any, addr: int) -> int | None:
+    """Code index of a static jump target, None when it lies outside the text (the closure
+    built by Hart.static_target raises then: such a branch is not put in a block)."""
+    i = (addr - h.base) >> 2
+    return i if not addr & 3 and 0 <= i <= h.n else None
+
+
+class _Gen:
+    """Source of one block function (see the module docstring)."""
+
+    def __init__(self, h: Any) -> None:
+        tm = h.tm
+        ct = tm.ct
+        self.h, self.tm, self.ct = h, tm, ct
+        self.lines: list[str] = []
+        self.starts: list[int] = []  # line (relative to the def) where each instruction begins
+        self.counts: dict[int, int] = {}
+        self.retired = 0
+
+    def emit(self, s: str) -> None:
+        self.lines.append("        " + s)
+
+    def issue(self, xs: tuple[int, ...], rd: int, need_t: bool = False) -> None:
+        """_int_issue / _inline_alu: wait for the sources' and rd's ready times, issue
+        (`need_t`: leave the issue cycle in t)."""
+        regs = [r for r in dict.fromkeys((*xs, rd)) if r]
+        if not regs and not need_t:
+            self.emit("c += 1")
+            return
+        self.emit("t = c")
+        for r in regs:
+            self.emit(f"if xr[{r}] > t: t = xr[{r}]")
+        if regs:
+            self.emit("if t != c: stalls.raw += t - c")
+        self.emit("c = t + 1")
+
+    def instr(self, ins: Any, kind: str, idx: int) -> None:
+        self.starts.append(len(self.lines))
+        tm = self.tm
+        if kind in ("opq", "jump"):
+            self.emit("ct.cycle = c")
+            if kind == "jump":
+                self.epilogue(store_cycle=False)
+                self.emit(f"return O[{idx}]()")
+                return
+            self.emit(f"O[{idx}]()")
+            self.emit("c = ct.cycle")
+            return
+        d = ins.defn
+        k = tm._event((d.energy, d.unit))
+        self.counts[k] = self.counts.get(k, 0) + 1
+        self.retired += 1
+        rd = ins.rd if ins.rd is not None else 0
+        xs = x_sources(ins)
+        getattr(self, "_" + kind)(ins, rd, xs)
+
+    # -- inline kinds
+    def _alu(self, ins: Any, rd: int, xs: tuple[int, ...]) -> None:
+        self.issue(xs, rd)
+        if rd:
+            self.emit(f"xr[{rd}] = c")
+        sem = ins.defn.semantics
+        if not ins.rd or sem == "nop":
+            return
+        if sem == "lui":
+            self.emit(f"x[{rd}] = {(ins.imm << 12) & M32}")
+        elif sem == "auipc":
+            self.emit(f"x[{rd}] = {(ins.pc + (ins.imm << 12)) & M32}")
+        else:
+            b = str(ins.imm & M32) if sem == "alu_imm" else f"x[{ins.rs2}]"
+            expr = _ALU[ins.defn.args["op"]].replace("A", f"x[{ins.rs1}]").replace("B", b)
+            self.emit(f"x[{rd}] = {expr}")
+
+    def _br(self, ins: Any, rd: int, xs: tuple[int, ...]) -> None:
+        self.issue(xs, 0)
+        cond = _COND[ins.defn.args["cond"]].replace("x[a]", f"x[{ins.rs1}]") \
+            .replace("x[b]", f"x[{ins.rs2}]")
+        self.epilogue()
+        tgt = _target(self.h, ins.imm)
+        self.emit(f"return {tgt} if {cond} else {self.nxt}")
+
+    def _jal(self, ins: Any, rd: int, xs: tuple[int, ...]) -> None:
+        self.issue((), rd)
+        if rd:
+            self.emit(f"xr[{rd}] = c")
+            self.emit(f"x[{rd}] = {(ins.pc + 4) & M32}")
+        self.epilogue()
+        self.emit(f"return {_target(self.h, ins.imm)}")
+
+    def _mem(self, ins: Any, rd: int, xs: tuple[int, ...], store: bool) -> None:
+        tm, ct = self.tm, self.ct
+        p = ct.p
+        self.emit(f"a = (x[{ins.rs1}] + {ins.imm or 0}) & {M32}")
+        self.issue(xs, rd, need_t=True)
+        if ct.caq is not None:  # CoreTiming._caq_wait
+            caq = ct.caq
+            self.emit(f"r = {'cad' if store else 'csd'}.get((a >> {caq.shift}) & {caq.mask})")
+            self.emit("if r is not None and r + 1 > t: stalls.caq += r + 1 - t; t = r + 1; "
+                      "c = t + 1")
+        self.emit(f"if {tm.tcdm_lo} <= a < {tm.tcdm_hi}:")
+        if ct.tcdm is not None:  # CoreTiming._tcdm_access at t + 1
+            self.emit(f"    g = grant(t + 1, ((a - {tm.tcdm_lo}) >> {tm.bank_shift}) "
+                      f"% {tm.banks})")
+            self.emit(f"    tc.{'writes' if store else 'reads'} += 1")
+            self.emit("    if g != t + 1: stalls.tcdm += g - t - 1; t = g - 1; c = g")
+        if rd:
+            self.emit(f"    xr[{rd}] = t + {p.lat_load_tcdm + 1}")
+        elif ct.tcdm is None:
+            self.emit("    pass")
+        self.emit("else:")
+        if ct.port is not None:  # CoreTiming._port_grant
+            self.emit(f"    g = pg(t, {p.lat_load_main})")
+            self.emit("    if g != t: t = g; c = g + 1")
+        if rd:
+            self.emit(f"    xr[{rd}] = t + {p.lat_load_main + 1}")
+        elif ct.port is None:
+            self.emit("    pass")
+
+    def _ld(self, ins: Any, rd: int, xs: tuple[int, ...]) -> None:
+        self._mem(ins, rd, xs, False)
+        a = ins.defn.args
+        size = a["size"]
+        if not ins.rd:
+            self.emit(f"L{size}(a)")
+        elif a["signed"] and size < 4:
+            sign = 1 << (8 * size - 1)
+            self.emit(f"x[{rd}] = ((L{size}(a) ^ {sign}) - {sign}) & {M32}")
+        else:
+            self.emit(f"x[{rd}] = L{size}(a)")
+
+    def _st(self, ins: Any, rd: int, xs: tuple[int, ...]) -> None:
+        self._mem(ins, 0, xs, True)
+        self.emit(f"S{ins.defn.args['size']}(a, x[{ins.rs2}])")
+
+    def epilogue(self, store_cycle: bool = True) -> None:
+        if store_cycle:
+            self.emit("ct.cycle = c")
+        if self.retired:
+            self.emit(f"ct.retired += {self.retired}")
+        for k, n in self.counts.items():
+            self.emit(f"cnt[{k}] += {n}")
+
+
+def _block(h: Any, start: int, kinds: list[str | None]) -> tuple[list[str], list[int], int]:
+    """Source lines, line table and length of the block starting at `start`."""
+    g = _Gen(h)
+    i = start
+    n = 0
+    while i < h.n and n < MAX_BLOCK:
+        kind = kinds[i]
+        if kind is None:
+            break
+        ins = h.by_index[i]
+        g.nxt = i + 1
+        g.instr(ins, kind, i)
+        n += 1
+        i += 1
+        if kind in ("br", "jal", "jump"):
+            return g.lines, g.starts, n
+    g.epilogue()
+    g.emit(f"return {i}")
+    return g.lines, g.starts, n
+
+
+def build_blocks(h: Any) -> None:
+    """Set h.blocks / h.block_len (one entry per code index: the block starting there, or the
+    instruction's own closure with length 1) for a timed hart whose cluster state is attached."""
+    kinds: list[str | None] = []
+    for ins in h.by_index:
+        kind = _kind(ins) if ins is not None else None
+        if kind == "br" or kind == "jal":
+            if _target(h, ins.imm) is None:
+                kind = None
+        kinds.append(kind)
+    leaders = {h.idx}
+    for i, ins in enumerate(h.by_index):
+        kind = kinds[i]
+        if ins is None:
+            continue
+        if kind in ("br", "jal"):
+            leaders.add(_target(h, ins.imm))
+        if kind != "alu" and kind != "ld" and kind != "st" and kind != "opq":
+            leaders.add(i + 1)  # after a control transfer or an excluded instruction
+        if ins.defn.unit == "sequencer":  # FREP continues after its body
+            leaders.add(i + 1 + (ins.imm or 0))
+    src = [f"M32, S32 = {M32}, {S32}",
+           "def make(x, xr, ct, stalls, cnt, tc, grant, pg, csd, cad, L1, L2, L4, S1, S2, S4, "
+           "O, _div, _rem):"]
+    heads: list[tuple[int, int, list[int], int]] = []
+    for s in sorted(x for x in leaders if x < h.n and kinds[x] is not None):
+        lines, starts, n = _block(h, s, kinds)
+        if n < 2:
+            continue
+        heads.append((s, len(src) + 1, starts, n))
+        src.append(f"    def b_{s}():")
+        src.append("        c = ct.cycle")
+        src.extend(lines)
+    src.append("    return {" + ", ".join(f"{s}: b_{s}" for s, *_ in heads) + "}")
+    text = "\n".join(src) + "\n"
+    code = _CODE_CACHE.get(text)
+    if code is None:
+        if len(_CODE_CACHE) > 64:
+            for old in _CODE_CACHE.values():
+                _LINES.pop(old.co_filename, None)
+            _CODE_CACHE.clear()
+        name = f"<vexpsim blocks {next(_NAMES)}>"
+        code = _CODE_CACHE[text] = compile(text, name, "exec")
+        # instruction j of the block starting at s begins on line first + 1 + starts[j]
+        _LINES[name] = {first: (s, [first + 2 + k for k in starts])
+                        for s, first, starts, _ in heads}
+    ns: dict[str, Any] = {}
+    exec(code, ns)  # noqa: S102 - generated above from the decoded program
+    ct, mem = h.tm.ct, h.mem
+    caq = ct.caq
+    made = ns["make"](h.x, ct.xready, ct, ct.stalls, h.tm.counts, ct.tcdm,
+                      ct.tcdm.grant if ct.tcdm is not None else None,
+                      ct._port_grant, caq.store_done if caq else None,
+                      caq.any_done if caq else None,
+                      mem.loader(1), mem.loader(2), mem.loader(4),
+                      mem.storer(1), mem.storer(2), mem.storer(4), h.code, _div, _rem)
+    blocks = list(h.code)
+    lens = [1] * len(blocks)
+    for s, _, _, n in heads:
+        blocks[s] = made[s]
+        lens[s] = n
+    h.blocks, h.block_len = blocks, lens
+
+
+def block_offset(ev: BaseException) -> int:
+    """Position, within its block, of the instruction that raised `ev` inside a block function
+    (0 if the exception did not come from one)."""
+    tb = ev.__traceback__
+    while tb is not None:
+        co = tb.tb_frame.f_code
+        table = _LINES.get(co.co_filename)
+        if table is not None and co.co_firstlineno in table:
+            starts = table[co.co_firstlineno][1]
+            return max(0, bisect.bisect_right(starts, tb.tb_lineno) - 1)
+        tb = tb.tb_next
+    return 0

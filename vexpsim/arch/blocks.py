@@ -23,6 +23,7 @@ Pinned against the per-instruction closures (HartTiming.BLOCKS off) by tests/arc
 from __future__ import annotations
 
 import bisect
+import struct
 from typing import Any
 
 from ..isa.semantics import _ALU, _COND, _div, _rem
@@ -69,6 +70,10 @@ def _kind(ins: Any) -> str | None:
     return None
 
 
+def _xreg(r: int) -> str:
+    return f"x[{r}]" if r else "0"
+
+
 def _target(h: Any, addr: int) -> int | None:
     """Code index of a static jump target, None when it lies outside the text (the closure
     built by Hart.static_target raises then: such a branch is not put in a block)."""
@@ -87,6 +92,15 @@ class _Gen:
         self.starts: list[int] = []  # line (relative to the def) where each instruction begins
         self.counts: dict[int, int] = {}
         self.retired = 0
+        # what the block knows of xr[r]: None = at most the current clock (written by an
+        # ALU instruction of this block: no wait), a name = the local holding it
+        self.known: dict[int, str | None] = {}
+        mem = h.mem
+        _, base, size, _ = mem.regions[0]
+        lo, hi = tm.tcdm_lo, tm.tcdm_hi
+        # TCDM accesses read and write the region's buffer directly when the timing model's
+        # TCDM range is that region (else through the Memory loaders)
+        self.direct = base == lo and size == hi - lo and lo % 4 == 0 and size % 4 == 0
 
     def emit(self, s: str) -> None:
         self.lines.append("        " + s)
@@ -94,15 +108,22 @@ class _Gen:
     def issue(self, xs: tuple[int, ...], rd: int, need_t: bool = False) -> None:
         """_int_issue / _inline_alu: wait for the sources' and rd's ready times, issue
         (`need_t`: leave the issue cycle in t)."""
-        regs = [r for r in dict.fromkeys((*xs, rd)) if r]
-        if not regs and not need_t:
-            self.emit("c += 1")
+        known = self.known
+        checks = []
+        for r in dict.fromkeys((*xs, rd)):
+            if not r:  # x0 is always ready
+                continue
+            if r not in known:
+                checks.append(f"if xr[{r}] > t: t = xr[{r}]")
+            elif known[r] is not None:
+                checks.append(f"if {known[r]} > t: t = {known[r]}")
+        if not checks:
+            self.emit("t = c; c += 1" if need_t else "c += 1")
             return
         self.emit("t = c")
-        for r in regs:
-            self.emit(f"if xr[{r}] > t: t = xr[{r}]")
-        if regs:
-            self.emit("if t != c: stalls.raw += t - c")
+        for line in checks:
+            self.emit(line)
+        self.emit("if t != c: stalls.raw += t - c")
         self.emit("c = t + 1")
 
     def instr(self, ins: Any, kind: str, idx: int) -> None:
@@ -116,6 +137,8 @@ class _Gen:
                 return
             self.emit(f"O[{idx}]()")
             self.emit("c = ct.cycle")
+            if ins.rd is not None:  # it may have set the ready time of its integer rd
+                self.known.pop(ins.rd, None)
             return
         d = ins.defn
         k = tm._event((d.energy, d.unit))
@@ -130,6 +153,7 @@ class _Gen:
         self.issue(xs, rd)
         if rd:
             self.emit(f"xr[{rd}] = c")
+            self.known[rd] = None
         sem = ins.defn.semantics
         if not ins.rd or sem == "nop":
             return
@@ -138,14 +162,14 @@ class _Gen:
         elif sem == "auipc":
             self.emit(f"x[{rd}] = {(ins.pc + (ins.imm << 12)) & M32}")
         else:
-            b = str(ins.imm & M32) if sem == "alu_imm" else f"x[{ins.rs2}]"
-            expr = _ALU[ins.defn.args["op"]].replace("A", f"x[{ins.rs1}]").replace("B", b)
+            b = str(ins.imm & M32) if sem == "alu_imm" else _xreg(ins.rs2)
+            expr = _ALU[ins.defn.args["op"]].replace("A", _xreg(ins.rs1)).replace("B", b)
             self.emit(f"x[{rd}] = {expr}")
 
     def _br(self, ins: Any, rd: int, xs: tuple[int, ...]) -> None:
         self.issue(xs, 0)
-        cond = _COND[ins.defn.args["cond"]].replace("x[a]", f"x[{ins.rs1}]") \
-            .replace("x[b]", f"x[{ins.rs2}]")
+        cond = _COND[ins.defn.args["cond"]].replace("x[a]", _xreg(ins.rs1)) \
+            .replace("x[b]", _xreg(ins.rs2))
         self.epilogue()
         tgt = _target(self.h, ins.imm)
         self.emit(f"return {tgt} if {cond} else {self.nxt}")
@@ -155,53 +179,80 @@ class _Gen:
         if rd:
             self.emit(f"xr[{rd}] = c")
             self.emit(f"x[{rd}] = {(ins.pc + 4) & M32}")
+            self.known[rd] = None
         self.epilogue()
         self.emit(f"return {_target(self.h, ins.imm)}")
 
     def _mem(self, ins: Any, rd: int, xs: tuple[int, ...], store: bool) -> None:
+        """CoreTiming.load/store (with _caq_wait, _port_grant, _tcdm_access) and the access."""
         tm, ct = self.tm, self.ct
         p = ct.p
-        self.emit(f"a = (x[{ins.rs1}] + {ins.imm or 0}) & {M32}")
+        size = ins.defn.args["size"]
+        lo = tm.tcdm_lo
+        self.emit(f"a = ({_xreg(ins.rs1)} + {ins.imm or 0}) & {M32}")
         self.issue(xs, rd, need_t=True)
-        if ct.caq is not None:  # CoreTiming._caq_wait
-            caq = ct.caq
-            self.emit(f"r = {'cad' if store else 'csd'}.get((a >> {caq.shift}) & {caq.mask})")
-            self.emit("if r is not None and r + 1 > t: stalls.caq += r + 1 - t; t = r + 1; "
-                      "c = t + 1")
-        self.emit(f"if {tm.tcdm_lo} <= a < {tm.tcdm_hi}:")
-        if ct.tcdm is not None:  # CoreTiming._tcdm_access at t + 1
-            self.emit(f"    g = grant(t + 1, ((a - {tm.tcdm_lo}) >> {tm.bank_shift}) "
-                      f"% {tm.banks})")
+        if ct.caq is not None:  # CoreTiming._caq_wait (its tables stay empty without FP
+            caq = ct.caq        # loads/stores)
+            d = "cad" if store else "csd"
+            self.emit(f"if {d}:")
+            self.emit(f"    r = {d}.get((a >> {caq.shift}) & {caq.mask})")
+            self.emit("    if r is not None and r + 1 > t: stalls.caq += r + 1 - t; "
+                      "t = r + 1; c = t + 1")
+        self.emit(f"if {lo} <= a < {tm.tcdm_hi}:")
+        tc = ct.tcdm
+        if tc is not None:  # CoreTiming._tcdm_access at t + 1, TcdmBanks.grant's free case
+            self.emit("    g = t + 1")
+            self.emit(f"    b = ((a - {lo}) >> {tm.bank_shift}) % {tm.banks}")
+            word = "(g & tc.mask)" if tc.nw == 1 else f"(g & tc.mask) * {tc.nw} + (b >> 6)"
+            self.emit("    q = tc.lo")
+            self.emit(f"    if q <= g and g - q < tc.window and not (o := tc.occ)[j := {word}]"
+                      " & (bit := 1 << (b & 63)):")
+            self.emit("        o[j] |= bit")
+            self.emit("    else:")
+            self.emit("        g = grant(g, b)")
+            self.emit("        if g != t + 1: stalls.tcdm += g - t - 1; t = g - 1; c = g")
             self.emit(f"    tc.{'writes' if store else 'reads'} += 1")
-            self.emit("    if g != t + 1: stalls.tcdm += g - t - 1; t = g - 1; c = g")
         if rd:
-            self.emit(f"    xr[{rd}] = t + {p.lat_load_tcdm + 1}")
-        elif ct.tcdm is None:
-            self.emit("    pass")
+            self.emit(f"    q{rd} = xr[{rd}] = t + {p.lat_load_tcdm + 1}")
+        self.access(ins, rd, size, store, True)
         self.emit("else:")
         if ct.port is not None:  # CoreTiming._port_grant
             self.emit(f"    g = pg(t, {p.lat_load_main})")
             self.emit("    if g != t: t = g; c = g + 1")
         if rd:
-            self.emit(f"    xr[{rd}] = t + {p.lat_load_main + 1}")
-        elif ct.port is None:
-            self.emit("    pass")
+            self.emit(f"    q{rd} = xr[{rd}] = t + {p.lat_load_main + 1}")
+        self.access(ins, rd, size, store, False)
+        if rd:
+            self.known[rd] = f"q{rd}"
+
+    def access(self, ins: Any, rd: int, size: int, store: bool, tcdm: bool) -> None:
+        """The functional load or store (`tcdm`: the address is in the TCDM)."""
+        lo = self.tm.tcdm_lo
+        direct = tcdm and self.direct
+        if direct and size > 1:  # misaligned: the loader/storer raises the error
+            self.emit(f"    if a & {size - 1}: {'S' if store else 'L'}{size}(a, 0)"
+                      if store else f"    if a & {size - 1}: L{size}(a)")
+        if store:
+            v = _xreg(ins.rs2)
+            if direct:
+                self.emit(f"    P{size}(TM, a - {lo}, {v} & {(1 << 8 * size) - 1})")
+            else:
+                self.emit(f"    S{size}(a, {v})")
+            return
+        v = f"U{size}(TM, a - {lo})[0]" if direct else f"L{size}(a)"
+        if not rd:
+            self.emit(f"    {v}")
+        elif ins.defn.args["signed"] and size < 4:
+            sign = 1 << (8 * size - 1)
+            self.emit(f"    x[{rd}] = (({v} ^ {sign}) - {sign}) & {M32}")
+        else:
+            self.emit(f"    x[{rd}] = {v}")
 
     def _ld(self, ins: Any, rd: int, xs: tuple[int, ...]) -> None:
         self._mem(ins, rd, xs, False)
-        a = ins.defn.args
-        size = a["size"]
-        if not ins.rd:
-            self.emit(f"L{size}(a)")
-        elif a["signed"] and size < 4:
-            sign = 1 << (8 * size - 1)
-            self.emit(f"x[{rd}] = ((L{size}(a) ^ {sign}) - {sign}) & {M32}")
-        else:
-            self.emit(f"x[{rd}] = L{size}(a)")
 
     def _st(self, ins: Any, rd: int, xs: tuple[int, ...]) -> None:
         self._mem(ins, 0, xs, True)
-        self.emit(f"S{ins.defn.args['size']}(a, x[{ins.rs2}])")
 
     def epilogue(self, store_cycle: bool = True) -> None:
         if store_cycle:
@@ -256,7 +307,7 @@ def build_blocks(h: Any) -> None:
             leaders.add(i + 1 + (ins.imm or 0))
     src = [f"M32, S32 = {M32}, {S32}",
            "def make(x, xr, ct, stalls, cnt, tc, grant, pg, csd, cad, L1, L2, L4, S1, S2, S4, "
-           "O, _div, _rem):"]
+           "U1, U2, U4, P1, P2, P4, TM, O, _div, _rem):"]
     heads: list[tuple[int, int, list[int], int]] = []
     for s in sorted(x for x in leaders if x < h.n and kinds[x] is not None):
         lines, starts, n = _block(h, s, kinds)
@@ -288,7 +339,10 @@ def build_blocks(h: Any) -> None:
                       ct._port_grant, caq.store_done if caq else None,
                       caq.any_done if caq else None,
                       mem.loader(1), mem.loader(2), mem.loader(4),
-                      mem.storer(1), mem.storer(2), mem.storer(4), h.code, _div, _rem)
+                      mem.storer(1), mem.storer(2), mem.storer(4),
+                      *(struct.Struct(f).unpack_from for f in ("<B", "<H", "<I")),
+                      *(struct.Struct(f).pack_into for f in ("<B", "<H", "<I")),
+                      mem.regions[0][3], h.code, _div, _rem)
     blocks = list(h.code)
     lens = [1] * len(blocks)
     for s, _, _, n in heads:

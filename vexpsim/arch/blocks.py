@@ -34,6 +34,7 @@ __all__ = ["build_blocks", "block_offset"]
 M32 = 0xFFFFFFFF
 S32 = 0x80000000
 MAX_BLOCK = 64  # instructions per block (longer straight-line code: several blocks)
+SUFFIX_MAX = 24  # blocks up to this long also get a block from each of their instructions
 
 _INLINE_ALU = frozenset({"alu_reg", "alu_imm", "lui", "auipc", "nop"})
 # may run inside a block through their own closure: they return the next index and raise
@@ -309,10 +310,20 @@ def build_blocks(h: Any) -> None:
            "def make(x, xr, ct, stalls, cnt, tc, grant, pg, csd, cad, L1, L2, L4, S1, S2, S4, "
            "U1, U2, U4, P1, P2, P4, TM, O, _div, _rem):"]
     heads: list[tuple[int, int, list[int], int]] = []
-    for s in sorted(x for x in leaders if x < h.n and kinds[x] is not None):
+    todo = sorted(x for x in leaders if x < h.n and kinds[x] is not None)
+    done: set[int] = set()
+    while todo:
+        s = todo.pop(0)
+        if s in done:
+            continue
+        done.add(s)
         lines, starts, n = _block(h, s, kinds)
         if n < 2:
             continue
+        if s in leaders and n <= SUFFIX_MAX:
+            # the rest of a short block from each of its instructions: a hart whose budget
+            # ended inside the block resumes there with a block too
+            todo[:0] = range(s + 1, s + n - 1)
         heads.append((s, len(src) + 1, starts, n))
         src.append(f"    def b_{s}():")
         src.append("        c = ct.cycle")

@@ -1100,36 +1100,43 @@ def _run_timed(hs: list[Hart], state: Any, quantum: int, max_steps: int,
     least one cycle, so an instruction budget bounds the run-ahead without a clock check per
     instruction). Shared state (TCDM banks, DMA, IPU) is thus touched in time order up to one
     quantum; the barrier releases when every hart has arrived."""
-    live = list(hs)
+    live = [(h, h.tm.ct) for h in hs]
     tcdm = state.tcdm
     nh = len(hs)
     while live:
-        runnable = [h for h in live if not h.waiting]
-        if runnable:
-            h = runnable[0]
-            t = h.tm.ct.cycle
-            nxt = None
-            for g in runnable[1:]:
-                c = g.tm.ct.cycle
-                if c < t:
-                    if nxt is None or t < nxt:
-                        nxt = t
-                    h, t = g, c
-                elif nxt is None or c < nxt:
-                    nxt = c
+        # the first runnable hart with the earliest clock runs; nxt: the next runnable clock
+        h = None
+        t = nxt = 0
+        for g, ct in live:
+            if g.waiting:
+                continue
+            c = ct.cycle
+            if h is None:
+                h, t, nxt = g, c, None
+            elif c < t:
+                if nxt is None or t < nxt:
+                    nxt = t
+                h, t = g, c
+            elif nxt is None or c < nxt:
+                nxt = c
+        if h is not None:
             if h.retired >= max_steps:
                 raise limit(h)
             budget = (nxt + quantum - t) if nxt is not None else 1 << 16
             (_run_hart if h.blocks is None else _run_blocks)(
                 h, max(1, min(budget, max_steps - h.retired)))
             if h.exit_code is not None:
-                live.remove(h)
+                live = [p for p in live if p[0] is not h]
             if live:
-                tcdm.advance(min(g.tm.ct.cycle for g in live))
-        if live and all(g.waiting for g in live):
+                m = live[0][1].cycle
+                for _, ct in live:
+                    if ct.cycle < m:
+                        m = ct.cycle
+                tcdm.advance(m)
+        if live and all(g.waiting for g, _ in live):
             if len(live) != nh:
-                raise _deadlock(hs, live)
-            _release_barrier(live, state)
+                raise _deadlock(hs, [g for g, _ in live])
+            _release_barrier([g for g, _ in live], state)
 
 
 def _release_barrier(hs: list[Hart], state: Any) -> None:

@@ -23,6 +23,7 @@ waits for a free entry (`depth`).
 from __future__ import annotations
 
 import bisect
+import re
 
 __all__ = ["NarrowPort", "Caq"]
 
@@ -53,12 +54,21 @@ class NarrowPort:
         self.lo = 0  # no request before this cycle will come again
         self.requests = 0
         self.stall_cycles = 0
+        self._patterns: dict[int, re.Pattern[bytes]] = {}
 
     @property
     def occ(self) -> dict[int, int]:
         """cycle -> accesses outstanding in it (cycles with none left out; for inspection)."""
         return {(ci << _SH) + j: n for ci, ch in sorted(self._chunks.items())
                 for j, n in enumerate(ch) if n}
+
+    def _runs(self, hold: int) -> re.Pattern[bytes]:
+        """Regular expression of `hold` consecutive non-full cycles (counts below capacity)."""
+        pat = self._patterns.get(hold)
+        if pat is None:
+            top = re.escape(bytes([self.capacity - 1]))
+            pat = self._patterns[hold] = re.compile(b"[\\x00-" + top + b"]{%d}" % hold)
+        return pat
 
     def _count(self, c: int) -> int:
         ch = self._chunks.get(c >> _SH)
@@ -71,16 +81,19 @@ class NarrowPort:
             raise ValueError(f"hold must be at least 1 cycle, got {hold}")
         chunks, cap = self._chunks, self.capacity
         s = t if t > self.lo else self.lo
-        while True:  # move past the last full cycle of the candidate interval until none
+        while True:  # the first s whose interval [s, s + hold) has no full cycle
             off = s & (_CH - 1)
-            end = off + hold
-            if end <= _CH:
+            if off + hold <= _CH:
                 ch = chunks.get(s >> _SH)
-                j = ch.rfind(cap, off, end) if ch is not None else -1
-                if j < 0:
+                if ch is None:
                     break
-                s += j + 1 - off
-            else:  # the interval spans chunks: per cycle
+                # the first run of `hold` non-full cycles from off that ends in this chunk
+                m = self._runs(hold).search(ch, off)
+                if m is not None:
+                    s += m.start() - off
+                    break
+                s += _CH - hold + 1 - off  # only an interval reaching the next chunk is left
+            else:  # the interval spans chunks: move past its last full cycle, per cycle
                 for c in range(s + hold - 1, s - 1, -1):
                     if self._count(c) >= cap:
                         s = c + 1

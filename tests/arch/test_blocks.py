@@ -59,6 +59,15 @@ MIXED = """_start:
     fadd.d ft3, ft3, ft3
     fsd  ft3, 16(s2)
     lw   t2, 16(s2)
+    fsd  ft3, 24(s1)
+    fld  ft4, 24(s1)
+    flw  ft0, 28(s1)
+    fsw  ft4, 20(s1)
+    fsw  ft0, 28(s2)
+    flw  ft5, 20(s1)
+    fadd.s ft6, ft5, ft4
+    fsw  ft6, 24(s2)
+    lw   t2, 24(s2)
     sw   t2, 20(s2)
     fmv.x.w a4, ft3
     add  a2, a2, a4

@@ -27,11 +27,13 @@ import struct
 from typing import Any
 
 from ..isa.semantics import _ALU, _COND, _div, _rem
+from .narrow_port import _NEVER
 from .timed import _FPU_GROUPS, x_sources
 
 __all__ = ["build_blocks", "block_offset"]
 
 M32 = 0xFFFFFFFF
+M64 = (1 << 64) - 1
 S32 = 0x80000000
 MAX_BLOCK = 64  # instructions per block (longer straight-line code: several blocks)
 SUFFIX_MAX = 24  # blocks up to this long also get a block from each of their instructions
@@ -66,6 +68,11 @@ def _kind(ins: Any) -> str | None:
         return None  # ecall, ebreak
     if u == "lsu" and sem in ("load", "store"):
         return "ld" if sem == "load" else "st"
+    if u == "fp_lsu" and sem in ("fp_load", "fp_store"):
+        # inline unless its FP register may be a stream register (SSR timing: the closure)
+        r = ins.rd if sem == "fp_load" else ins.rs2
+        if r is not None and r >= 3:
+            return "fld" if sem == "fp_load" else "fst"
     if u in _OPAQUE_UNITS:
         return "opq"
     return None
@@ -101,7 +108,7 @@ class _Gen:
         lo, hi = tm.tcdm_lo, tm.tcdm_hi
         # TCDM accesses read and write the region's buffer directly when the timing model's
         # TCDM range is that region (else through the Memory loaders)
-        self.direct = base == lo and size == hi - lo and lo % 4 == 0 and size % 4 == 0
+        self.direct = base == lo and size == hi - lo and lo % 8 == 0 and size % 8 == 0
 
     def emit(self, s: str) -> None:
         self.lines.append("        " + s)
@@ -249,6 +256,77 @@ class _Gen:
         else:
             self.emit(f"    x[{rd}] = {v}")
 
+    def _fmem(self, ins: Any, rd: int, xs: tuple[int, ...], store: bool) -> None:
+        """CoreTiming.fp_load/fp_store offloaded by the core (with _caq_offload, _offload,
+        _fp_issue, _port_grant, _tcdm_access, Caq.fp_access, _write_f), FP register >= 3 (no
+        stream), then the access."""
+        tm, ct = self.tm, self.ct
+        p = ct.p
+        caq = ct.caq
+        size = ins.defn.args["size"]
+        lo = tm.tcdm_lo
+        self.emit(f"a = ({_xreg(ins.rs1)} + {ins.imm or 0}) & {M32}")
+        # _caq_offload: a free CAQ entry
+        self.emit("if cpend:")
+        self.emit("    del cpend[:bisect_right(cpend, c)]")
+        self.emit(f"    if len(cpend) >= {caq.depth}:")
+        self.emit(f"        r = cpend[len(cpend) - {caq.depth}] + 1")
+        self.emit("        if r > c: stalls.caq += r - c; c = r")
+        # _offload((rs1,)): RAW on the address register, a free FP queue slot
+        self.issue(xs, 0, need_t=True)
+        self.emit(f"if len(fpq) >= {p.fpq_depth}:")
+        self.emit(f"    r = fpq[-{p.fpq_depth}] + 1")
+        self.emit("    if r > t: stalls.fpq_full += r - t; t = r; c = t + 1")
+        # _fp_issue(arrive, (), rd, "lsu") / (arrive, (rs2,), -1, "lsu")
+        self.emit(f"n = t + {p.lat_offload}")
+        self.emit("r = ct.fp_last + 1")
+        self.emit("if r > n: n = r")
+        r = ins.rs2 if store else rd
+        self.emit(f"if fready[{r}] > n: stalls.fp_raw += fready[{r}] - n; n = fready[{r}]")
+        self.emit("ct.fp_issued += 1")
+        latt, latm = p.lat_fp_load_tcdm, p.lat_fp_load_main
+        self.emit(f"if {lo} <= a < {tm.tcdm_hi}:")
+        self.emit(f"    g = grant(n + 1, ((a - {lo}) >> {tm.bank_shift}) % {tm.banks})")
+        self.emit(f"    tc.{'writes' if store else 'reads'} += 1")
+        self.emit("    if g != n + 1: stalls.tcdm += g - n - 1; n = g - 1")
+        self.emit(f"    w = n + {latt}")
+        self.faccess(ins, rd, size, store, True)
+        self.emit("else:")
+        self.emit(f"    n = pg(n, {latm})")
+        self.emit(f"    w = n + {latm}")
+        self.faccess(ins, rd, size, store, False)
+        self.emit("ct.fp_last = n")
+        # Caq.fp_access(a, w, store)
+        self.emit(f"r = (a >> {caq.shift}) & {caq.mask}")
+        self.emit("if w > cad.get(r, NEVER): cad[r] = w")
+        if store:
+            self.emit("if w > csd.get(r, NEVER): csd[r] = w")
+        self.emit("insort(cpend, w)")
+        if not store:  # _write_f
+            self.emit(f"fready[{rd}] = w + 1")
+            self.emit("if w > ct.last_fp_done: ct.last_fp_done = w")
+        self.emit("fpq.append(n)")
+
+    def faccess(self, ins: Any, rd: int, size: int, store: bool, tcdm: bool) -> None:
+        """The functional FP load (NaN-boxed) or store."""
+        lo = self.tm.tcdm_lo
+        direct = tcdm and self.direct
+        if direct:
+            self.emit(f"    if a & {size - 1}: {'S' if store else 'L'}{size}"
+                      + ("(a, 0)" if store else "(a)"))
+        if store:
+            v = f"f[{ins.rs2}] & {(1 << 8 * size) - 1}"
+            self.emit(f"    P{size}(TM, a - {lo}, {v})" if direct else f"    S{size}(a, {v})")
+            return
+        v = f"U{size}(TM, a - {lo})[0]" if direct else f"L{size}(a)"
+        self.emit(f"    f[{rd}] = {v} | {M64 ^ ((1 << 8 * size) - 1)}")
+
+    def _fld(self, ins: Any, rd: int, xs: tuple[int, ...]) -> None:
+        self._fmem(ins, rd, xs, False)
+
+    def _fst(self, ins: Any, rd: int, xs: tuple[int, ...]) -> None:
+        self._fmem(ins, 0, xs, True)
+
     def _ld(self, ins: Any, rd: int, xs: tuple[int, ...]) -> None:
         self._mem(ins, rd, xs, False)
 
@@ -288,9 +366,17 @@ def _block(h: Any, start: int, kinds: list[str | None]) -> tuple[list[str], list
 def build_blocks(h: Any) -> None:
     """Set h.blocks / h.block_len (one entry per code index: the block starting there, or the
     instruction's own closure with length 1) for a timed hart whose cluster state is attached."""
+    ct = h.tm.ct
+    # FP loads/stores inline only with the whole cluster model attached (CAQ, port, TCDM)
+    # and a pipelined FP LSU (CoreTiming._fp_issue's unit check)
+    fp_inline = (ct.caq is not None and ct.port is not None and ct.tcdm is not None
+                 and ct.p.pipelined.get("lsu", True))
     kinds: list[str | None] = []
     for ins in h.by_index:
         kind = _kind(ins) if ins is not None else None
+        if kind in ("fld", "fst") and (not fp_inline or (ins.rd if kind == "fld" else ins.rs2)
+                                        < len(h.ssrs)):
+            kind = "opq"  # its FP register may be a stream register: the closure
         if kind == "br" or kind == "jal":
             if _target(h, ins.imm) is None:
                 kind = None
@@ -302,13 +388,14 @@ def build_blocks(h: Any) -> None:
             continue
         if kind in ("br", "jal"):
             leaders.add(_target(h, ins.imm))
-        if kind != "alu" and kind != "ld" and kind != "st" and kind != "opq":
+        if kind not in ("alu", "ld", "st", "fld", "fst", "opq"):
             leaders.add(i + 1)  # after a control transfer or an excluded instruction
         if ins.defn.unit == "sequencer":  # FREP continues after its body
             leaders.add(i + 1 + (ins.imm or 0))
-    src = [f"M32, S32 = {M32}, {S32}",
-           "def make(x, xr, ct, stalls, cnt, tc, grant, pg, csd, cad, L1, L2, L4, S1, S2, S4, "
-           "U1, U2, U4, P1, P2, P4, TM, O, _div, _rem):"]
+    src = [f"M32, S32, NEVER = {M32}, {S32}, {_NEVER}",
+           "from bisect import bisect_right, insort",
+           "def make(x, xr, ct, stalls, cnt, tc, grant, pg, csd, cad, L1, L2, L4, L8, S1, S2, "
+           "S4, S8, U1, U2, U4, U8, P1, P2, P4, P8, TM, O, _div, _rem, f, fready, fpq, cpend):"]
     heads: list[tuple[int, int, list[int], int]] = []
     todo = sorted(x for x in leaders if x < h.n and kinds[x] is not None)
     done: set[int] = set()
@@ -343,17 +430,18 @@ def build_blocks(h: Any) -> None:
                         for s, first, starts, _ in heads}
     ns: dict[str, Any] = {}
     exec(code, ns)  # noqa: S102 - generated above from the decoded program
-    ct, mem = h.tm.ct, h.mem
+    mem = h.mem
     caq = ct.caq
     made = ns["make"](h.x, ct.xready, ct, ct.stalls, h.tm.counts, ct.tcdm,
                       ct.tcdm.grant if ct.tcdm is not None else None,
                       ct._port_grant, caq.store_done if caq else None,
                       caq.any_done if caq else None,
-                      mem.loader(1), mem.loader(2), mem.loader(4),
-                      mem.storer(1), mem.storer(2), mem.storer(4),
-                      *(struct.Struct(f).unpack_from for f in ("<B", "<H", "<I")),
-                      *(struct.Struct(f).pack_into for f in ("<B", "<H", "<I")),
-                      mem.regions[0][3], h.code, _div, _rem)
+                      *(mem.loader(n) for n in (1, 2, 4, 8)),
+                      *(mem.storer(n) for n in (1, 2, 4, 8)),
+                      *(struct.Struct(f).unpack_from for f in ("<B", "<H", "<I", "<Q")),
+                      *(struct.Struct(f).pack_into for f in ("<B", "<H", "<I", "<Q")),
+                      mem.regions[0][3], h.code, _div, _rem, h.f, ct.fready, ct.fpq,
+                      caq.pending if caq else None)
     blocks = list(h.code)
     lens = [1] * len(blocks)
     for s, _, _, n in heads:

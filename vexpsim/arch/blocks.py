@@ -225,8 +225,8 @@ class _Gen:
         self.access(ins, rd, size, store, True)
         self.emit("else:")
         if ct.port is not None:  # CoreTiming._port_grant
-            self.emit(f"    g = pg(t, {p.lat_load_main})")
-            self.emit("    if g != t: t = g; c = g + 1")
+            self.emit(f"    g = pgrant(t + 1, {max(1, p.lat_load_main - 1)})")
+            self.emit("    if g != t + 1: stalls.mem_port += g - t - 1; t = g - 1; c = g")
         if rd:
             self.emit(f"    q{rd} = xr[{rd}] = t + {p.lat_load_main + 1}")
         self.access(ins, rd, size, store, False)
@@ -291,8 +291,10 @@ class _Gen:
         self.emit("    if g != n + 1: stalls.tcdm += g - n - 1; n = g - 1")
         self.emit(f"    w = n + {latt}")
         self.faccess(ins, rd, size, store, True)
-        self.emit("else:")
-        self.emit(f"    n = pg(n, {latm})")
+        self.emit("else:")  # CoreTiming._port_grant
+        self.emit(f"    g = pgrant(n + 1, {max(1, latm - 1)})")
+        self.emit("    if g != n + 1: stalls.mem_port += g - n - 1")
+        self.emit("    n = g - 1")
         self.emit(f"    w = n + {latm}")
         self.faccess(ins, rd, size, store, False)
         self.emit("ct.fp_last = n")
@@ -394,7 +396,7 @@ def build_blocks(h: Any) -> None:
             leaders.add(i + 1 + (ins.imm or 0))
     src = [f"M32, S32, NEVER = {M32}, {S32}, {_NEVER}",
            "from bisect import bisect_right, insort",
-           "def make(x, xr, ct, stalls, cnt, tc, grant, pg, csd, cad, L1, L2, L4, L8, S1, S2, "
+           "def make(x, xr, ct, stalls, cnt, tc, grant, pgrant, csd, cad, L1, L2, L4, L8, S1, S2, "
            "S4, S8, U1, U2, U4, U8, P1, P2, P4, P8, TM, O, _div, _rem, f, fready, fpq, cpend):"]
     heads: list[tuple[int, int, list[int], int]] = []
     todo = sorted(x for x in leaders if x < h.n and kinds[x] is not None)
@@ -434,8 +436,8 @@ def build_blocks(h: Any) -> None:
     caq = ct.caq
     made = ns["make"](h.x, ct.xready, ct, ct.stalls, h.tm.counts, ct.tcdm,
                       ct.tcdm.grant if ct.tcdm is not None else None,
-                      ct._port_grant, caq.store_done if caq else None,
-                      caq.any_done if caq else None,
+                      ct.port.grant if ct.port is not None else None,
+                      caq.store_done if caq else None, caq.any_done if caq else None,
                       *(mem.loader(n) for n in (1, 2, 4, 8)),
                       *(mem.storer(n) for n in (1, 2, 4, 8)),
                       *(struct.Struct(f).unpack_from for f in ("<B", "<H", "<I", "<Q")),

@@ -151,16 +151,35 @@ def test_blocks_match_on_kernels(name, params, monkeypatch):
     assert on == off
 
 
-def test_error_inside_a_block_names_its_instruction(monkeypatch):
+@pytest.mark.parametrize("harts,quantum", [(1, None), (2, 1), (3, 2)])
+def test_error_inside_a_block_names_its_instruction(harts, quantum, monkeypatch):
+    # with several harts and a small quantum, budgets end inside blocks (partial variants)
     src = ("_start:\n la t0, buf\n addi t1, t0, 1\n add t2, t1, t1\n lw t3, 2(t0)\n"
            " addi t4, t3, 1\n li a0, 0\n ecall\n.tcdm\nbuf: .zero 16\n")
     msgs = []
     for blocks in (True, False):
         monkeypatch.setattr(HartTiming, "BLOCKS", blocks)
         with pytest.raises(UserError, match="misaligned load of 4 bytes") as e:
-            run_source(src, harts=1, timing=True)
+            run_source(src, harts=harts, timing=True, quantum=quantum)
         msgs.append(str(e.value))
     assert msgs[0] == msgs[1] and ":5:" in msgs[0]
+
+
+def test_partial_blocks_are_used(monkeypatch):
+    from vexpsim.arch import blocks
+    calls = []
+    real = blocks.build_blocks
+
+    def build(h):
+        real(h)
+        h.block_part = [p if p is None else (lambda k, p=p: (calls.append(k), p(k))[1])
+                        for p in h.block_part]
+    monkeypatch.setattr(blocks, "build_blocks", build)
+    on = run_source(MIXED, harts=9, timing=True, quantum=3, defines={"ITERS": 5})
+    assert calls
+    monkeypatch.setattr(HartTiming, "BLOCKS", False)
+    off = run_source(MIXED, harts=9, timing=True, quantum=3, defines={"ITERS": 5})
+    _same(on, off)
 
 
 @pytest.mark.parametrize("steps", [1, 7, 30, 101])

@@ -335,17 +335,19 @@ class _Gen:
     def _st(self, ins: Any, rd: int, xs: tuple[int, ...]) -> None:
         self._mem(ins, 0, xs, True)
 
-    def epilogue(self, store_cycle: bool = True) -> None:
+    def epilogue(self, store_cycle: bool = True, indent: str = "") -> None:
         if store_cycle:
-            self.emit("ct.cycle = c")
+            self.emit(indent + "ct.cycle = c")
         if self.retired:
-            self.emit(f"ct.retired += {self.retired}")
+            self.emit(indent + f"ct.retired += {self.retired}")
         for k, n in self.counts.items():
-            self.emit(f"cnt[{k}] += {n}")
+            self.emit(indent + f"cnt[{k}] += {n}")
 
 
-def _block(h: Any, start: int, kinds: list[str | None]) -> tuple[list[str], list[int], int]:
-    """Source lines, line table and length of the block starting at `start`."""
+def _block(h: Any, start: int, kinds: list[str | None], partial: bool = False
+           ) -> tuple[list[str], list[int], int]:
+    """Source lines, line table and length of the block starting at `start`. `partial`: the
+    variant that stops after its argument `k` instructions (a budget ending inside it)."""
     g = _Gen(h)
     i = start
     n = 0
@@ -360,14 +362,19 @@ def _block(h: Any, start: int, kinds: list[str | None]) -> tuple[list[str], list
         i += 1
         if kind in ("br", "jal", "jump"):
             return g.lines, g.starts, n
+        if partial:
+            g.emit(f"if k == {n}:")
+            g.epilogue(indent="    ")
+            g.emit(f"    return {i}")
     g.epilogue()
     g.emit(f"return {i}")
     return g.lines, g.starts, n
 
 
 def build_blocks(h: Any) -> None:
-    """Set h.blocks / h.block_len (one entry per code index: the block starting there, or the
-    instruction's own closure with length 1) for a timed hart whose cluster state is attached."""
+    """Set h.blocks / h.block_len / h.block_part (one entry per code index: the block starting
+    there, or the instruction's own closure with length 1; the block's partial variant, or
+    None) for a timed hart whose cluster state is attached."""
     ct = h.tm.ct
     # FP loads/stores inline only with the whole cluster model attached (CAQ, port, TCDM)
     # and a pipelined FP LSU (CoreTiming._fp_issue's unit check)
@@ -417,7 +424,13 @@ def build_blocks(h: Any) -> None:
         src.append(f"    def b_{s}():")
         src.append("        c = ct.cycle")
         src.extend(lines)
-    src.append("    return {" + ", ".join(f"{s}: b_{s}" for s, *_ in heads) + "}")
+        lines, starts, _ = _block(h, s, kinds, partial=True)
+        heads.append((-1 - s, len(src) + 1, starts, n))
+        src.append(f"    def p_{s}(k):")
+        src.append("        c = ct.cycle")
+        src.extend(lines)
+    src.append("    return {" + ", ".join(f"{s}: b_{s}" if s >= 0 else f"{s}: p_{-1 - s}"
+                                          for s, *_ in heads) + "}")
     text = "\n".join(src) + "\n"
     code = _CODE_CACHE.get(text)
     if code is None:
@@ -446,10 +459,14 @@ def build_blocks(h: Any) -> None:
                       caq.pending if caq else None)
     blocks = list(h.code)
     lens = [1] * len(blocks)
+    parts: list[Any] = [None] * len(blocks)
     for s, _, _, n in heads:
-        blocks[s] = made[s]
-        lens[s] = n
-    h.blocks, h.block_len = blocks, lens
+        if s >= 0:
+            blocks[s] = made[s]
+            lens[s] = n
+        else:
+            parts[-1 - s] = made[s]
+    h.blocks, h.block_len, h.block_part = blocks, lens, parts
 
 
 def block_offset(ev: BaseException) -> int:

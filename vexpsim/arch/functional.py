@@ -664,6 +664,7 @@ class Hart:
         # is attached; None: per instruction
         self.blocks: list[Callable[[], int]] | None = None
         self.block_len: list[int] | None = None
+        self.block_part: list[Callable[[int], int] | None] | None = None
 
     def _closure(self, ins: Any, fn: Callable[[], int], seq: bool = False
                  ) -> Callable[[], int]:
@@ -1203,9 +1204,10 @@ def _run_hart(h: Hart, budget: int) -> None:
 
 def _run_blocks(h: Hart, budget: int) -> None:
     """_run_hart with straight-line blocks (vexpsim.arch.blocks): a block runs as one call when
-    the budget covers all of it, else its instructions are single-stepped, so the hart stops
-    after exactly `budget` instructions (or at an event) as _run_hart does."""
-    code, blocks, lens = h.code, h.blocks, h.block_len
+    the budget covers all of it, else its partial variant runs the instructions the budget
+    leaves, so the hart stops after exactly `budget` instructions (or at an event) as
+    _run_hart does."""
+    blocks, lens, parts = h.blocks, h.block_len, h.block_part
     i = h.idx
     left = budget
     try:
@@ -1214,15 +1216,12 @@ def _run_blocks(h: Hart, budget: int) -> None:
             if n <= left:
                 i = blocks[i]()
                 left -= n
-            else:
-                i = code[i]()
-                left -= 1
+            else:  # the first `left` instructions of the block
+                i = parts[i](left)
+                left = 0
     except _EVENTS as ev:  # raised by the instruction at i, or inside the block starting there
-        if lens[i] <= left:
-            from .blocks import block_offset
-            off = block_offset(ev)
-        else:
-            off = 0
+        from .blocks import block_offset
+        off = block_offset(ev)
         h.retired += budget - left + off
         h.idx = i + off
         _handle(h, ev)

@@ -35,6 +35,7 @@ _NEVER = -(1 << 60)
 # than a Python loop over a dict; only chunks that were touched exist.
 _SH = 8
 _CH = 1 << _SH
+_MASK = _CH - 1
 _INC = bytes(range(1, 256)) + b"\xff"  # translate table: every count + 1
 
 
@@ -72,51 +73,50 @@ class NarrowPort:
 
     def _count(self, c: int) -> int:
         ch = self._chunks.get(c >> _SH)
-        return ch[c & (_CH - 1)] if ch is not None else 0
+        return ch[c & _MASK] if ch is not None else 0
 
     def grant(self, t: int, hold: int) -> int:
         """Reserve a slot for `hold` cycles from the first cycle >= t at which one is free
         throughout; returns that cycle."""
         if hold < 1:
             raise ValueError(f"hold must be at least 1 cycle, got {hold}")
-        chunks, cap = self._chunks, self.capacity
+        chunks = self._chunks
         s = t if t > self.lo else self.lo
+        pat = self._patterns.get(hold) or self._runs(hold)
         while True:  # the first s whose interval [s, s + hold) has no full cycle
-            off = s & (_CH - 1)
+            off = s & _MASK
             if off + hold <= _CH:
                 ch = chunks.get(s >> _SH)
                 if ch is None:
+                    ch = chunks[s >> _SH] = bytearray(_CH)
                     break
                 # the first run of `hold` non-full cycles from off that ends in this chunk
-                m = self._runs(hold).search(ch, off)
+                m = pat.search(ch, off)
                 if m is not None:
                     s += m.start() - off
+                    off = m.start()
                     break
                 s += _CH - hold + 1 - off  # only an interval reaching the next chunk is left
             else:  # the interval spans chunks: move past its last full cycle, per cycle
                 for c in range(s + hold - 1, s - 1, -1):
-                    if self._count(c) >= cap:
+                    if self._count(c) >= self.capacity:
                         s = c + 1
                         break
                 else:
+                    ch = None
                     break
-        off = s & (_CH - 1)
-        end = off + hold
-        if end <= _CH:
-            ch = chunks.get(s >> _SH)
-            if ch is None:
-                ch = chunks[s >> _SH] = bytearray(_CH)
-            seg = ch[off:end]
+        if ch is not None:  # [s, s + hold) lies in chunk ch from off
+            seg = ch[off:off + hold]
             self._n += seg.count(0)
-            ch[off:end] = seg.translate(_INC)
+            ch[off:off + hold] = seg.translate(_INC)
         else:
             for c in range(s, s + hold):
                 ch = chunks.get(c >> _SH)
                 if ch is None:
                     ch = chunks[c >> _SH] = bytearray(_CH)
-                if not ch[c & (_CH - 1)]:
+                if not ch[c & _MASK]:
                     self._n += 1
-                ch[c & (_CH - 1)] += 1
+                ch[c & _MASK] += 1
         self.requests += 1
         self.stall_cycles += s - t
         if self._n > 2 * self._KEEP:

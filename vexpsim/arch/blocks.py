@@ -1,25 +1,27 @@
-"""Timed straight-line blocks: the per-instruction timed closures of a run of integer
-instructions fused into one generated Python function (the hot path of scalar code).
+"""Timed straight-line blocks: the per-instruction timed closures of a run of instructions
+fused into one generated Python function (the hot path of scalar code).
 
 A block starts at a leader (the entry, a branch or jump target, the instruction after a control
 transfer or after an instruction that cannot be in a block) and runs to the first control
 transfer (included) or to the first instruction that can raise a scheduling event (CSRs,
-ecall, FREP, DMA; excluded). Integer ALU instructions, branches, jal, loads and stores are
-generated inline: CoreTiming's rules of HartTiming._inline_alu and CoreTiming.load/store (with
-_int_issue, _caq_wait, _port_grant, _tcdm_access) in the same order, the core clock in a local
-variable, the retired and event counters added once per block. Other instructions that cannot
-raise an event (FP, MUL/DIV, SSR configuration, jalr) call their per-instruction timed
-closure (the clock is written back around the call).
+ecall, FREP, DMA; excluded). Integer ALU instructions, branches, jal, integer loads/stores and
+FP loads/stores whose FP register is not a stream register are generated inline: the rules of
+HartTiming._inline_alu, CoreTiming.load/store (with _int_issue, _caq_wait, _port_grant,
+_tcdm_access) and CoreTiming.fp_load/fp_store (with _caq_offload, _offload, _fp_issue,
+Caq.fp_access, _write_f) in the same order, the core clock in a local variable, the retired
+and event counters added once per block. Other instructions that cannot raise an event (FP
+compute, MUL/DIV, SSR configuration, jalr, FP loads/stores of stream registers) call their
+per-instruction timed closure (the clock is written back around the call).
 
 Scheduling stays exact: the runner (functional._run_blocks) runs a whole block only when the
-hart's instruction budget covers it, and single-steps otherwise, so every hart executes the same
-instructions between two scheduling points as per instruction, and the shared state (TCDM
-banks, main-memory port, IPU) sees the same requests in the same order. A SimError inside a
-block is attributed to its instruction from the traceback's line (block_offset).
+hart's instruction budget covers it, and otherwise the block's partial variant, which stops
+after the instructions the budget leaves; so every hart executes the same instructions between
+two scheduling points as per instruction, and the shared state (TCDM banks, main-memory port,
+IPU) sees the same requests in the same order. A SimError inside a block is attributed to its
+instruction from the traceback's line (block_offset).
 
 Pinned against the per-instruction closures (HartTiming.BLOCKS off) by tests/arch/test_blocks.py.
 """
-
 from __future__ import annotations
 
 import bisect
@@ -51,7 +53,8 @@ _LINES: dict[str, dict[int, tuple[int, list[int]]]] = {}
 
 
 def _kind(ins: Any) -> str | None:
-    """How `ins` takes part in a block: "alu", "br", "jal", "ld", "st" (generated inline),
+    """How `ins` takes part in a block: "alu", "br", "jal", "ld", "st", "fld", "fst"
+    (generated inline),
     "opq" (its closure is called), "jump" (its closure is called and ends the block), None
     (never in a block)."""
     d = ins.defn
@@ -100,6 +103,7 @@ class _Gen:
         self.starts: list[int] = []  # line (relative to the def) where each instruction begins
         self.counts: dict[int, int] = {}
         self.retired = 0
+        self.nxt = 0  # index of the instruction after the current one
         # what the block knows of xr[r]: None = at most the current clock (written by an
         # ALU instruction of this block: no wait), a name = the local holding it
         self.known: dict[int, str | None] = {}

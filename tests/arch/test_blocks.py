@@ -170,8 +170,8 @@ def test_partial_blocks_are_used(monkeypatch):
     calls = []
     real = blocks.build_blocks
 
-    def build(h):
-        real(h)
+    def build(h, shared=None):
+        real(h, shared)
         h.block_part = [p if p is None else (lambda k, p=p: (calls.append(k), p(k))[1])
                         for p in h.block_part]
     monkeypatch.setattr(blocks, "build_blocks", build)

@@ -1045,6 +1045,7 @@ def run_program(program: Program, *, harts: int | None = None, max_steps: int = 
                for _ in range(nh)]
         state = ClusterState.from_config(cluster)
     hs = [Hart(i, program, mem, cfg, nh, trace, tms[i]) for i in range(nh)]
+    block_sources: dict = {}  # generated block sources, shared by the harts of this run
     for h in hs:
         h.x[2] = 0  # sp: no stack is set up; programs that need one set it themselves
         if state is not None:
@@ -1052,7 +1053,7 @@ def run_program(program: Program, *, harts: int | None = None, max_steps: int = 
             h.dma.engine, h.dma.ct = state.dma, h.tm.ct
             if trace is None and h.tm.BLOCKS and h.tm.INLINE_ALU:
                 from .blocks import build_blocks
-                build_blocks(h)
+                build_blocks(h, block_sources)
     t0 = time.perf_counter()
 
     def limit(h: Hart) -> StepLimitExceeded:

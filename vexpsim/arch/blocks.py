@@ -339,22 +339,24 @@ class _Gen:
     def _st(self, ins: Any, rd: int, xs: tuple[int, ...]) -> None:
         self._mem(ins, 0, xs, True)
 
-    def epilogue(self, store_cycle: bool = True, indent: str = "") -> None:
+    def epilogue(self, store_cycle: bool = True) -> None:
         if store_cycle:
-            self.emit(indent + "ct.cycle = c")
+            self.emit("ct.cycle = c")
         if self.retired:
-            self.emit(indent + f"ct.retired += {self.retired}")
+            self.emit(f"ct.retired += {self.retired}")
         for k, n in self.counts.items():
-            self.emit(indent + f"cnt[{k}] += {n}")
+            self.emit(f"cnt[{k}] += {n}")
 
 
 def _block(h: Any, start: int, kinds: list[str | None], partial: bool = False
-           ) -> tuple[list[str], list[int], int]:
-    """Source lines, line table and length of the block starting at `start`. `partial`: the
-    variant that stops after its argument `k` instructions (a budget ending inside it)."""
+           ) -> tuple[list[str], list[int], int, list[tuple]]:
+    """Source lines, line table and length of the block starting at `start`, and for the
+    `partial` variant (which stops after its argument `k` instructions: a budget ending inside
+    the block) the counters to add at each exit (retired, ((event, count), ...))."""
     g = _Gen(h)
     i = start
     n = 0
+    fins: list[tuple] = [(0, ())]
     while i < h.n and n < MAX_BLOCK:
         kind = kinds[i]
         if kind is None:
@@ -365,14 +367,13 @@ def _block(h: Any, start: int, kinds: list[str | None], partial: bool = False
         n += 1
         i += 1
         if kind in ("br", "jal", "jump"):
-            return g.lines, g.starts, n
+            return g.lines, g.starts, n, fins
         if partial:
-            g.emit(f"if k == {n}:")
-            g.epilogue(indent="    ")
-            g.emit(f"    return {i}")
+            fins.append((g.retired, tuple(g.counts.items())))
+            g.emit(f"if k == {n}: ct.cycle = c; fin(F{start}[{n}]); return {i}")
     g.epilogue()
     g.emit(f"return {i}")
-    return g.lines, g.starts, n
+    return g.lines, g.starts, n, fins
 
 
 def build_blocks(h: Any, shared: dict | None = None) -> None:
@@ -450,14 +451,20 @@ def _source(h: Any) -> tuple[str, list[tuple[int, int, list[int], int]]]:
             continue
         if kind in ("br", "jal"):
             leaders.add(_target(h, ins.imm))
-        if kind not in ("alu", "ld", "st", "fld", "fst", "opq"):
-            leaders.add(i + 1)  # after a control transfer or an excluded instruction
-        if ins.defn.unit == "sequencer":  # FREP continues after its body
+        if ins.defn.unit == "sequencer":  # FREP runs its body itself and continues after it
             leaders.add(i + 1 + (ins.imm or 0))
+        elif kind not in ("alu", "ld", "st", "fld", "fst", "opq"):
+            leaders.add(i + 1)  # after a control transfer or an excluded instruction
     src = [f"M32, S32, NEVER = {M32}, {S32}, {_NEVER}",
            "from bisect import bisect_right, insort",
            "def make(x, xr, ct, stalls, cnt, tc, grant, pgrant, csd, cad, L1, L2, L4, L8, S1, S2, "
-           "S4, S8, U1, U2, U4, U8, P1, P2, P4, P8, TM, O, _div, _rem, f, fready, fpq, cpend):"]
+           "S4, S8, U1, U2, U4, U8, P1, P2, P4, P8, TM, O, _div, _rem, f, fready, fpq, cpend):",
+           # a partial variant's exit: the counters of the instructions it ran
+           "    def fin(entry):",
+           "        ct.retired += entry[0]",
+           "        for k, n in entry[1]:",
+           "            cnt[k] += n"]
+    tables: list[str] = []  # F<start>: the exits' counters of the partial variants
     heads: list[tuple[int, int, list[int], int]] = []
     todo = sorted(x for x in leaders if x < h.n and kinds[x] is not None)
     done: set[int] = set()
@@ -466,7 +473,7 @@ def _source(h: Any) -> tuple[str, list[tuple[int, int, list[int], int]]]:
         if s in done:
             continue
         done.add(s)
-        lines, starts, n = _block(h, s, kinds)
+        lines, starts, n, _ = _block(h, s, kinds)
         if n < 2:
             continue
         if s in leaders and n <= SUFFIX_MAX:
@@ -477,13 +484,15 @@ def _source(h: Any) -> tuple[str, list[tuple[int, int, list[int], int]]]:
         src.append(f"    def b_{s}():")
         src.append("        c = ct.cycle")
         src.extend(lines)
-        lines, starts, _ = _block(h, s, kinds, partial=True)
+        lines, starts, _, fins = _block(h, s, kinds, partial=True)
         heads.append((-1 - s, len(src) + 1, starts, n))
         src.append(f"    def p_{s}(k):")
         src.append("        c = ct.cycle")
         src.extend(lines)
+        tables.append(f"F{s} = {fins!r}")
     src.append("    return {" + ", ".join(f"{s}: b_{s}" if s >= 0 else f"{s}: p_{-1 - s}"
                                           for s, *_ in heads) + "}")
+    src.extend(tables)
     return "\n".join(src) + "\n", heads
 
 

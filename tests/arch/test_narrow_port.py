@@ -145,3 +145,47 @@ def test_offload_waits_for_a_free_entry():
     assert q.offload_ready(5) == 21  # both entries busy until the first response
     assert q.offload_ready(25) == 25  # one popped at 20
     assert q.offload_ready(40) == 40
+
+
+class _DictPort:
+    """The per-cycle dict reference of NarrowPort (its first implementation): grants, the
+    pruning horizon and the occupancy must match exactly."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity, self.occ, self.lo = capacity, {}, 0
+
+    def grant(self, t: int, hold: int) -> int:
+        occ, cap = self.occ, self.capacity
+        s = c = max(t, self.lo)
+        while c < s + hold:
+            if occ.get(c, 0) >= cap:
+                s = c + 1
+            c += 1
+        for c in range(s, s + hold):
+            occ[c] = occ.get(c, 0) + 1
+        if len(occ) > 2 * NarrowPort._KEEP:
+            self.advance(s - NarrowPort._KEEP)
+        return s
+
+    def advance(self, lo: int) -> None:
+        if lo > self.lo:
+            self.lo = lo
+            self.occ = {c: n for c, n in self.occ.items() if c >= lo}
+
+
+@pytest.mark.parametrize("cap", [1, 2, 3])
+def test_chunked_port_matches_the_dict_reference(cap):
+    # requests out of time order (cores running ahead of each other), intervals across chunk
+    # boundaries, sparse and dense phases, pruning and explicit horizons
+    rng = random.Random(cap)
+    p, ref = NarrowPort(cap), _DictPort(cap)
+    t = 0
+    for i in range(6000):
+        t += rng.choice((0, 1, 2, 5, 40, 700)) if i % 1500 < 1200 else 3000
+        req, hold = t - rng.randrange(0, 300), rng.randrange(1, 20)
+        assert p.grant(req, hold) == ref.grant(req, hold)
+        if i % 997 == 0:
+            p.advance(t - 500)
+            ref.advance(t - 500)
+        assert p.lo == ref.lo
+    assert p.occ == ref.occ and p._n == len(ref.occ)

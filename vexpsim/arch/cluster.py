@@ -50,6 +50,7 @@ class TcdmBanks:
         self.window = window
         self.mask = window - 1
         self.occ = array("Q", bytes(8 * window * self.nw))
+        self._wv = np.frombuffer(self.occ, dtype=np.uint64)  # _words(), made once per ring
         self.lo = 0  # cycles below lo are free (cleared) and will not be reserved again
         self.reads = 0
         self.writes = 0
@@ -90,7 +91,7 @@ class TcdmBanks:
         return cycle if c == c0 else c
 
     def _words(self) -> np.ndarray:
-        return np.frombuffer(self.occ, dtype=np.uint64)
+        return self._wv
 
     def _word_bits(self, cycles: np.ndarray, banks: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:
@@ -173,6 +174,7 @@ class TcdmBanks:
         live = np.arange(self.lo, self.lo + old_w, dtype=np.int64)  # re-map the live cycles
         dst[live & (w - 1)] = src[live & (old_w - 1)]
         self.window, self.mask, self.occ = w, w - 1, occ
+        self._wv = np.frombuffer(occ, dtype=np.uint64)
 
 
 @dataclass

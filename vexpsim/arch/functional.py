@@ -660,6 +660,11 @@ class Hart:
             else:
                 self.code[i] = self._closure(ins, ins.defn.builder(ins, self, i + 1))
         self.idx = self.target(program.entry)
+        # timed runs: straight-line blocks (vexpsim.arch.blocks), set once the cluster state
+        # is attached; None: per instruction
+        self.blocks: list[Callable[[], int]] | None = None
+        self.block_len: list[int] | None = None
+        self.block_part: list[Callable[[int], int] | None] | None = None
 
     def _closure(self, ins: Any, fn: Callable[[], int], seq: bool = False
                  ) -> Callable[[], int]:
@@ -1040,11 +1045,15 @@ def run_program(program: Program, *, harts: int | None = None, max_steps: int = 
                for _ in range(nh)]
         state = ClusterState.from_config(cluster)
     hs = [Hart(i, program, mem, cfg, nh, trace, tms[i]) for i in range(nh)]
+    block_sources: dict = {}  # generated block sources, shared by the harts of this run
     for h in hs:
         h.x[2] = 0  # sp: no stack is set up; programs that need one set it themselves
         if state is not None:
             h.tm.ct.attach(state.tcdm, state.ipu, h.ssrs, state.port, state.new_caq())
             h.dma.engine, h.dma.ct = state.dma, h.tm.ct
+            if trace is None and h.tm.BLOCKS and h.tm.INLINE_ALU:
+                from .blocks import build_blocks
+                build_blocks(h, block_sources)
     t0 = time.perf_counter()
 
     def limit(h: Hart) -> StepLimitExceeded:
@@ -1093,35 +1102,43 @@ def _run_timed(hs: list[Hart], state: Any, quantum: int, max_steps: int,
     least one cycle, so an instruction budget bounds the run-ahead without a clock check per
     instruction). Shared state (TCDM banks, DMA, IPU) is thus touched in time order up to one
     quantum; the barrier releases when every hart has arrived."""
-    live = list(hs)
+    live = [(h, h.tm.ct) for h in hs]
     tcdm = state.tcdm
     nh = len(hs)
     while live:
-        runnable = [h for h in live if not h.waiting]
-        if runnable:
-            h = runnable[0]
-            t = h.tm.ct.cycle
-            nxt = None
-            for g in runnable[1:]:
-                c = g.tm.ct.cycle
-                if c < t:
-                    if nxt is None or t < nxt:
-                        nxt = t
-                    h, t = g, c
-                elif nxt is None or c < nxt:
-                    nxt = c
+        # the first runnable hart with the earliest clock runs; nxt: the next runnable clock
+        h = None
+        t = nxt = 0
+        for g, ct in live:
+            if g.waiting:
+                continue
+            c = ct.cycle
+            if h is None:
+                h, t, nxt = g, c, None
+            elif c < t:
+                if nxt is None or t < nxt:
+                    nxt = t
+                h, t = g, c
+            elif nxt is None or c < nxt:
+                nxt = c
+        if h is not None:
             if h.retired >= max_steps:
                 raise limit(h)
             budget = (nxt + quantum - t) if nxt is not None else 1 << 16
-            _run_hart(h, max(1, min(budget, max_steps - h.retired)))
+            (_run_hart if h.blocks is None else _run_blocks)(
+                h, max(1, min(budget, max_steps - h.retired)))
             if h.exit_code is not None:
-                live.remove(h)
+                live = [p for p in live if p[0] is not h]
             if live:
-                tcdm.advance(min(g.tm.ct.cycle for g in live))
-        if live and all(g.waiting for g in live):
+                m = live[0][1].cycle
+                for _, ct in live:
+                    if ct.cycle < m:
+                        m = ct.cycle
+                tcdm.advance(m)
+        if live and all(g.waiting for g, _ in live):
             if len(live) != nh:
-                raise _deadlock(hs, live)
-            _release_barrier(live, state)
+                raise _deadlock(hs, [g for g, _ in live])
+            _release_barrier([g for g, _ in live], state)
 
 
 def _release_barrier(hs: list[Hart], state: Any) -> None:
@@ -1180,6 +1197,34 @@ def _run_hart(h: Hart, budget: int) -> None:
     except _EVENTS as ev:
         h.retired += k
         h.idx = i
+        _handle(h, ev)
+        return
+    h.retired += budget
+    h.idx = i
+
+
+def _run_blocks(h: Hart, budget: int) -> None:
+    """_run_hart with straight-line blocks (vexpsim.arch.blocks): a block runs as one call when
+    the budget covers all of it, else its partial variant runs the instructions the budget
+    leaves, so the hart stops after exactly `budget` instructions (or at an event) as
+    _run_hart does."""
+    blocks, lens, parts = h.blocks, h.block_len, h.block_part
+    i = h.idx
+    left = budget
+    try:
+        while left:
+            n = lens[i]
+            if n <= left:
+                i = blocks[i]()
+                left -= n
+            else:  # the first `left` instructions of the block
+                i = parts[i](left)
+                left = 0
+    except _EVENTS as ev:  # raised by the instruction at i, or inside the block starting there
+        from .blocks import block_offset
+        off = block_offset(ev)
+        h.retired += budget - left + off
+        h.idx = i + off
         _handle(h, ev)
         return
     h.retired += budget

@@ -23,10 +23,20 @@ waits for a free entry (`depth`).
 from __future__ import annotations
 
 import bisect
+import re
 
 __all__ = ["NarrowPort", "Caq"]
 
 _NEVER = -(1 << 60)
+
+
+# NarrowPort keeps its per-cycle counts in chunks of _CH cycles (bytearrays), so that checking
+# and reserving the cycles of one access are C-level slice operations (rfind, translate) rather
+# than a Python loop over a dict; only chunks that were touched exist.
+_SH = 8
+_CH = 1 << _SH
+_MASK = _CH - 1
+_INC = bytes(range(1, 256)) + b"\xff"  # translate table: every count + 1
 
 
 class NarrowPort:
@@ -37,29 +47,79 @@ class NarrowPort:
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
             raise ValueError(f"NarrowPort capacity must be at least 1, got {capacity}")
+        if capacity > 255:  # the counts are bytes
+            raise ValueError(f"NarrowPort capacity must be at most 255, got {capacity}")
         self.capacity = capacity
-        self.occ: dict[int, int] = {}  # cycle -> accesses outstanding in it
+        self._chunks: dict[int, bytearray] = {}  # cycle >> _SH -> accesses outstanding
+        self._n = 0  # cycles >= lo with an access outstanding (the pruning rule counts them)
         self.lo = 0  # no request before this cycle will come again
         self.requests = 0
         self.stall_cycles = 0
+        self._patterns: dict[int, re.Pattern[bytes]] = {}
+
+    @property
+    def occ(self) -> dict[int, int]:
+        """cycle -> accesses outstanding in it (cycles with none left out; for inspection)."""
+        return {(ci << _SH) + j: n for ci, ch in sorted(self._chunks.items())
+                for j, n in enumerate(ch) if n}
+
+    def _runs(self, hold: int) -> re.Pattern[bytes]:
+        """Regular expression of `hold` consecutive non-full cycles (counts below capacity)."""
+        pat = self._patterns.get(hold)
+        if pat is None:
+            top = re.escape(bytes([self.capacity - 1]))
+            pat = self._patterns[hold] = re.compile(b"[\\x00-" + top + b"]{%d}" % hold)
+        return pat
+
+    def _count(self, c: int) -> int:
+        ch = self._chunks.get(c >> _SH)
+        return ch[c & _MASK] if ch is not None else 0
 
     def grant(self, t: int, hold: int) -> int:
         """Reserve a slot for `hold` cycles from the first cycle >= t at which one is free
         throughout; returns that cycle."""
         if hold < 1:
             raise ValueError(f"hold must be at least 1 cycle, got {hold}")
-        occ, cap = self.occ, self.capacity
-        s = max(t, self.lo)
-        c = s
-        while c < s + hold:  # skip past every full cycle inside the candidate interval
-            if occ.get(c, 0) >= cap:
-                s = c + 1
-            c += 1
-        for c in range(s, s + hold):
-            occ[c] = occ.get(c, 0) + 1
+        chunks = self._chunks
+        s = t if t > self.lo else self.lo
+        pat = self._patterns.get(hold) or self._runs(hold)
+        while True:  # the first s whose interval [s, s + hold) has no full cycle
+            off = s & _MASK
+            if off + hold <= _CH:
+                ch = chunks.get(s >> _SH)
+                if ch is None:
+                    ch = chunks[s >> _SH] = bytearray(_CH)
+                    break
+                # the first run of `hold` non-full cycles from off that ends in this chunk
+                m = pat.search(ch, off)
+                if m is not None:
+                    s += m.start() - off
+                    off = m.start()
+                    break
+                s += _CH - hold + 1 - off  # only an interval reaching the next chunk is left
+            else:  # the interval spans chunks: move past its last full cycle, per cycle
+                for c in range(s + hold - 1, s - 1, -1):
+                    if self._count(c) >= self.capacity:
+                        s = c + 1
+                        break
+                else:
+                    ch = None
+                    break
+        if ch is not None:  # [s, s + hold) lies in chunk ch from off
+            seg = ch[off:off + hold]
+            self._n += seg.count(0)
+            ch[off:off + hold] = seg.translate(_INC)
+        else:
+            for c in range(s, s + hold):
+                ch = chunks.get(c >> _SH)
+                if ch is None:
+                    ch = chunks[c >> _SH] = bytearray(_CH)
+                if not ch[c & _MASK]:
+                    self._n += 1
+                ch[c & _MASK] += 1
         self.requests += 1
         self.stall_cycles += s - t
-        if len(occ) > 2 * self._KEEP:
+        if self._n > 2 * self._KEEP:
             self.advance(s - self._KEEP)
         return s
 
@@ -68,7 +128,15 @@ class NarrowPort:
         if lo <= self.lo:
             return
         self.lo = lo
-        self.occ = {c: n for c, n in self.occ.items() if c >= lo}
+        top, cut = lo >> _SH, lo & (_CH - 1)
+        for ci in [ci for ci in self._chunks if ci <= top]:
+            ch = self._chunks[ci]
+            if ci < top:
+                self._n -= _CH - ch.count(0)
+                del self._chunks[ci]
+            elif cut:
+                self._n -= cut - ch.count(0, 0, cut)
+                ch[:cut] = bytes(cut)
 
 
 class Caq:

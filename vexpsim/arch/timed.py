@@ -89,6 +89,7 @@ class HartTiming:
 
     INLINE_ALU = True  # False: every ALU-class instruction calls CoreTiming.alu (reference)
     INLINE_FP = True  # False: every buffered FP compute instruction calls CoreTiming.fp
+    BLOCKS = True  # False: no straight-line blocks (vexpsim.arch.blocks), per instruction
 
     def __init__(self, params: TimingParams, tcdm: tuple[int, int], bank_width: int = 8,
                  banks: int = 32) -> None:
@@ -172,17 +173,7 @@ class HartTiming:
         ops = d.operands
         unit = d.unit
         rd = ins.rd if ins.rd is not None else 0
-        fsrcs: list[int] = []
-        xsrcs: list[int] = []
-        for kind, r in (("1", ins.rs1), ("2", ins.rs2), ("3", ins.rs3)):
-            if r is None:
-                continue
-            if f"fs{kind}" in ops and r not in fsrcs:
-                fsrcs.append(r)
-            elif f"xs{kind}" in ops or (kind == "1" and "mem" in ops):
-                xsrcs.append(r)
-        fs = tuple(fsrcs)
-        xs = tuple(xsrcs)
+        fs, xs = _sources(ins)
         x = h.x
 
         if unit in _FPU_GROUPS:
@@ -497,6 +488,26 @@ class HartTiming:
                 st.start(t + 1, rep)
             return nxt
         return f_cfg
+
+
+def _sources(ins: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(FP source registers without repeats, integer source registers) of `ins`."""
+    ops = ins.defn.operands
+    fsrcs: list[int] = []
+    xsrcs: list[int] = []
+    for kind, r in (("1", ins.rs1), ("2", ins.rs2), ("3", ins.rs3)):
+        if r is None:
+            continue
+        if f"fs{kind}" in ops and r not in fsrcs:
+            fsrcs.append(r)
+        elif f"xs{kind}" in ops or (kind == "1" and "mem" in ops):
+            xsrcs.append(r)
+    return tuple(fsrcs), tuple(xsrcs)
+
+
+def x_sources(ins: Any) -> tuple[int, ...]:
+    """The integer source registers of `ins`, as the timing rules see them."""
+    return _sources(ins)[1]
 
 
 def _untimeable(ins: Any, fn: Callable[[], int]) -> Callable[[], int]:

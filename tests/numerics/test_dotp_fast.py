@@ -87,3 +87,31 @@ def test_float_lane_rounding_to_infinity_declines():
     below = (False, 0x5980, 0x5880, 0, 0, 0x7F7FFFFF)  # + 2^102: rounds down, inexact
     assert fpa._dotp_lane_float(vals, *below) == fpa._dotp_lane_fast(ks, *below) == (
         0x7F7FFFFF, 1)
+
+
+@pytest.mark.parametrize("src", ["bf16", "fp16"])
+def test_dotpex_pair_is_simd_dotpex_or_declines(src):
+    """dotpex_pair (both lanes in one pass, the ISS's vfdotpex.s.ah) gives simd_dotpex's
+    value whenever it answers, on random encodings, typical operands and the edges of its
+    tests (zero terms, subnormal/infinite/NaN accumulators, spans at 2^25, overflow); and it
+    answers for typical operands."""
+    rng = np.random.default_rng(5)
+    fv = fpa.dotpex_pair_table(src, "fp32")
+    cases = list(_cases(src, 6000, rng))
+    one = 0x3F80 if src == "bf16" else 0x3C00
+    s32 = lambda v: int(np.float32(v).view(np.uint32))  # noqa: E731
+    for acc in (0x00000001, 0x007FFFFF, 0x7F800000, 0xFF800000, 0x7FC00000, 0x80000000, 0,
+                0x00800000, s32(2.0 ** 25), s32(2.0 ** 26), s32(2.0 ** 24.5), s32(-2.0 ** 25),
+                0x7F7FFFFF, s32(1.0)):
+        for a in (one | one << 16, one, 0x5980 | 0x5900 << 16):
+            cases.append((a | a << 32, one | one << 16 | (one | one << 16) << 32,
+                          acc | acc << 32, False))
+            cases.append((a, 0x5980 | 0x5900 << 16, acc << 32 | acc, True))
+    taken = 0
+    for a, b, acc, neg in cases:
+        got = fpa.dotpex_pair(fv, neg, a, b, acc)
+        want = fpa.simd_dotpex(a, b, acc, src, "fp32", "rne", neg)
+        assert got is None or got == want, (hex(a), hex(b), hex(acc), neg)
+        taken += got is not None
+    assert taken > 500  # of 6084 (random encodings, zero terms, wide spans decline)
+    assert fpa.dotpex_pair_table("fp8", "fp16") is None

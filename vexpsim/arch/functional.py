@@ -768,6 +768,8 @@ class Hart:
             return lambda: [f[r] for r in regs]
         ssrs = self.ssrs
         if len(set(regs)) == len(regs):  # distinct registers: each lane pops at most once
+            if len(regs) <= 3:
+                return self._read_fixed(regs)
             lanes = [(r < n, ssrs[r] if r < n else None, r) for r in regs]
 
             def read_distinct() -> list[int]:
@@ -790,6 +792,24 @@ class Hart:
                     out.append(f[r])
             return out
         return read
+
+    def _read_fixed(self, regs: list[int]) -> Callable[[], tuple[int, ...]]:
+        """freaders for 1-3 distinct registers, at least one of them a stream register: one
+        getter per operand (a stream's pop, or the register file) called in operand order,
+        no per-operand test (the FP instructions fed by SSRs: the kernels' hot path)."""
+        f, n = self.f, len(self.ssrs)
+        gets = [self.ssrs[r].pop if r < n else (lambda r=r: f[r]) for r in regs]
+        g0, g1, g2 = (*gets, None, None)[:3]
+        if len(regs) == 1:
+            r0 = regs[0]
+            return lambda: (g0(),) if self.ssr_enabled else (f[r0],)
+        if len(regs) == 2:
+            r0, r1 = regs
+            return lambda: (g0(), g1()) if self.ssr_enabled else (f[r0], f[r1])
+        r0, r1, r2 = regs
+        if regs[2] >= n:  # the third operand a plain register (vfdotpex's accumulator)
+            return lambda: (g0(), g1(), f[r2]) if self.ssr_enabled else (f[r0], f[r1], f[r2])
+        return lambda: (g0(), g1(), g2()) if self.ssr_enabled else (f[r0], f[r1], f[r2])
 
     def fwriter(self, r: int) -> Callable[[int], None]:
         f = self.f

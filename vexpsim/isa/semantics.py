@@ -649,6 +649,25 @@ def s_simd_dotpex(ins, h, nxt):
     # _simd(..., nsrc=2, read_dst=True) with the compute call inlined: the GEMM inner loop
     read = h.freaders([ins.rs1, ins.rs2, ins.rd])
     write, rm_of, dotpex = h.fwriter(ins.rd), h.dyn_rm, fpa.simd_dotpex
+    fixed = a["src"] in ("ah", "ab") and not rep  # formats independent of fmode
+    table = fpa.dotpex_pair_table(src_of(), dst_of()) if fixed else None
+    if table is not None:  # BF16 -> FP32 (the GEMM inner loop): both lanes in one call
+        pair, src, dst = fpa.dotpex_pair, src_of(), dst_of()
+
+        def f_pair():
+            if h.frm:  # not round to nearest even (or an invalid frm: rm_of raises)
+                rm = rm_of()
+                x, y, acc = read()
+                v, fl = dotpex(x, y, acc, src, dst, rm, neg, rep, fast=True)
+            else:
+                x, y, acc = read()
+                got = pair(table, neg, x, y, acc)
+                v, fl = got if got is not None else \
+                    dotpex(x, y, acc, src, dst, "rne", neg, rep, fast=True)
+            h.fflags |= fl
+            write(v & M64)
+            return nxt
+        return f_pair
 
     def f():
         rm = rm_of()

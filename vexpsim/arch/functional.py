@@ -978,6 +978,25 @@ class Hart:
                 return False
             return True
 
+        # the static timing facts of the sequencer-issued body (frep_replay): None unless
+        # every instruction of every stagger step is a buffered FP compute instruction
+        facts = [[getattr(c, "fp_facts", None) for c in again] for again in replays]
+        if not fast or any(fa is None for body_facts in facts for fa in body_facts):
+            facts = None
+
+        def separated(first: int, last: int) -> bool:
+            """Iterations [first, last) with the functional part and the timing apart
+            (vexpsim.arch.frep_replay); False (nothing changed) if it cannot."""
+            if facts is None:
+                return False
+            from .frep_replay import run_separated
+
+            def functional(a: int, b: int) -> None:
+                if not vector(a, b):
+                    for it in range(a, b):
+                        run_plain(it)
+            return run_separated(self, facts, first, last, functional)
+
         def f() -> int:
             iters = x[rs1] + 1
             if iters > maxit:
@@ -985,7 +1004,7 @@ class Hart:
                                f"limit ({maxit})")
             if fast:
                 from .frep_fast import run_frep
-                run_frep(self, iters, run_iter, run_plain, nvar, vector)
+                run_frep(self, iters, run_iter, run_plain, nvar, vector, separated)
             elif self.tm is not None or not vector(0, iters):
                 for it in range(iters):
                     run_iter(it)

@@ -104,7 +104,9 @@ def replay(ct: Any, cnt: list[int], bodies: list[list[FpFacts]], first: int, las
     """The timing of iterations first..last-1 (sequencer-issued) of an FREP whose body
     instructions have the static facts `bodies[it % len(bodies)]`: _inline_fp's f_fp with
     seq=True and the _Stream methods, inlined; `banks[s]`: the bank (-1: none) of each
-    element stream s fetches (read) or writes from now on."""
+    element stream s fetches (read) or writes from now on. A request whose bank is free in
+    its cycle is checked and reserved here in the TCDM ring (TcdmBanks.free_at/grant's
+    first probe); any other goes through TcdmBanks."""
     nvar = len(bodies)
     fready, unit_free, tc = ct.fready, ct.unit_free, ct.tcdm
     ssr_on = ct.ssr_enabled
@@ -121,15 +123,18 @@ def replay(ct: Any, cnt: list[int], bodies: list[list[FpFacts]], first: int, las
     slat = [st.lat for st in sts]
     nxt = [0] * len(sts)  # next index into banks[s]
     reads = writes = 0
+    if tc is not None:
+        occ, nw, msk, lo, win, word, bit = tc.occ, tc.nw, tc.mask, tc.lo, tc.window, \
+            tc.word, tc.bit
+    # the sources whose ready times bound the issue: the FP sources and rd (WAW)
+    regs = [[(fa, (*fa[5], fa[6])) for fa in body] for body in bodies]
     for it in range(first, last):
-        for k, key, lat, wlat, piped, fs, rd, ins, out in bodies[it % nvar]:
+        for (k, key, lat, wlat, piped, _, rd, ins, out), srcs in regs[it % nvar]:
             cnt[k] += 1
             need = base = fp_last + 1
-            for r in fs:
+            for r in srcs:
                 if fready[r] > need:
                     need = fready[r]
-            if fready[rd] > need:
-                need = fready[rd]
             raw += need - base
             if ssr_on:
                 for s in ins:  # _Stream.read_ready
@@ -141,7 +146,8 @@ def replay(ct: Any, cnt: list[int], bodies: list[list[FpFacts]], first: int, las
                         if len(c) >= d and c[-d] >= req:
                             req = c[-d] + 1
                         b = banks[s][nxt[s]]
-                        if b >= 0:
+                        if b >= 0 and not (lo <= req < lo + win and
+                                           not occ[(req & msk) * nw + word[b]] & bit[b]):
                             req = tc.free_at(req, b)
                         ready = req + slat[s]
                     if ready > need:
@@ -171,7 +177,12 @@ def replay(ct: Any, cnt: list[int], bodies: list[list[FpFacts]], first: int, las
                     b = banks[s][nxt[s]]
                     nxt[s] += 1
                     if b >= 0:
-                        req = tc.grant(req, b)
+                        i = (req & msk) * nw + word[b]
+                        if lo <= req < lo + win and not occ[i] & bit[b]:
+                            occ[i] |= bit[b]
+                        else:
+                            req = tc.grant(req, b)
+                            occ, msk, win = tc.occ, tc.mask, tc.window  # it may grow
                         reads += 1
                     elements[s] += 1
                     last_req[s] = req
@@ -190,7 +201,12 @@ def replay(ct: Any, cnt: list[int], bodies: list[list[FpFacts]], first: int, las
                 b = banks[out][nxt[out]]
                 nxt[out] += 1
                 if b >= 0:
-                    drain = tc.grant(drain, b)
+                    i = (drain & msk) * nw + word[b]
+                    if lo <= drain < lo + win and not occ[i] & bit[b]:
+                        occ[i] |= bit[b]
+                    else:
+                        drain = tc.grant(drain, b)
+                        occ, msk, win = tc.occ, tc.mask, tc.window
                     writes += 1
                 elements[out] += 1
                 last_req[out] = drain

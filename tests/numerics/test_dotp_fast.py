@@ -115,3 +115,21 @@ def test_dotpex_pair_is_simd_dotpex_or_declines(src):
         taken += got is not None
     assert taken > 500  # of 6084 (random encodings, zero terms, wide spans decline)
     assert fpa.dotpex_pair_table("fp8", "fp16") is None
+
+
+@pytest.mark.parametrize("src", ["bf16", "fp16"])
+def test_dotpex_pair_with_unit_multiplicands_is_simd_sumex(src):
+    """vfsumex's fast path: dotpex_pair with four 1.0s as the second operand gives the RTL
+    model's simd_sumex whenever it answers (typical operands, zero and special accumulators,
+    random encodings), and answers for typical ones."""
+    rng = np.random.default_rng(9)
+    fv = fpa.dotpex_pair_table(src, "fp32")
+    ones = fpa.dotpex_pair_ones(src)
+    taken = 0
+    cases = list(_cases(src, 4000, rng))
+    for a, _, acc, neg in cases:
+        got = fpa.dotpex_pair(fv, neg, a, ones, acc)
+        want = fpa.simd_sumex(a, acc, src, "fp32", "rne", neg)
+        assert got is None or got == want, (hex(a), hex(acc), neg)
+        taken += got is not None
+    assert taken > len(cases) // 5

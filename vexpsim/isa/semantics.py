@@ -636,9 +636,27 @@ def s_simd_sumex(ins, h, nxt):
     a = ins.defn.args
     src_of, dst_of, neg = _fmt_getter(h, a["src"], "src"), _fmt_getter(h, a["dst"], "dst"), \
         a["negate"]
-    return _simd(ins, h, nxt,
-                 lambda rm, x, acc: fpa.simd_sumex(x, acc, src_of(), dst_of(), rm, neg), 1,
-                 read_dst=True)
+    generic = _simd(ins, h, nxt,
+                    lambda rm, x, acc: fpa.simd_sumex(x, acc, src_of(), dst_of(), rm, neg), 1,
+                    read_dst=True)
+    table = fpa.dotpex_pair_table(src_of(), dst_of()) if a["src"] in ("ah", "ab") else None
+    if table is None:
+        return generic
+    # vfsumex.s.ah (FA-2's row sums): vfdotpex with unit multiplicands (dotpex_pair_ones)
+    read, write, pair, sumex = h.freaders([ins.rs1, ins.rd]), h.fwriter(ins.rd), \
+        fpa.dotpex_pair, fpa.simd_sumex
+    ones, src, dst = fpa.dotpex_pair_ones(src_of()), src_of(), dst_of()
+
+    def f_pair():
+        if h.frm:  # not round to nearest even (or invalid: the generic path raises)
+            return generic()
+        x, acc = read()
+        got = pair(table, neg, x, ones, acc)
+        v, fl = got if got is not None else sumex(x, acc, src, dst, "rne", neg)
+        h.fflags |= fl
+        write(v & M64)
+        return nxt
+    return f_pair
 
 
 @semantics

@@ -1485,15 +1485,26 @@ def dotpex_pair_table(src_fmt: str, dst_fmt: str) -> list | None:
     return _PAIR_TABLES[key]
 
 
+def dotpex_pair_ones(src_fmt: str) -> int:
+    """Four 1.0s of a 16-bit source format in a 64-bit word: vfsumex is vfdotpex with these
+    as the second operand (fpnew_sdotp: EXVSUM forces the multiplicands to +1.0, the rest of
+    the datapath is SDOTP's), so dotpex_pair(fv, neg, a, ones, acc) is simd_sumex's value
+    whenever it answers."""
+    k = _c(src_fmt)
+    one = k[_BIAS] << k[_MB]
+    return one | one << 16 | one << 32 | one << 48
+
+
 def dotpex_pair(fv: list, neg: bool, a64: int, b64: int, acc64: int
                 ) -> tuple[int, int] | None:
     """Both FP32 lanes of vfdotpex (16-bit sources, round to nearest even, model "fpnew") in
     one pass, for the common case only: the value of simd_dotpex(fast=True), or None, and
     then the caller runs simd_dotpex. It accepts a subset of what _dotp_lane_float accepts
     and computes the same sum: no special or subnormal operand (a NaN from `fv` or from the
-    accumulator fails the tests below), all three terms of each lane nonzero and within a
-    ratio of 2^(DP + 1) (so their leading-bit exponents span at most DP + 1 binades: the sum
-    is exact in binary64), each sum a normal FP32 magnitude before rounding. The struct
+    accumulator fails the tests below), both products of each lane nonzero and within a
+    ratio of 2^(DP + 1) of each other and of a nonzero accumulator (so the leading-bit
+    exponents of the nonzero terms span at most DP + 1 binades: the sum is exact in
+    binary64), each sum a normal FP32 magnitude before rounding. The struct
     packing rounds to nearest even (as _dotp_lane_float), OverflowError when a sum rounds
     to infinity; flags: NX when a lane rounded."""
     c0, c1 = _F32X2.unpack(_U64.pack(acc64))
@@ -1503,22 +1514,22 @@ def dotpex_pair(fv: list, neg: bool, a64: int, b64: int, acc64: int
     q1 = fv[a64 >> 48] * fv[b64 >> 48]
     if neg:
         p0, q0, p1, q1 = -p0, -q0, -p1, -q1
-    # lo * 2^25 > hi (false for a zero term or a NaN): _dotp_lane_float's span test passes
+    # lo * 2^25 > hi (false for a zero product or a NaN): _dotp_lane_float's span test passes
     x, y, z = abs(p0), abs(q0), abs(c0)
     hi, lo = (x, y) if x > y else (y, x)
     if z > hi:
         hi = z
-    elif z < lo:
+    elif z < lo and z:  # a zero accumulator is no term (the start of a dot product)
         lo = z
-    if not lo * _SPAN > hi or z < _F32_MIN_NORMAL:  # (a subnormal accumulator: declined)
+    if not lo * _SPAN > hi or (z < _F32_MIN_NORMAL and z):  # a subnormal accumulator
         return None
     x, y, z = abs(p1), abs(q1), abs(c1)
     hi, lo = (x, y) if x > y else (y, x)
     if z > hi:
         hi = z
-    elif z < lo:
+    elif z < lo and z:  # a zero accumulator is no term (the start of a dot product)
         lo = z
-    if not lo * _SPAN > hi or z < _F32_MIN_NORMAL:  # (a subnormal accumulator: declined)
+    if not lo * _SPAN > hi or (z < _F32_MIN_NORMAL and z):  # a subnormal accumulator
         return None
     t0 = p0 + q0 + c0
     t1 = p1 + q1 + c1

@@ -685,7 +685,22 @@ def s_simd_dotpex(ins, h, nxt):
             h.fflags |= fl
             write(v & M64)
             return nxt
-        return f_pair
+        n, rs1, rs2, rd, f_ = len(h.ssrs), ins.rs1, ins.rs2, ins.rd, h.f
+        if not (rs1 < n and rs2 < n and rs1 != rs2 and rd >= n):
+            return f_pair
+        pop1, pop2 = h.ssrs[rs1].pop, h.ssrs[rs2].pop
+
+        def f_streams():  # both sources streams, the accumulator a register (GEMM, FA-2)
+            if h.frm or not h.ssr_enabled:
+                return f_pair()
+            x, y = pop1(), pop2()
+            got = pair(table, neg, x, y, f_[rd])
+            v, fl = got if got is not None else \
+                dotpex(x, y, f_[rd], src, dst, "rne", neg, rep, fast=True)
+            h.fflags |= fl
+            f_[rd] = v & M64
+            return nxt
+        return f_streams
 
     def f():
         rm = rm_of()

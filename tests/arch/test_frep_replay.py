@@ -203,3 +203,42 @@ def test_replay_on_the_kernels(monkeypatch, name, params):
         got.append((json.dumps(rec, sort_keys=True, default=str), harts,
                     run.output.tobytes()))
     assert got[1] == got[0]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_take_addresses_keeps_the_stream(seed):
+    """Ssr.take_addresses returns the next elements' addresses and the pops that follow
+    (before, across and after them) see exactly what an untouched stream sees."""
+    import numpy as np
+
+    from vexpsim.arch.functional import Memory, Ssr, iss_config
+    cfg = iss_config(harts=1)
+    rng = np.random.default_rng(seed)
+    mem = Memory(cfg)
+    base = cfg.tcdm_base
+    mem.write(base, (np.arange(4096, dtype=np.uint64) * 8 + base).tobytes())
+    dims = int(rng.integers(1, 5))
+    bounds = [int(rng.integers(0, 4)) for _ in range(dims)] + [0] * (4 - dims)
+    strides = [int(rng.integers(-3, 5)) * 8 for _ in range(4)]
+    rep = int(rng.integers(0, 3))
+
+    def mk() -> Ssr:
+        s = Ssr(0, mem)
+        s.configure(1, rep)
+        for d in range(4):
+            s.configure(2 + d, bounds[d])
+            s.configure(6 + d, strides[d] & 0xFFFFFFFF)
+        s.configure(24 + dims - 1, base + 2048)
+        return s
+    total = int(np.prod([b + 1 for b in bounds[:dims]])) * (rep + 1)
+    a, b = mk(), mk()
+    k1 = int(rng.integers(0, total))
+    for _ in range(k1):
+        a.pop()
+        b.pop()
+    n = int(rng.integers(0, total))
+    got = b.take_addresses(n)
+    want = a.peek_addresses(a._remaining(), fetches=True).tolist()[:n]
+    assert got == want
+    assert [a.pop() for _ in range(total - k1)] == [b.pop() for _ in range(total - k1)]
+    assert a.done and b.done and a._ahead is b._ahead is None

@@ -27,7 +27,6 @@ per-instruction path, with its message).
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import islice
 from typing import Any
 
 from ..isa.semantics import SimError
@@ -45,9 +44,10 @@ FpFacts = tuple[int, str, int, int, bool, tuple[int, ...], int, tuple[int, ...],
 def _banks(ssr: Any, count: int, tc: Any) -> list[int]:
     """TCDM bank (-1: outside the TCDM, or no shared TCDM) of the next `count` elements the
     data mover fetches or writes (the caller checked that it has them). Short loops: from
-    its address generator (a NumPy window costs more below a few hundred elements)."""
+    its address generator (a NumPy window costs more below a few hundred elements), which
+    then serves the functional pops from the same list (Ssr.take_addresses)."""
     if count <= _PY_ADDRESSES:
-        addrs: list[int] = list(islice(ssr._gen(*ssr._geo, start=ssr._next_e), count))
+        addrs: list[int] = ssr.take_addresses(count)
     else:
         addrs = ssr.peek_addresses(count, fetches=True).tolist()
     if tc is None:

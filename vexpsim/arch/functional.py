@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import chain, islice
 from typing import Any
 
 from ..asm import Program, assemble
@@ -436,6 +437,18 @@ class Ssr:
             raise SimError(f"SSR{self.index}: {what} after the stream ended (the program "
                            "consumes more elements than the stream was configured for)")
         return buffered, new
+
+    def take_addresses(self, count: int) -> list[int]:
+        """Word addresses of the next `count` elements, the look-ahead first (at most as
+        many as the stream has), as the address generator delivers them. The generator is
+        re-seated on the same sequence: the pops or pushes that follow take those addresses
+        from the list (cheaper than generator steps; vexpsim.arch.frep_replay)."""
+        if self.addrs is None or self._ahead is None:
+            return []
+        gen = self._gen(*self._geo, start=self._next_e)
+        addrs = list(islice(gen, count + 1))
+        self.addrs = chain(addrs[1:], gen)
+        return addrs[:count]
 
     def peek_addresses(self, count: int, fetches: bool = False) -> Any:
         """Word addresses (int64) of the next `count` pops (read stream, each element repeated

@@ -126,11 +126,17 @@ def replay(ct: Any, cnt: list[int], bodies: list[list[FpFacts]], first: int, las
     if tc is not None:
         occ, nw, msk, lo, win, word, bit = tc.occ, tc.nw, tc.mask, tc.lo, tc.window, \
             tc.word, tc.bit
-    # the sources whose ready times bound the issue: the FP sources and rd (WAW)
-    regs = [[(fa, (*fa[5], fa[6])) for fa in body] for body in bodies]
+    # the registers whose ready times bound the issue: the FP sources and rd (WAW), without
+    # the stream registers when streaming (never written then: their ready times are
+    # constants) whose ready time is already behind (the issue cycle only grows)
+    regs = [[(fa, tuple(r for r in (*fa[5], fa[6])
+                        if not (ssr_on and r < len(sts) and fready[r] <= fp_last + 1)))
+             for fa in body] for body in bodies]
+    for v, body in enumerate(bodies):  # the event counts, once per instruction and pass
+        for fa in body:
+            cnt[fa[0]] += len(range(first + (v - first) % nvar, last, nvar))
     for it in range(first, last):
-        for (k, key, lat, wlat, piped, _, rd, ins, out), srcs in regs[it % nvar]:
-            cnt[k] += 1
+        for (_, key, lat, wlat, piped, _, rd, ins, out), srcs in regs[it % nvar]:
             need = base = fp_last + 1
             for r in srcs:
                 if fready[r] > need:

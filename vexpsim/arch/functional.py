@@ -292,24 +292,27 @@ class Ssr:
         return addr
 
     def pop(self) -> int:
+        rep = self._rep_left
+        if rep:  # the buffered element again (only read streams buffer one: start() clears)
+            rep -= 1
+            self._rep_left = rep
+            if not rep:
+                self.done = self._ahead is None
+            return self._cur
         if self.write:
             raise SimError(f"SSR{self.index} is a write stream but an instruction reads "
                            f"ft{self.index}")
-        rep = self._rep_left
-        if rep == 0:
-            addr = self._ahead
-            if addr is None or self.addrs is None:
-                addr = self._next_addr("read")  # raises
-            else:  # _next_addr inlined (the per-instruction path)
-                self._ahead = next(self.addrs, None)
-                self._next_e += 1
-            self._cur_addr = addr
-            self._cur = self._ld8(addr)
-            rep = self.repeat + 1
-        rep -= 1
-        self._rep_left = rep
+        addr = self._ahead
+        if addr is None or self.addrs is None:
+            addr = self._next_addr("read")  # raises
+        else:  # _next_addr inlined (the per-instruction path)
+            self._ahead = next(self.addrs, None)
+            self._next_e += 1
+        self._cur_addr = addr
+        self._cur = v = self._ld8(addr)
+        rep = self._rep_left = self.repeat
         self.done = rep == 0 and self._ahead is None
-        return self._cur
+        return v
 
     def push(self, value: int) -> None:
         if not self.write:

@@ -1,6 +1,6 @@
-"""vfdotpex.s.ah / vfsumex.s.ah fed by SSR streams (the specialised closures of
-vexpsim.isa.semantics: both lanes by fparith.dotpex_pair, the generic path in other rounding
-modes or with streaming off) give simd_dotpex's / simd_sumex's bits and flags, in every
+"""vfdotpex.s.ah and vfsumex.s.ah fed by SSR streams, and vfsum.s (the specialised closures
+of vexpsim.isa.semantics: fparith.dotpex_pair and simd_sum_fp32_fast, the generic paths in
+other rounding modes or with streaming off) give the RTL model's bits and flags in every
 rounding mode, with and without timing."""
 
 from __future__ import annotations
@@ -37,15 +37,18 @@ PROG = """
     vfsumex.s.ah f4, ft0
     csrci ssr, 1
     vfdotpex.s.ah f4, f4, f3        # streaming off: the registers
+    fmv.d f5, f3
+    vfsum.s f5, f4                  # f3's lane 0 + both lanes of f4 (lane 1: the ghost)
     csrr t4, fflags
     la t2, res
     fsd f3, 0(t2)
     fsd f4, 8(t2)
     sw t4, 16(t2)
+    fsd f5, 24(t2)
     ecall
 .data
 acc: .dword ACC0, ACC1
-res: .zero 24
+res: .zero 32
 .tcdm
 xs: .dword {xs}
 ys: .dword {ys}
@@ -80,7 +83,10 @@ def test_streamed_dotpex_and_sumex(frm, timing):
         fl |= g
     f4, g = fpa.simd_dotpex(f4, f3, f4, "bf16", "fp32", rm)
     fl |= g
-    out = r.memory.read(r.symbols["res"], 24)
+    f5, g = fpa.simd_sum(f4, f3, "fp32", rm)
+    fl |= g
+    out = r.memory.read(r.symbols["res"], 32)
+    assert int.from_bytes(out[24:32], "little") == f5
     assert int.from_bytes(out[:8], "little") == f3
     assert int.from_bytes(out[8:16], "little") == f4
     assert int.from_bytes(out[16:20], "little") == fl

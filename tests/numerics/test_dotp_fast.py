@@ -133,3 +133,37 @@ def test_dotpex_pair_with_unit_multiplicands_is_simd_sumex(src):
         assert got is None or got == want, (hex(a), hex(acc), neg)
         taken += got is not None
     assert taken > len(cases) // 5
+
+
+def test_vfsum_fp32_fast_is_the_rtl_model():
+    """simd_sum_fp32_fast gives simd_sum's (RTL model) bits and flags whenever it answers:
+    random encodings, spans around DP + 1 with full 24-bit significands, cancellation, zero
+    terms, ghost lanes; and it answers for typical operands."""
+    rng = np.random.default_rng(13)
+
+    def bits(v) -> int:
+        return int(np.float32(v).view(np.uint32))
+    taken = 0
+    n = 12000
+    for i in range(n):
+        kind = i % 5
+        if kind == 0:
+            a = int(rng.integers(0, 2**63)) << 1 | int(rng.integers(0, 2))
+            acc = int(rng.integers(0, 2**63)) << 1
+        else:
+            m = rng.integers(1 << 23, 1 << 24, 3).astype(np.float64) * 2.0 ** -23
+            k = [0, int(rng.integers(18, 29)), int(rng.integers(0, 29))]
+            v = m * np.exp2(-np.array(k, dtype=float)) * rng.choice([-1.0, 1.0], 3)
+            v = (v[rng.permutation(3)] * 2.0 ** int(rng.integers(-40, 40))).astype(np.float32)
+            if kind == 2:
+                v[int(rng.integers(0, 3))] = 0
+            if kind == 3:
+                v[1] = -v[0] * np.float32(1 + 2.0 ** -int(rng.integers(1, 24)))
+            ghost = (0, bits(rng.standard_normal()), 1, 0x7F800000)[i % 4]
+            a, acc = bits(v[0]) | bits(v[1]) << 32, bits(v[2]) | ghost << 32
+        neg = bool(i & 8)
+        got = fpa.simd_sum_fp32_fast(a, acc, neg)
+        if got is not None:
+            assert got == fpa.simd_sum(a, acc, "fp32", "rne", neg), (hex(a), hex(acc), neg)
+            taken += 1
+    assert taken > n // 4

@@ -627,8 +627,24 @@ def s_fp_mulex(ins, h, nxt):
 def s_simd_sum(ins, h, nxt):
     a = ins.defn.args
     fmt_of, neg = _fmt_getter(h, a["fmt"], "dst"), a["negate"]
-    return _simd(ins, h, nxt, lambda rm, x, acc: fpa.simd_sum(x, acc, fmt_of(), rm, neg), 1,
-                 read_dst=True)
+    generic = _simd(ins, h, nxt, lambda rm, x, acc: fpa.simd_sum(x, acc, fmt_of(), rm, neg),
+                    1, read_dst=True)
+    if a["fmt"] != "fp32":
+        return generic
+    # vfsum.s (the GEMM and FA-2 row reductions): the common case without the RTL model
+    read, write, fast, vsum = h.freaders([ins.rs1, ins.rd]), h.fwriter(ins.rd), \
+        fpa.simd_sum_fp32_fast, fpa.simd_sum
+
+    def f_fast():
+        if h.frm:  # not round to nearest even (or invalid: the generic path raises)
+            return generic()
+        x, acc = read()
+        got = fast(x, acc, neg)
+        v, fl = got if got is not None else vsum(x, acc, "fp32", "rne", neg)
+        h.fflags |= fl
+        write(v & M64)
+        return nxt
+    return f_fast
 
 
 @semantics

@@ -1287,6 +1287,43 @@ def simd_sum(a64: int, acc64: int, fmt: str, rm: str, negate: bool = False,
     return out | (0xFFFFFFFF << 32), flags
 
 
+def simd_sum_fp32_fast(a64: int, acc64: int, negate: bool = False) -> tuple[int, int] | None:
+    """vfsum.s (vfnsum.s) in round to nearest even, model "fpnew", for the common case only:
+    simd_sum's value, or None (then the caller runs simd_sum). The RTL adds the three FP32
+    terms (addends and accumulator, each a DP-wide significand) with one rounding; when the
+    leading-bit exponents of the nonzero terms span at most DP + 1 binades no term reaches
+    the sticky bits (the argument of fastvec.k_dotp) and the result is the correctly rounded
+    exact sum, which binary64 holds exactly (at most 25 + 24 bits). Declined: NaN, infinite or
+    subnormal terms, a result that is zero, subnormal or rounds to infinity, and a ghost lane
+    (acc's upper half, summed with two zeros for its flags) that is not zero or normal.
+    Tested against the RTL model (tests/numerics/test_dotp_fast.py)."""
+    a0, a1 = _F32X2.unpack(_U64.pack(a64))
+    c0, c1 = _F32X2.unpack(_U64.pack(acc64))
+    if c1 and not _F32_MIN_NORMAL <= abs(c1) < _F32_OVER:
+        return None
+    if negate:
+        a0, a1 = -a0, -a1
+    # the span of the nonzero terms (a NaN or an infinity fails the test below)
+    lo, hi = _F32_OVER, 0.0
+    for v in (a0, a1, c0):
+        if v:
+            v = abs(v)
+            if v > hi:
+                hi = v
+            if v < lo:
+                lo = v
+    if not lo * _SPAN > hi or lo < _F32_MIN_NORMAL:
+        return None
+    t = a0 + a1 + c0
+    if not _F32_MIN_NORMAL <= abs(t) < _F32_OVER:
+        return None
+    try:
+        packed = _F32.pack(t)
+    except OverflowError:
+        return None
+    return _U32.unpack(packed)[0] | 0xFFFFFFFF << 32, 0 if _F32.unpack(packed)[0] == t else 1
+
+
 def _check_expanding(src_fmt: str, dst_fmt: str) -> tuple[tuple, tuple]:
     ks, kd = _c(src_fmt), _c(dst_fmt)
     if kd[_W] != 2 * ks[_W] or kd[_W] > 32:

@@ -1008,9 +1008,10 @@ class Hart:
             from .frep_replay import run_separated
 
             def functional(a: int, b: int) -> None:
-                if not vector(a, b):
+                if not vector(a, b):  # run_plain's closures: FP instructions, no branch
                     for it in range(a, b):
-                        run_plain(it)
+                        for fn in plain[it % nvar]:
+                            fn()
             return run_separated(self, facts, first, last, functional)
 
         def f() -> int:

@@ -87,3 +87,83 @@ def test_float_lane_rounding_to_infinity_declines():
     below = (False, 0x5980, 0x5880, 0, 0, 0x7F7FFFFF)  # + 2^102: rounds down, inexact
     assert fpa._dotp_lane_float(vals, *below) == fpa._dotp_lane_fast(ks, *below) == (
         0x7F7FFFFF, 1)
+
+
+@pytest.mark.parametrize("src", ["bf16", "fp16"])
+def test_dotpex_pair_is_simd_dotpex_or_declines(src):
+    """dotpex_pair (both lanes in one pass, the ISS's vfdotpex.s.ah) gives simd_dotpex's
+    value whenever it answers, on random encodings, typical operands and the edges of its
+    tests (zero terms, subnormal/infinite/NaN accumulators, spans at 2^25, overflow); and it
+    answers for typical operands."""
+    rng = np.random.default_rng(5)
+    fv = fpa.dotpex_pair_table(src, "fp32")
+    cases = list(_cases(src, 6000, rng))
+    one = 0x3F80 if src == "bf16" else 0x3C00
+    s32 = lambda v: int(np.float32(v).view(np.uint32))  # noqa: E731
+    for acc in (0x00000001, 0x007FFFFF, 0x7F800000, 0xFF800000, 0x7FC00000, 0x80000000, 0,
+                0x00800000, s32(2.0 ** 25), s32(2.0 ** 26), s32(2.0 ** 24.5), s32(-2.0 ** 25),
+                0x7F7FFFFF, s32(1.0)):
+        for a in (one | one << 16, one, 0x5980 | 0x5900 << 16):
+            cases.append((a | a << 32, one | one << 16 | (one | one << 16) << 32,
+                          acc | acc << 32, False))
+            cases.append((a, 0x5980 | 0x5900 << 16, acc << 32 | acc, True))
+    taken = 0
+    for a, b, acc, neg in cases:
+        got = fpa.dotpex_pair(fv, neg, a, b, acc)
+        want = fpa.simd_dotpex(a, b, acc, src, "fp32", "rne", neg)
+        assert got is None or got == want, (hex(a), hex(b), hex(acc), neg)
+        taken += got is not None
+    assert taken > 500  # of 6084 (random encodings, zero terms, wide spans decline)
+    assert fpa.dotpex_pair_table("fp8", "fp16") is None
+
+
+@pytest.mark.parametrize("src", ["bf16", "fp16"])
+def test_dotpex_pair_with_unit_multiplicands_is_simd_sumex(src):
+    """vfsumex's fast path: dotpex_pair with four 1.0s as the second operand gives the RTL
+    model's simd_sumex whenever it answers (typical operands, zero and special accumulators,
+    random encodings), and answers for typical ones."""
+    rng = np.random.default_rng(9)
+    fv = fpa.dotpex_pair_table(src, "fp32")
+    ones = fpa.dotpex_pair_ones(src)
+    taken = 0
+    cases = list(_cases(src, 4000, rng))
+    for a, _, acc, neg in cases:
+        got = fpa.dotpex_pair(fv, neg, a, ones, acc)
+        want = fpa.simd_sumex(a, acc, src, "fp32", "rne", neg)
+        assert got is None or got == want, (hex(a), hex(acc), neg)
+        taken += got is not None
+    assert taken > len(cases) // 5
+
+
+def test_vfsum_fp32_fast_is_the_rtl_model():
+    """simd_sum_fp32_fast gives simd_sum's (RTL model) bits and flags whenever it answers:
+    random encodings, spans around DP + 1 with full 24-bit significands, cancellation, zero
+    terms, ghost lanes; and it answers for typical operands."""
+    rng = np.random.default_rng(13)
+
+    def bits(v) -> int:
+        return int(np.float32(v).view(np.uint32))
+    taken = 0
+    n = 12000
+    for i in range(n):
+        kind = i % 5
+        if kind == 0:
+            a = int(rng.integers(0, 2**63)) << 1 | int(rng.integers(0, 2))
+            acc = int(rng.integers(0, 2**63)) << 1
+        else:
+            m = rng.integers(1 << 23, 1 << 24, 3).astype(np.float64) * 2.0 ** -23
+            k = [0, int(rng.integers(18, 29)), int(rng.integers(0, 29))]
+            v = m * np.exp2(-np.array(k, dtype=float)) * rng.choice([-1.0, 1.0], 3)
+            v = (v[rng.permutation(3)] * 2.0 ** int(rng.integers(-40, 40))).astype(np.float32)
+            if kind == 2:
+                v[int(rng.integers(0, 3))] = 0
+            if kind == 3:
+                v[1] = -v[0] * np.float32(1 + 2.0 ** -int(rng.integers(1, 24)))
+            ghost = (0, bits(rng.standard_normal()), 1, 0x7F800000)[i % 4]
+            a, acc = bits(v[0]) | bits(v[1]) << 32, bits(v[2]) | ghost << 32
+        neg = bool(i & 8)
+        got = fpa.simd_sum_fp32_fast(a, acc, neg)
+        if got is not None:
+            assert got == fpa.simd_sum(a, acc, "fp32", "rne", neg), (hex(a), hex(acc), neg)
+            taken += 1
+    assert taken > n // 4

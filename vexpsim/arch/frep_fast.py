@@ -47,19 +47,28 @@ def _peek(ssr: Any, count: int) -> np.ndarray | None:
 
 def run_frep(h: Any, iters: int, run_iter: Callable[[int], None],
              run_plain: Callable[[int], None], period: int,
-             vector: Callable[[int, int], bool] | None = None) -> None:
+             vector: Callable[[int, int], bool] | None = None,
+             separated: Callable[[int, int], bool] | None = None) -> None:
     """Execute iterations 0..iters-1 of an FREP loop on timed hart `h`. `run_iter(it)` runs
     iteration `it` with timing; `run_plain(it)` without (functional closures only);
     `vector(first, last)` runs iterations [first, last) vectorised (vexpsim.arch.fastfrep)
-    and returns False, having changed nothing, when it cannot."""
+    and returns False, having changed nothing, when it cannot; `separated(first, last)`
+    likewise with the functional part and the timing apart (vexpsim.arch.frep_replay), for
+    loops too short for the steady state."""
     ct = h.tm.ct
     tc = ct.tcdm
     cnt = h.tm.counts
     streams = ct.streams
     it = 0
     if not ENABLED or iters < MIN_ITERATIONS or tc is None:
-        for it in range(iters):
-            run_iter(it)
+        from . import frep_replay
+        if ENABLED and frep_replay.ENABLED and separated is not None and iters > 1:
+            run_iter(0)  # the pass the core offloads
+            if separated(1, iters):
+                return
+            it = 1
+        for j in range(it, iters):
+            run_iter(j)
         return
     for st in streams:
         st.log = []

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import chain, islice
 from typing import Any
 
 from ..asm import Program, assemble
@@ -291,24 +292,27 @@ class Ssr:
         return addr
 
     def pop(self) -> int:
+        rep = self._rep_left
+        if rep:  # the buffered element again (only read streams buffer one: start() clears)
+            rep -= 1
+            self._rep_left = rep
+            if not rep:
+                self.done = self._ahead is None
+            return self._cur
         if self.write:
             raise SimError(f"SSR{self.index} is a write stream but an instruction reads "
                            f"ft{self.index}")
-        rep = self._rep_left
-        if rep == 0:
-            addr = self._ahead
-            if addr is None or self.addrs is None:
-                addr = self._next_addr("read")  # raises
-            else:  # _next_addr inlined (the per-instruction path)
-                self._ahead = next(self.addrs, None)
-                self._next_e += 1
-            self._cur_addr = addr
-            self._cur = self._ld8(addr)
-            rep = self.repeat + 1
-        rep -= 1
-        self._rep_left = rep
+        addr = self._ahead
+        if addr is None or self.addrs is None:
+            addr = self._next_addr("read")  # raises
+        else:  # _next_addr inlined (the per-instruction path)
+            self._ahead = next(self.addrs, None)
+            self._next_e += 1
+        self._cur_addr = addr
+        self._cur = v = self._ld8(addr)
+        rep = self._rep_left = self.repeat
         self.done = rep == 0 and self._ahead is None
-        return self._cur
+        return v
 
     def push(self, value: int) -> None:
         if not self.write:
@@ -436,6 +440,18 @@ class Ssr:
             raise SimError(f"SSR{self.index}: {what} after the stream ended (the program "
                            "consumes more elements than the stream was configured for)")
         return buffered, new
+
+    def take_addresses(self, count: int) -> list[int]:
+        """Word addresses of the next `count` elements, the look-ahead first (at most as
+        many as the stream has), as the address generator delivers them. The generator is
+        re-seated on the same sequence: the pops or pushes that follow take those addresses
+        from the list (cheaper than generator steps; vexpsim.arch.frep_replay)."""
+        if self.addrs is None or self._ahead is None:
+            return []
+        gen = self._gen(*self._geo, start=self._next_e)
+        addrs = list(islice(gen, count + 1))
+        self.addrs = chain(addrs[1:], gen)
+        return addrs[:count]
 
     def peek_addresses(self, count: int, fetches: bool = False) -> Any:
         """Word addresses (int64) of the next `count` pops (read stream, each element repeated
@@ -773,6 +789,8 @@ class Hart:
             return lambda: [f[r] for r in regs]
         ssrs = self.ssrs
         if len(set(regs)) == len(regs):  # distinct registers: each lane pops at most once
+            if len(regs) <= 3:
+                return self._read_fixed(regs)
             lanes = [(r < n, ssrs[r] if r < n else None, r) for r in regs]
 
             def read_distinct() -> list[int]:
@@ -795,6 +813,24 @@ class Hart:
                     out.append(f[r])
             return out
         return read
+
+    def _read_fixed(self, regs: list[int]) -> Callable[[], tuple[int, ...]]:
+        """freaders for 1-3 distinct registers, at least one of them a stream register: one
+        getter per operand (a stream's pop, or the register file) called in operand order,
+        no per-operand test (the FP instructions fed by SSRs: the kernels' hot path)."""
+        f, n = self.f, len(self.ssrs)
+        gets = [self.ssrs[r].pop if r < n else (lambda r=r: f[r]) for r in regs]
+        g0, g1, g2 = (*gets, None, None)[:3]
+        if len(regs) == 1:
+            r0 = regs[0]
+            return lambda: (g0(),) if self.ssr_enabled else (f[r0],)
+        if len(regs) == 2:
+            r0, r1 = regs
+            return lambda: (g0(), g1()) if self.ssr_enabled else (f[r0], f[r1])
+        r0, r1, r2 = regs
+        if regs[2] >= n:  # the third operand a plain register (vfdotpex's accumulator)
+            return lambda: (g0(), g1(), f[r2]) if self.ssr_enabled else (f[r0], f[r1], f[r2])
+        return lambda: (g0(), g1(), g2()) if self.ssr_enabled else (f[r0], f[r1], f[r2])
 
     def fwriter(self, r: int) -> Callable[[int], None]:
         f = self.f
@@ -963,6 +999,26 @@ class Hart:
                 return False
             return True
 
+        # the static timing facts of the sequencer-issued body (frep_replay): None unless
+        # every instruction of every stagger step is a buffered FP compute instruction
+        facts = [[getattr(c, "fp_facts", None) for c in again] for again in replays]
+        if not fast or any(fa is None for body_facts in facts for fa in body_facts):
+            facts = None
+
+        def separated(first: int, last: int) -> bool:
+            """Iterations [first, last) with the functional part and the timing apart
+            (vexpsim.arch.frep_replay); False (nothing changed) if it cannot."""
+            if facts is None:
+                return False
+            from .frep_replay import run_separated
+
+            def functional(a: int, b: int) -> None:
+                if not vector(a, b):  # run_plain's closures: FP instructions, no branch
+                    for it in range(a, b):
+                        for fn in plain[it % nvar]:
+                            fn()
+            return run_separated(self, facts, first, last, functional)
+
         def f() -> int:
             iters = x[rs1] + 1
             if iters > maxit:
@@ -970,7 +1026,7 @@ class Hart:
                                f"limit ({maxit})")
             if fast:
                 from .frep_fast import run_frep
-                run_frep(self, iters, run_iter, run_plain, nvar, vector)
+                run_frep(self, iters, run_iter, run_plain, nvar, vector, separated)
             elif self.tm is not None or not vector(0, iters):
                 for it in range(iters):
                     run_iter(it)

@@ -422,6 +422,9 @@ class HartTiming:
                 if len(fpq) > depth2:
                     fpq.popleft()
             return fn()
+        # the static facts, for the separated timing replay of short FREPs (frep_replay)
+        f_fp.fp_facts = (k, key, lat, wlat, piped, fs, rd, tuple(r for r in fs if r < 3),
+                         rd if rd_ssr else -1)
         return f_fp
 
     def _inline_alu(self, rd: int, xs: tuple[int, ...], fn: Callable[[], int], k: int

@@ -627,8 +627,24 @@ def s_fp_mulex(ins, h, nxt):
 def s_simd_sum(ins, h, nxt):
     a = ins.defn.args
     fmt_of, neg = _fmt_getter(h, a["fmt"], "dst"), a["negate"]
-    return _simd(ins, h, nxt, lambda rm, x, acc: fpa.simd_sum(x, acc, fmt_of(), rm, neg), 1,
-                 read_dst=True)
+    generic = _simd(ins, h, nxt, lambda rm, x, acc: fpa.simd_sum(x, acc, fmt_of(), rm, neg),
+                    1, read_dst=True)
+    if a["fmt"] != "fp32":
+        return generic
+    # vfsum.s (the GEMM and FA-2 row reductions): the common case without the RTL model
+    read, write, fast, vsum = h.freaders([ins.rs1, ins.rd]), h.fwriter(ins.rd), \
+        fpa.simd_sum_fp32_fast, fpa.simd_sum
+
+    def f_fast():
+        if h.frm:  # not round to nearest even (or invalid: the generic path raises)
+            return generic()
+        x, acc = read()
+        got = fast(x, acc, neg)
+        v, fl = got if got is not None else vsum(x, acc, "fp32", "rne", neg)
+        h.fflags |= fl
+        write(v & M64)
+        return nxt
+    return f_fast
 
 
 @semantics
@@ -636,9 +652,27 @@ def s_simd_sumex(ins, h, nxt):
     a = ins.defn.args
     src_of, dst_of, neg = _fmt_getter(h, a["src"], "src"), _fmt_getter(h, a["dst"], "dst"), \
         a["negate"]
-    return _simd(ins, h, nxt,
-                 lambda rm, x, acc: fpa.simd_sumex(x, acc, src_of(), dst_of(), rm, neg), 1,
-                 read_dst=True)
+    generic = _simd(ins, h, nxt,
+                    lambda rm, x, acc: fpa.simd_sumex(x, acc, src_of(), dst_of(), rm, neg), 1,
+                    read_dst=True)
+    table = fpa.dotpex_pair_table(src_of(), dst_of()) if a["src"] in ("ah", "ab") else None
+    if table is None:
+        return generic
+    # vfsumex.s.ah (FA-2's row sums): vfdotpex with unit multiplicands (dotpex_pair_ones)
+    read, write, pair, sumex = h.freaders([ins.rs1, ins.rd]), h.fwriter(ins.rd), \
+        fpa.dotpex_pair, fpa.simd_sumex
+    ones, src, dst = fpa.dotpex_pair_ones(src_of()), src_of(), dst_of()
+
+    def f_pair():
+        if h.frm:  # not round to nearest even (or invalid: the generic path raises)
+            return generic()
+        x, acc = read()
+        got = pair(table, neg, x, ones, acc)
+        v, fl = got if got is not None else sumex(x, acc, src, dst, "rne", neg)
+        h.fflags |= fl
+        write(v & M64)
+        return nxt
+    return f_pair
 
 
 @semantics
@@ -649,6 +683,40 @@ def s_simd_dotpex(ins, h, nxt):
     # _simd(..., nsrc=2, read_dst=True) with the compute call inlined: the GEMM inner loop
     read = h.freaders([ins.rs1, ins.rs2, ins.rd])
     write, rm_of, dotpex = h.fwriter(ins.rd), h.dyn_rm, fpa.simd_dotpex
+    fixed = a["src"] in ("ah", "ab") and not rep  # formats independent of fmode
+    table = fpa.dotpex_pair_table(src_of(), dst_of()) if fixed else None
+    if table is not None:  # BF16 -> FP32 (the GEMM inner loop): both lanes in one call
+        pair, src, dst = fpa.dotpex_pair, src_of(), dst_of()
+
+        def f_pair():
+            if h.frm:  # not round to nearest even (or an invalid frm: rm_of raises)
+                rm = rm_of()
+                x, y, acc = read()
+                v, fl = dotpex(x, y, acc, src, dst, rm, neg, rep, fast=True)
+            else:
+                x, y, acc = read()
+                got = pair(table, neg, x, y, acc)
+                v, fl = got if got is not None else \
+                    dotpex(x, y, acc, src, dst, "rne", neg, rep, fast=True)
+            h.fflags |= fl
+            write(v & M64)
+            return nxt
+        n, rs1, rs2, rd, f_ = len(h.ssrs), ins.rs1, ins.rs2, ins.rd, h.f
+        if not (rs1 < n and rs2 < n and rs1 != rs2 and rd >= n):
+            return f_pair
+        pop1, pop2 = h.ssrs[rs1].pop, h.ssrs[rs2].pop
+
+        def f_streams():  # both sources streams, the accumulator a register (GEMM, FA-2)
+            if h.frm or not h.ssr_enabled:
+                return f_pair()
+            x, y = pop1(), pop2()
+            got = pair(table, neg, x, y, f_[rd])
+            v, fl = got if got is not None else \
+                dotpex(x, y, f_[rd], src, dst, "rne", neg, rep, fast=True)
+            h.fflags |= fl
+            f_[rd] = v & M64
+            return nxt
+        return f_streams
 
     def f():
         rm = rm_of()

@@ -1287,6 +1287,43 @@ def simd_sum(a64: int, acc64: int, fmt: str, rm: str, negate: bool = False,
     return out | (0xFFFFFFFF << 32), flags
 
 
+def simd_sum_fp32_fast(a64: int, acc64: int, negate: bool = False) -> tuple[int, int] | None:
+    """vfsum.s (vfnsum.s) in round to nearest even, model "fpnew", for the common case only:
+    simd_sum's value, or None (then the caller runs simd_sum). The RTL adds the three FP32
+    terms (addends and accumulator, each a DP-wide significand) with one rounding; when the
+    leading-bit exponents of the nonzero terms span at most DP + 1 binades no term reaches
+    the sticky bits (the argument of fastvec.k_dotp) and the result is the correctly rounded
+    exact sum, which binary64 holds exactly (at most 25 + 24 bits). Declined: NaN, infinite or
+    subnormal terms, a result that is zero, subnormal or rounds to infinity, and a ghost lane
+    (acc's upper half, summed with two zeros for its flags) that is not zero or normal.
+    Tested against the RTL model (tests/numerics/test_dotp_fast.py)."""
+    a0, a1 = _F32X2.unpack(_U64.pack(a64))
+    c0, c1 = _F32X2.unpack(_U64.pack(acc64))
+    if c1 and not _F32_MIN_NORMAL <= abs(c1) < _F32_OVER:
+        return None
+    if negate:
+        a0, a1 = -a0, -a1
+    # the span of the nonzero terms (a NaN or an infinity fails the test below)
+    lo, hi = _F32_OVER, 0.0
+    for v in (a0, a1, c0):
+        if v:
+            v = abs(v)
+            if v > hi:
+                hi = v
+            if v < lo:
+                lo = v
+    if not lo * _SPAN > hi or lo < _F32_MIN_NORMAL:
+        return None
+    t = a0 + a1 + c0
+    if not _F32_MIN_NORMAL <= abs(t) < _F32_OVER:
+        return None
+    try:
+        packed = _F32.pack(t)
+    except OverflowError:
+        return None
+    return _U32.unpack(packed)[0] | 0xFFFFFFFF << 32, 0 if _F32.unpack(packed)[0] == t else 1
+
+
 def _check_expanding(src_fmt: str, dst_fmt: str) -> tuple[tuple, tuple]:
     ks, kd = _c(src_fmt), _c(dst_fmt)
     if kd[_W] != 2 * ks[_W] or kd[_W] > 32:
@@ -1465,6 +1502,83 @@ def _dotp_lane_float(vals: list, neg: bool, a: int, b: int, c: int, d: int,
     return _U32.unpack(packed)[0], (1 if _F32.unpack(packed)[0] != t else 0)
 
 
+_PAIR_TABLES: dict[tuple[str, str], list] = {}  # (src, dst) -> dotpex_pair's lane values
+_F32X2 = struct.Struct("<2f")
+_U64 = struct.Struct("<Q")
+_SPAN = 2.0 ** (_DOTP_FAST_DP + 1)
+
+
+def dotpex_pair_table(src_fmt: str, dst_fmt: str) -> list | None:
+    """The value table :func:`dotpex_pair` takes for these formats (format names or aliases),
+    or None where simd_dotpex(fast=True) has no binary64 lane (only 16-bit sources with at
+    most 11 significand bits into FP32): the binary64 value of every source encoding, NaN
+    for the encodings _lane_values leaves to the RTL model (infinities, NaNs, subnormals)."""
+    key = (src_fmt, dst_fmt)
+    if key not in _PAIR_TABLES:
+        ks, kd = _check_expanding(src_fmt, dst_fmt)
+        ok = kd[_NAME] == "fp32" and ks[_W] == 16 and ks[_MB] <= 10
+        _PAIR_TABLES[key] = [float("nan") if v is None else v for v in _lane_values(ks)] \
+            if ok else None
+    return _PAIR_TABLES[key]
+
+
+def dotpex_pair_ones(src_fmt: str) -> int:
+    """Four 1.0s of a 16-bit source format in a 64-bit word: vfsumex is vfdotpex with these
+    as the second operand (fpnew_sdotp: EXVSUM forces the multiplicands to +1.0, the rest of
+    the datapath is SDOTP's), so dotpex_pair(fv, neg, a, ones, acc) is simd_sumex's value
+    whenever it answers."""
+    k = _c(src_fmt)
+    one = k[_BIAS] << k[_MB]
+    return one | one << 16 | one << 32 | one << 48
+
+
+def dotpex_pair(fv: list, neg: bool, a64: int, b64: int, acc64: int
+                ) -> tuple[int, int] | None:
+    """Both FP32 lanes of vfdotpex (16-bit sources, round to nearest even, model "fpnew") in
+    one pass, for the common case only: the value of simd_dotpex(fast=True), or None, and
+    then the caller runs simd_dotpex. It accepts a subset of what _dotp_lane_float accepts
+    and computes the same sum: no special or subnormal operand (a NaN from `fv` or from the
+    accumulator fails the tests below), both products of each lane nonzero and within a
+    ratio of 2^(DP + 1) of each other and of a nonzero accumulator (so the leading-bit
+    exponents of the nonzero terms span at most DP + 1 binades: the sum is exact in
+    binary64), each sum a normal FP32 magnitude before rounding. The struct
+    packing rounds to nearest even (as _dotp_lane_float), OverflowError when a sum rounds
+    to infinity; flags: NX when a lane rounded."""
+    c0, c1 = _F32X2.unpack(_U64.pack(acc64))
+    p0 = fv[a64 & 0xFFFF] * fv[b64 & 0xFFFF]
+    q0 = fv[(a64 >> 16) & 0xFFFF] * fv[(b64 >> 16) & 0xFFFF]
+    p1 = fv[(a64 >> 32) & 0xFFFF] * fv[(b64 >> 32) & 0xFFFF]
+    q1 = fv[a64 >> 48] * fv[b64 >> 48]
+    if neg:
+        p0, q0, p1, q1 = -p0, -q0, -p1, -q1
+    # lo * 2^25 > hi (false for a zero product or a NaN): _dotp_lane_float's span test passes
+    x, y, z = abs(p0), abs(q0), abs(c0)
+    hi, lo = (x, y) if x > y else (y, x)
+    if z > hi:
+        hi = z
+    elif z < lo and z:  # a zero accumulator is no term (the start of a dot product)
+        lo = z
+    if not lo * _SPAN > hi or (z < _F32_MIN_NORMAL and z):  # a subnormal accumulator
+        return None
+    x, y, z = abs(p1), abs(q1), abs(c1)
+    hi, lo = (x, y) if x > y else (y, x)
+    if z > hi:
+        hi = z
+    elif z < lo and z:  # a zero accumulator is no term (the start of a dot product)
+        lo = z
+    if not lo * _SPAN > hi or (z < _F32_MIN_NORMAL and z):  # a subnormal accumulator
+        return None
+    t0 = p0 + q0 + c0
+    t1 = p1 + q1 + c1
+    if not (_F32_MIN_NORMAL <= abs(t0) < _F32_OVER and _F32_MIN_NORMAL <= abs(t1) < _F32_OVER):
+        return None
+    try:
+        packed = _F32X2.pack(t0, t1)
+    except OverflowError:
+        return None
+    return _U64.unpack(packed)[0], 0 if _F32X2.unpack(packed) == (t0, t1) else 1
+
+
 def simd_dotpex(a64: int, b64: int, acc64: int, src_fmt: str, dst_fmt: str, rm: str,
                 negate: bool = False, replicate: bool = False,
                 model: str = "fpnew", fast: bool = False) -> tuple[int, int]:
@@ -1484,6 +1598,9 @@ def simd_dotpex(a64: int, b64: int, acc64: int, src_fmt: str, dst_fmt: str, rm: 
     vals = _FLOAT_LANES.get((src_fmt, dst_fmt)) if fast and rm == "rne" and \
         model == "fpnew" and not replicate else None
     if vals is not None:  # the ISS's common case: two FP32 lanes, 16-bit sources
+        got = dotpex_pair(_PAIR_TABLES[(src_fmt, dst_fmt)], negate, a64, b64, acc64)
+        if got is not None:
+            return got
         got = _dotp_lane_float(vals, negate, a64 & 0xFFFF, b64 & 0xFFFF, (a64 >> 16) & 0xFFFF,
                                (b64 >> 16) & 0xFFFF, acc64 & 0xFFFFFFFF)
         got1 = _dotp_lane_float(vals, negate, (a64 >> 32) & 0xFFFF, (b64 >> 32) & 0xFFFF,
@@ -1513,6 +1630,7 @@ def simd_dotpex(a64: int, b64: int, acc64: int, src_fmt: str, dst_fmt: str, rm: 
     vals = _lane_values(ks) if fast and ks[_W] == 16 and ks[_MB] <= 10 else None
     if vals is not None and not replicate:
         _FLOAT_LANES[(src_fmt, dst_fmt)] = vals  # the shortcut above from now on
+        dotpex_pair_table(src_fmt, dst_fmt)
     ws, wd = ks[_W], kd[_W]
     ms = ks[_FULL]
     out = flags = 0

@@ -1,0 +1,238 @@
+"""Short FREP loops in timed runs: the functional part and the timing part run separately.
+
+An FREP body of buffered FP compute instructions (no loads or stores: vexpsim.arch.timed's
+_inline_fp closures) has timing that does not depend on any value it computes: only on the
+FP-side state, the TCDM reservations of the other cores (fixed while this hart runs its
+FREP) and the banks of the stream elements, which the streams' configuration fixes. So
+iterations `first..last-1` (all issued by the sequencer) can run as
+  1. the banks of every stream element they fetch or write, peeked from the functional data
+     movers before anything changes (Ssr.peek_addresses);
+  2. the functional closures alone (or the vectorised path, vexpsim.arch.fastfrep);
+  3. `replay`: the rules of _inline_fp's sequencer closure and of timing._Stream
+     (read_ready, pop, write_ready, push), in one loop over local state, each stream request
+     taking its precomputed bank instead of the functional data mover's look-ahead.
+The result is the per-instruction path's: the same issue cycles, stalls, events, TCDM
+reservations and counters, and the same functional state. Used for loops too short for the
+steady-state extrapolation (frep_fast.MIN_ITERATIONS), e.g. GEMM's 16-iteration FREPs.
+Pinned by tests/arch/test_frep_replay.py (per-instruction == replay, alone and contended).
+
+Conditions (else the caller keeps the per-instruction path, nothing changed): every body
+closure of every stagger step carries its static timing facts; streaming is on or off on
+both the timing and the functional side; each stream the body uses is only read or only
+written, in the direction it was configured for, has its repeat counters in step on both
+sides, and can deliver every element (a loop that runs a stream dry errors on the
+per-instruction path, with its message).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..isa.semantics import SimError
+
+__all__ = ["ENABLED", "FpFacts", "run_separated", "replay"]
+
+ENABLED = True  # tests flip it to compare with the per-instruction path
+
+# Static facts of one sequencer-issued FP compute instruction (timed._inline_fp):
+# (event counter, latency key, latency, write-FIFO latency, pipelined, FP sources,
+#  rd, SSR lanes read (deduplicated), SSR lane written or -1)
+FpFacts = tuple[int, str, int, int, bool, tuple[int, ...], int, tuple[int, ...], int]
+
+
+def _banks(ssr: Any, count: int, tc: Any) -> list[int]:
+    """TCDM bank (-1: outside the TCDM, or no shared TCDM) of the next `count` elements the
+    data mover fetches or writes (the caller checked that it has them). Short loops: from
+    its address generator (a NumPy window costs more below a few hundred elements), which
+    then serves the functional pops from the same list (Ssr.take_addresses)."""
+    if count <= _PY_ADDRESSES:
+        addrs: list[int] = ssr.take_addresses(count)
+    else:
+        addrs = ssr.peek_addresses(count, fetches=True).tolist()
+    if tc is None:
+        return [-1] * count
+    lo, hi, sh, nb = tc.base, tc.base + tc.size, tc.shift, tc.nb
+    return [((a - lo) >> sh) % nb if lo <= a < hi else -1 for a in addrs]
+
+
+_PY_ADDRESSES = 512
+
+
+def run_separated(h: Any, bodies: list[list[FpFacts]], first: int, last: int,
+                  functional: Callable[[int, int], None]) -> bool:
+    """Run iterations first..last-1 of an FREP on timed hart `h` (module docstring);
+    `functional(first, last)` executes their functional part. False, with nothing changed,
+    when a condition does not hold."""
+    ct = h.tm.ct
+    nvar = len(bodies)
+    ssr_on = ct.ssr_enabled
+    if ssr_on != h.ssr_enabled or any(st.log is not None for st in ct.streams):
+        return False
+    fetch: list[list[int] | None] = [None] * len(ct.streams)
+    if ssr_on:
+        reads = [0] * len(ct.streams)
+        writes = [0] * len(ct.streams)
+        for it in range(first, min(last, first + nvar)):
+            times = len(range(it, last, nvar))  # iterations using this stagger step
+            for fa in bodies[it % nvar]:
+                for s in fa[7]:
+                    reads[s] += times
+                if fa[8] >= 0:
+                    writes[fa[8]] += times
+        for s, st in enumerate(ct.streams):
+            if not reads[s] and not writes[s]:
+                continue
+            if (reads[s] and writes[s]) or s >= len(h.ssrs):
+                return False
+            ssr = h.ssrs[s]
+            if ssr.write != bool(writes[s]) or st.repeat != ssr.repeat or \
+                    st.rep_left != ssr._rep_left:
+                return False
+            try:
+                _, new = ssr._plan(writes[s] or reads[s], "write" if writes[s] else "read")
+            except SimError:
+                return False
+            fetch[s] = _banks(ssr, new, ct.tcdm)
+    functional(first, last)
+    replay(ct, h.tm.counts, bodies, first, last, fetch)
+    return True
+
+
+def replay(ct: Any, cnt: list[int], bodies: list[list[FpFacts]], first: int, last: int,
+           banks: list[list[int] | None]) -> None:
+    """The timing of iterations first..last-1 (sequencer-issued) of an FREP whose body
+    instructions have the static facts `bodies[it % len(bodies)]`: _inline_fp's f_fp with
+    seq=True and the _Stream methods, inlined; `banks[s]`: the bank (-1: none) of each
+    element stream s fetches (read) or writes from now on. A request whose bank is free in
+    its cycle is checked and reserved here in the TCDM ring (TcdmBanks.free_at/grant's
+    first probe); any other goes through TcdmBanks."""
+    nvar = len(bodies)
+    fready, unit_free, tc = ct.fready, ct.unit_free, ct.tcdm
+    ssr_on = ct.ssr_enabled
+    fp_last, fp_issued, last_done = ct.fp_last, ct.fp_issued, ct.last_fp_done
+    raw = empty = full = busy = 0
+    sts = ct.streams
+    last_req = [st.last_req for st in sts]
+    rep_left = [st.rep_left for st in sts]
+    avail = [st.avail for st in sts]
+    elements = [st.elements for st in sts]
+    repeat = [st.repeat for st in sts]
+    consumed = [st.consumed for st in sts]  # deques, updated in place
+    depth = [st.depth for st in sts]
+    slat = [st.lat for st in sts]
+    nxt = [0] * len(sts)  # next index into banks[s]
+    reads = writes = 0
+    if tc is not None:
+        occ, nw, msk, lo, win, word, bit = tc.occ, tc.nw, tc.mask, tc.lo, tc.window, \
+            tc.word, tc.bit
+    # the registers whose ready times bound the issue: the FP sources and rd (WAW), without
+    # the stream registers when streaming (never written then: their ready times are
+    # constants) whose ready time is already behind (the issue cycle only grows)
+    regs = [[(fa, tuple(r for r in (*fa[5], fa[6])
+                        if not (ssr_on and r < len(sts) and fready[r] <= fp_last + 1)))
+             for fa in body] for body in bodies]
+    for v, body in enumerate(bodies):  # the event counts, once per instruction and pass
+        for fa in body:
+            cnt[fa[0]] += len(range(first + (v - first) % nvar, last, nvar))
+    for it in range(first, last):
+        for (_, key, lat, wlat, piped, _, rd, ins, out), srcs in regs[it % nvar]:
+            need = base = fp_last + 1
+            for r in srcs:
+                if fready[r] > need:
+                    need = fready[r]
+            raw += need - base
+            if ssr_on:
+                for s in ins:  # _Stream.read_ready
+                    if rep_left[s]:
+                        ready = avail[s]
+                    else:
+                        req = last_req[s] + 1
+                        c, d = consumed[s], depth[s]
+                        if len(c) >= d and c[-d] >= req:
+                            req = c[-d] + 1
+                        b = banks[s][nxt[s]]
+                        if b >= 0 and not (lo <= req < lo + win and
+                                           not occ[(req & msk) * nw + word[b]] & bit[b]):
+                            req = tc.free_at(req, b)
+                        ready = req + slat[s]
+                    if ready > need:
+                        empty += ready - need
+                        need = ready
+                if out >= 0:  # _Stream.write_ready
+                    c, d = consumed[out], depth[out]
+                    if len(c) >= d and c[-d] - wlat > need:
+                        full += c[-d] - wlat - need
+                        need = c[-d] - wlat
+            if not piped:
+                free = unit_free.get(key, 0)
+                if free > need:
+                    busy += free - need
+                    need = free
+                unit_free[key] = need + lat
+            if ssr_on:
+                for s in ins:  # _Stream.pop
+                    if rep_left[s]:
+                        rep_left[s] -= 1
+                        continue
+                    req = last_req[s] + 1
+                    c, d = consumed[s], depth[s]
+                    n = len(c)
+                    if n >= d and c[-d] >= req:
+                        req = c[-d] + 1
+                    b = banks[s][nxt[s]]
+                    nxt[s] += 1
+                    if b >= 0:
+                        i = (req & msk) * nw + word[b]
+                        if lo <= req < lo + win and not occ[i] & bit[b]:
+                            occ[i] |= bit[b]
+                        else:
+                            req = tc.grant(req, b)
+                            occ, msk, win = tc.occ, tc.mask, tc.window  # it may grow
+                        reads += 1
+                    elements[s] += 1
+                    last_req[s] = req
+                    avail[s] = req + slat[s]
+                    rep_left[s] = repeat[s]
+                    c.append(need)
+                    if n >= 2 * d:
+                        c.popleft()
+            fp_last = need
+            fp_issued += 1
+            wb = need + lat
+            if ssr_on and out >= 0:  # _Stream.push
+                drain = last_req[out] + 1
+                if wb + 1 > drain:
+                    drain = wb + 1
+                b = banks[out][nxt[out]]
+                nxt[out] += 1
+                if b >= 0:
+                    i = (drain & msk) * nw + word[b]
+                    if lo <= drain < lo + win and not occ[i] & bit[b]:
+                        occ[i] |= bit[b]
+                    else:
+                        drain = tc.grant(drain, b)
+                        occ, msk, win = tc.occ, tc.mask, tc.window
+                    writes += 1
+                elements[out] += 1
+                last_req[out] = drain
+                c = consumed[out]
+                c.append(drain)
+                if len(c) > 2 * depth[out]:
+                    c.popleft()
+            else:
+                fready[rd] = wb + 1
+            if wb > last_done:
+                last_done = wb
+    ct.fp_last, ct.fp_issued, ct.last_fp_done = fp_last, fp_issued, last_done
+    st_ = ct.stalls
+    st_.fp_raw += raw
+    st_.ssr_empty += empty
+    st_.ssr_full += full
+    st_.unit_busy += busy
+    for s, st in enumerate(sts):
+        st.last_req, st.rep_left, st.avail, st.elements = \
+            last_req[s], rep_left[s], avail[s], elements[s]
+    if tc is not None:
+        tc.reads += reads
+        tc.writes += writes

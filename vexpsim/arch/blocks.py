@@ -312,6 +312,7 @@ class _Gen:
             self.emit(f"fready[{rd}] = w + 1")
             self.emit("if w > ct.last_fp_done: ct.last_fp_done = w")
         self.emit("fpq.append(n)")
+        self.emit(f"if len(fpq) > {2 * p.fpq_depth}: fpq.popleft()")
 
     def faccess(self, ins: Any, rd: int, size: int, store: bool, tcdm: bool) -> None:
         """The functional FP load (NaN-boxed) or store."""

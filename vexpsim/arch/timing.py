@@ -448,6 +448,8 @@ class CoreTiming:
         self._write_f(rd, t + lat)
         if not from_sequencer:
             self.fpq.append(t)
+            if len(self.fpq) > 2 * self.p.fpq_depth:  # only the last fpq_depth are read
+                self.fpq.popleft()
         return t
 
     def fp_store(self, rs2: int, rs1: int, from_sequencer: bool = False,
@@ -469,6 +471,8 @@ class CoreTiming:
             caq.fp_access(addr, t + lat, True)
         if not from_sequencer:
             self.fpq.append(t)
+            if len(self.fpq) > 2 * self.p.fpq_depth:  # only the last fpq_depth are read
+                self.fpq.popleft()
         return t
 
     def _drain(self, t_core: int) -> int:

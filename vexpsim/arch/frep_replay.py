@@ -5,8 +5,9 @@ _inline_fp closures) has timing that does not depend on any value it computes: o
 FP-side state, the TCDM reservations of the other cores (fixed while this hart runs its
 FREP) and the banks of the stream elements, which the streams' configuration fixes. So
 iterations `first..last-1` (all issued by the sequencer) can run as
-  1. the banks of every stream element they fetch or write, peeked from the functional data
-     movers before anything changes (Ssr.peek_addresses);
+  1. the banks of every stream element they fetch or write, from the functional data
+     movers' address sequences before anything runs (Ssr.take_addresses, which leaves the
+     sequence as it was, or Ssr.peek_addresses);
   2. the functional closures alone (or the vectorised path, vexpsim.arch.fastfrep);
   3. `replay`: the rules of _inline_fp's sequencer closure and of timing._Stream
      (read_ready, pop, write_ready, push), in one loop over local state, each stream request

@@ -41,6 +41,9 @@ _start:
     add t0, t0, t1
     scfgwi t0, 28<<5 | 2
     csrsi ssr, 1
+    .rept 40                    # a slow burst: the first pass finds the FP queue full
+    fdiv.d fa3, fa0, fa1
+    .endr
     frep.o t3, 2, 0, 0
     fmul.d ft3, ft1, fa0
     fmadd.d ft2, ft0, ft0, ft3
@@ -201,6 +204,7 @@ def test_replay_equals_per_instruction_path(monkeypatch, case):
     short = 6 if 2 * d["N"] < 64 else 5  # FREP 2 (2N iterations) may be long enough for
     assert n_slow == 0 and n_fast >= short * (d["NHARTS"] - 1)  # the steady-state path
     assert n_vec == (d["NHARTS"] - 1 if d["N"] == 40 else 0)  # FREP 6, 8N >= 256
+    assert fast["harts"][0]["timing"]["stalls"]["fpq_full"] > 0
     assert mem_fast == mem_slow
     assert fast == slow
 

@@ -14,7 +14,7 @@ from vexpsim.arch import frep_replay
 from vexpsim.arch.functional import run_source
 
 KERNEL = """
-# every compute hart: five short FREPs over arrays OFF*h bytes apart; the last hart may DMA
+# every compute hart: six short FREPs over arrays OFF*h bytes apart; the last hart may DMA
 _start:
     csrr a0, mhartid
     li t0, NHARTS-1
@@ -41,6 +41,9 @@ _start:
     add t0, t0, t1
     scfgwi t0, 28<<5 | 2
     csrsi ssr, 1
+    .rept 40                    # a slow burst: the first pass finds the FP queue full
+    fdiv.d fa3, fa0, fa1
+    .endr
     frep.o t3, 2, 0, 0
     fmul.d ft3, ft1, fa0
     fmadd.d ft2, ft0, ft0, ft3
@@ -100,6 +103,22 @@ _start:
     csrci ssr, 1
     li t0, 8
     scfgwi t0, 6<<5 | 31
+    # 6. eight independent adds per pass: with N = 40 (320 executions) the functional part
+    #    runs vectorised (fastfrep), the timing replayed
+    li t0, 8*N-1
+    scfgwi t0, 2<<5 | 31
+    la t0, xs
+    add t0, t0, t1
+    scfgwi t0, 24<<5 | 0
+    la t0, zs
+    add t0, t0, t1
+    scfgwi t0, 28<<5 | 2
+    csrsi ssr, 1
+    frep.o t3, 8, 0, 0
+    .rept 8
+    fadd.d ft2, ft0, fa1
+    .endr
+    csrci ssr, 1
     # 5. streaming off: a register-only recurrence
     frep.o t3, 2, 0, 0
     fmadd.d fa5, fa5, fa0, fa1
@@ -147,21 +166,27 @@ zs: .zero 8*1024
 
 
 def _run(enabled: bool, monkeypatch, **defines):
+    from vexpsim.arch import fastfrep
     d = {"N": 16, "OFF": 8, "NHARTS": 3, "DMA": 0, "WS": 256} | defines
     calls = []
-    real = frep_replay.replay
+    real, real_vec = frep_replay.replay, fastfrep.run_frep_vectorised
 
     def spy(*a, **k):
         calls.append(1)
         return real(*a, **k)
+
+    def spy_vec(*a, **k):
+        real_vec(*a, **k)
+        calls.append(0)  # a vectorised functional part (counted apart)
     monkeypatch.setattr(frep_replay, "ENABLED", enabled)
     monkeypatch.setattr(frep_replay, "replay", spy)
+    monkeypatch.setattr(fastfrep, "run_frep_vectorised", spy_vec)
     r = run_source(KERNEL, harts=d["NHARTS"], timing=True, defines=d)
     assert all(h.exit_code == 0 for h in r.harts)
     out = r.to_json()
     out.pop("sim")
     mem = r.memory.read(r.symbols["zs"], 8 * 1024) + r.memory.read(r.symbols["res"], 8 * 16)
-    return out, mem, len(calls)
+    return out, mem, sum(calls), len(calls) - sum(calls)
 
 
 @pytest.mark.parametrize("case", [
@@ -173,11 +198,13 @@ def _run(enabled: bool, monkeypatch, **defines):
     {"NHARTS": 4, "N": 40, "OFF": 24, "WS": 8},  # longer (still short) loops
 ])
 def test_replay_equals_per_instruction_path(monkeypatch, case):
-    slow, mem_slow, n_slow = _run(False, monkeypatch, **case)
-    fast, mem_fast, n_fast = _run(True, monkeypatch, **case)
+    slow, mem_slow, n_slow, _ = _run(False, monkeypatch, **case)
+    fast, mem_fast, n_fast, n_vec = _run(True, monkeypatch, **case)
     d = {"N": 16} | case
-    short = 5 if 2 * d["N"] < 64 else 4  # FREP 2 (2N iterations) may be long enough for
+    short = 6 if 2 * d["N"] < 64 else 5  # FREP 2 (2N iterations) may be long enough for
     assert n_slow == 0 and n_fast >= short * (d["NHARTS"] - 1)  # the steady-state path
+    assert n_vec == (d["NHARTS"] - 1 if d["N"] == 40 else 0)  # FREP 6, 8N >= 256
+    assert fast["harts"][0]["timing"]["stalls"]["fpq_full"] > 0
     assert mem_fast == mem_slow
     assert fast == slow
 

@@ -62,12 +62,10 @@ def run_frep(h: Any, iters: int, run_iter: Callable[[int], None],
     it = 0
     if not ENABLED or iters < MIN_ITERATIONS or tc is None:
         from . import frep_replay
-        if ENABLED and frep_replay.ENABLED and separated is not None and iters > 1:
-            run_iter(0)  # the pass the core offloads
-            if separated(1, iters):
-                return
-            it = 1
-        for j in range(it, iters):
+        if ENABLED and frep_replay.ENABLED and separated is not None and iters > 1 and \
+                separated(0, iters):
+            return
+        for j in range(iters):
             run_iter(j)
         return
     for st in streams:

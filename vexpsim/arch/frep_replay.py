@@ -4,9 +4,11 @@ An FREP body of buffered FP compute instructions (no loads or stores: vexpsim.ar
 _inline_fp closures) has timing that does not depend on any value it computes: only on the
 FP-side state, the TCDM reservations of the other cores (fixed while this hart runs its
 FREP) and the banks of the stream elements, which the streams' configuration fixes. So
-iterations `first..last-1` (all issued by the sequencer) can run as
-  1. the banks of every stream element they fetch or write, peeked from the functional data
-     movers before anything changes (Ssr.peek_addresses);
+iterations `first..last-1` (the first pass offloaded by the core, the others issued by the
+sequencer) can run as
+  1. the banks of every stream element they fetch or write, from the functional data
+     movers' address sequences before anything runs (Ssr.take_addresses, which leaves the
+     sequence as it was, or Ssr.peek_addresses);
   2. the functional closures alone (or the vectorised path, vexpsim.arch.fastfrep);
   3. `replay`: the rules of _inline_fp's sequencer closure and of timing._Stream
      (read_ready, pop, write_ready, push), in one loop over local state, each stream request
@@ -101,10 +103,11 @@ def run_separated(h: Any, bodies: list[list[FpFacts]], first: int, last: int,
 
 def replay(ct: Any, cnt: list[int], bodies: list[list[FpFacts]], first: int, last: int,
            banks: list[list[int] | None]) -> None:
-    """The timing of iterations first..last-1 (sequencer-issued) of an FREP whose body
-    instructions have the static facts `bodies[it % len(bodies)]`: _inline_fp's f_fp with
-    seq=True and the _Stream methods, inlined; `banks[s]`: the bank (-1: none) of each
-    element stream s fetches (read) or writes from now on. A request whose bank is free in
+    """The timing of iterations first..last-1 of an FREP whose body instructions have the
+    static facts `bodies[it % len(bodies)]`: _inline_fp's f_fp (iteration 0 offloaded by
+    the core, the others issued by the sequencer) and the _Stream methods, inlined;
+    `banks[s]`: the bank (-1: none) of each element stream s fetches (read) or writes from
+    now on. A request whose bank is free in
     its cycle is checked and reserved here in the TCDM ring (TcdmBanks.free_at/grant's
     first probe); any other goes through TcdmBanks."""
     nvar = len(bodies)
@@ -135,9 +138,26 @@ def replay(ct: Any, cnt: list[int], bodies: list[list[FpFacts]], first: int, las
     for v, body in enumerate(bodies):  # the event counts, once per instruction and pass
         for fa in body:
             cnt[fa[0]] += len(range(first + (v - first) % nvar, last, nvar))
+    fpq, qdepth, lat_off = ct.fpq, ct.p.fpq_depth, ct.p.lat_offload
+    fpq_full = 0
     for it in range(first, last):
+        offload = it == 0  # the first pass: the core offloads it (_inline_fp, seq=False)
         for (_, key, lat, wlat, piped, _, rd, ins, out), srcs in regs[it % nvar]:
-            need = base = fp_last + 1
+            if offload:  # _offload with no integer sources
+                t = ct.cycle
+                if len(fpq) >= qdepth:
+                    free = fpq[-qdepth] + 1
+                    if free > t:
+                        fpq_full += free - t
+                        t = free
+                ct.cycle = t + 1
+                ct.retired += 1
+                need = t + lat_off
+                if fp_last + 1 > need:
+                    need = fp_last + 1
+                base = need
+            else:
+                need = base = fp_last + 1
             for r in srcs:
                 if fready[r] > need:
                     need = fready[r]
@@ -224,8 +244,13 @@ def replay(ct: Any, cnt: list[int], bodies: list[list[FpFacts]], first: int, las
                 fready[rd] = wb + 1
             if wb > last_done:
                 last_done = wb
+            if offload:
+                fpq.append(need)
+                if len(fpq) > 2 * qdepth:
+                    fpq.popleft()
     ct.fp_last, ct.fp_issued, ct.last_fp_done = fp_last, fp_issued, last_done
     st_ = ct.stalls
+    st_.fpq_full += fpq_full
     st_.fp_raw += raw
     st_.ssr_empty += empty
     st_.ssr_full += full

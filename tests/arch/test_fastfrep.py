@@ -754,8 +754,9 @@ def test_ssr_disabled_uses_plain_registers():
 
 # ---- SSR address generation ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("seed", range(6))
-def test_ssr_peek_and_advance_match_pops(seed):
+def _random_streams(seed: int):
+    """Two identical random SSRs (1-4 dimensions, random bounds, strides and repeat) over
+    TCDM words that hold their own addresses: (rng, a, b, total pops, repeat)."""
     from vexpsim.arch.functional import Ssr
     rng = np.random.default_rng(seed)
     mem = Memory(CFG)
@@ -776,7 +777,12 @@ def test_ssr_peek_and_advance_match_pops(seed):
         s.configure(24 + dims - 1, base + 2048)
         return s
     total = int(np.prod([b + 1 for b in bounds[:dims]])) * (rep + 1)
-    a, b = mk(), mk()
+    return rng, mk(), mk(), total, rep
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ssr_peek_and_advance_match_pops(seed):
+    rng, a, b, total, rep = _random_streams(seed)
     k1 = int(rng.integers(0, total))
     for _ in range(k1):
         a.pop()
@@ -796,6 +802,23 @@ def test_ssr_peek_and_advance_match_pops(seed):
     assert state(a) == state(b) and a.done and b.done
     with pytest.raises(Exception, match="stream ended"):
         b.peek_addresses(1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_take_addresses_keeps_the_stream(seed):
+    """Ssr.take_addresses (vexpsim.arch.frep_replay's bank lookahead) returns the next
+    elements' addresses and the pops that follow (before, across and after them) see exactly
+    what an untouched stream sees."""
+    rng, a, b, total, _ = _random_streams(seed)
+    k1 = int(rng.integers(0, total))
+    for _ in range(k1):
+        a.pop()
+        b.pop()
+    n = int(rng.integers(0, total))
+    got = b.take_addresses(n)
+    want = a.peek_addresses(a._remaining(), fetches=True).tolist()[:n]
+    assert got == want
+    assert [a.pop() for _ in range(total - k1)] == [b.pop() for _ in range(total - k1)]
 
 
 # ---- random bodies ------------------------------------------------------------------------------

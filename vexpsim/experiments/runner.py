@@ -189,12 +189,11 @@ def _price_tiles(exp: Experiment, cache: str, jobs: int, dask: str | None,
                  progress: TextIO | None | bool) -> dict[str, Any]:
     """Stage 1 of a system sweep (vexpsim/experiments/system_sweep.py): simulate, on the pool
     or Dask, every distinct tile the points need that is not in the cache yet."""
-    from ..arch.system import load_system_config
-    from ..arch.tilecost import CachedProvider, cache_key
-    from .simprovider import SimProvider
-    from .system_sweep import tile_requests, tile_system
+    from ..arch.tilecost import cache_key
+    from .system_sweep import tile_provider, tile_requests, tile_system, tile_system_config
 
-    sims: dict[str, Any] = {}  # system config -> its provider (clusters and energy table)
+    # system config -> its provider and cache probe (the clusters and the energy table)
+    sims: dict[str, tuple[Any, Any]] = {}
     needed: dict[tuple, None] = {}
     shapes: dict[str, list] = {}  # the tile shapes do not depend on the variant: list once
     for p in exp.points:
@@ -205,16 +204,13 @@ def _price_tiles(exp: Experiment, cache: str, jobs: int, dask: str | None,
                 shapes[key] = [(k, s) for k, s, _ in tile_requests(p.system)]
             sysk = json.dumps(tile_system(p.system), sort_keys=True)
             if sysk not in sims:
-                sp = tile_system(p.system)
-                sims[sysk] = SimProvider.for_system(load_system_config(sp["system"],
-                                                                       sp["system_set"]))
+                sims[sysk] = tile_provider(cache, tile_system_config(p.system))
             for k, s in shapes[key]:
                 needed[(k, s, p.system["variant"], sysk)] = None
     missing = []
     for k, s, v, sysk in needed:
-        sim = sims[sysk]
-        if not CachedProvider(sim, cache).path_for(
-                cache_key(k, s, v, sim.cluster_config_id(v))).exists():
+        sim, probe = sims[sysk]
+        if not probe.path_for(cache_key(k, s, v, sim.cluster_config_id(v))).exists():
             missing.append((k, s, v, sysk))
     # the slowest first (software-exp tiles), so that no long task starts last
     missing.sort(key=lambda t: (t[2] != "baseline", -_tile_size(t[1])))

@@ -51,7 +51,7 @@ class _Recorder:
 
 
 def _setup(spec: dict[str, Any]):
-    cfg = load_system_config(spec["system"], spec.get("system_set", []))
+    cfg = tile_system_config(spec)
     model = load_model(spec["model"])
     return cfg, model
 
@@ -71,9 +71,15 @@ def tile_system(spec: dict[str, Any]) -> dict[str, Any]:
     return {"system": spec["system"], "system_set": list(spec.get("system_set", []))}
 
 
-def _provider(cache: str | None, cfg: Any = None
-              ) -> tuple[SimProvider, CachedProvider | SimProvider]:
-    """The tile provider of system config `cfg` (SimProvider.for_system; None: the defaults)."""
+def tile_system_config(spec: dict[str, Any]) -> Any:
+    """The system config of a point `spec` or of its tile_system() description."""
+    return load_system_config(spec["system"], spec.get("system_set", []))
+
+
+def tile_provider(cache: str | None, cfg: Any = None
+                  ) -> tuple[SimProvider, CachedProvider | SimProvider]:
+    """The tile provider of system config `cfg` (SimProvider.for_system; None: the defaults)
+    and the same behind the tile cache `cache` (when given)."""
     sim = SimProvider() if cfg is None else SimProvider.for_system(cfg)
     return sim, (CachedProvider(sim, cache) if cache else sim)
 
@@ -85,9 +91,8 @@ def price_tile(task: dict[str, Any]) -> tuple[dict, dict]:
     kernel, shape, variant = task["tile"]
     rec: dict[str, Any] = {"tile": [kernel, list(shape), variant]}
     try:
-        cfg = load_system_config(task["system"]["system"], task["system"]["system_set"]) \
-            if task.get("system") else None
-        sim, prov = _provider(task["cache"], cfg)
+        cfg = tile_system_config(task["system"]) if task.get("system") else None
+        sim, prov = tile_provider(task["cache"], cfg)
         c = prov.cost(kernel, tuple(shape), variant, sim.cluster_config_id(variant))
         rec["check"] = {"passed": c.error.get("check_passed", 1.0) == 1.0}
         rec["compute_cycles"] = c.compute_cycles
@@ -132,7 +137,7 @@ def run_system_point(task: dict[str, Any]) -> tuple[dict, dict]:
                                      "head_rows")}
     try:
         cfg, model = _setup(spec)
-        sim, prov = _provider(task.get("cache"), cfg)
+        sim, prov = tile_provider(task.get("cache"), cfg)
         runs0 = sim.runs
         rec = run_model(model, cfg, prov, spec["variant"], sim.cluster_config_id(spec["variant"]),
                         spec.get("seq"), spec.get("attention_split", "head"),

@@ -409,6 +409,8 @@ def _expand(cfg: dict, grid: dict, grid_src: dict[str, str], pts: list[dict], or
             problems.append(f"{origin}: {where['seed']}: expected an integer >= 0, got "
                             f"{_plain(w['seed'])}")
         params: dict[str, Any] = dict(k.params) if k is not None else {}
+        at = (" (sweep point " + ", ".join(f"{kk} = {_plain(v)}" for kk, v in coords.items())
+              + ")") if coords else ""  # where a kernel or cluster problem occurs
         bad = k is None
         for pname, v in w["params"].items():
             pwhere = src.get(f"workload.params.{pname}", f"workload.params.{pname}")
@@ -423,10 +425,6 @@ def _expand(cfg: dict, grid: dict, grid_src: dict[str, str], pts: list[dict], or
             else:
                 params[pname] = v
         if k is not None and not bad:
-            at = ""
-            if coords:
-                at = " (sweep point " + ", ".join(f"{kk} = {_plain(v)}"
-                                                  for kk, v in coords.items()) + ")"
             for msg in k.check(k.resolve(params) if k.resolve is not None else params):
                 problems.append(f"{origin}: workload.params: kernel {name}: {msg}{at}")
         # cluster: the [cluster] table (or the kernel's preset) plus the swept cluster keys
@@ -449,10 +447,6 @@ def _expand(cfg: dict, grid: dict, grid_src: dict[str, str], pts: list[dict], or
         cluster = cluster_cache[ckey]
         if cluster is None or k is None:
             continue
-        at = ""
-        if coords:
-            at = " (sweep point " + ", ".join(f"{kk} = {_plain(v)}"
-                                              for kk, v in coords.items()) + ")"
         for msg in cluster_problems(k, cluster["cores"], cluster["dma_cores"],
                                     cluster["tcdm"]["size"]):
             problems.append(f"{origin}: cluster: {msg}{at}")

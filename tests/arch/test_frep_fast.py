@@ -254,3 +254,24 @@ def test_collision_checks_agree():
         assert frep_fast._collide(per, period, m) == a
         hits += a
     assert 0 < hits < 300
+
+
+def test_contended_loop_continues_with_the_replay(monkeypatch):
+    """A long loop that finds no steady state (4 cores on the same banks) runs its remaining
+    iterations with the functional part and the timing apart (frep_replay), from mid-loop:
+    the same record and outputs as the per-instruction path."""
+    from vexpsim.arch import frep_replay
+    firsts = []
+    real = frep_replay.replay
+
+    def spy(ct, cnt, bodies, first, last, banks):
+        firsts.append(first)
+        return real(ct, cnt, bodies, first, last, banks)
+    monkeypatch.setattr(frep_replay, "replay", spy)
+    case = {"NHARTS": 5, "OFF": 0, "N": 512}
+    slow, mem_slow = _run(False, **case)
+    assert not firsts
+    fast, mem_fast = _run(True, **case)
+    assert any(0 < f < 512 for f in firsts)
+    assert mem_fast == mem_slow
+    assert fast == slow

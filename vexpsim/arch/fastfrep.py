@@ -125,6 +125,14 @@ class FrepPlan:
     nssr: int = 0
     cache: dict = field(default_factory=dict, compare=False, repr=False)
 
+    @property
+    def costly_chains(self) -> bool:
+        """Whether the body accumulates through a fused or DOTP chain: those are verified
+        step by step (_evaluate), a fixed cost that only longer loops repay."""
+        return any(st.acc_pos is not None and st.kind in ("fma", "dotp")
+                   for fl in (self.streaming, self.plain) if fl is not None
+                   for st in fl.steps)
+
     def flow(self, streaming: bool, start: int = 0, count: int | None = None) -> _Flow | None:
         """Dataflow of stagger steps start, start+1, ... (count of them, mod nvar)."""
         count = self.nvar if count is None else count

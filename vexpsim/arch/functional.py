@@ -987,10 +987,12 @@ class Hart:
         if self.trace is None:
             from .fastfrep import plan_frep, stagger_variants
             plan = plan_frep(self, body, stagger_variants(ins, body))
+        vector_min = VECTOR_MIN_INSTRUCTIONS if plan is None or plan.costly_chains else \
+            VECTOR_MIN_MAPS
 
         def vector(first: int, last: int) -> bool:
             """Run iterations [first, last) vectorised; False (nothing changed) if it cannot."""
-            if plan is None or (last - first) * n_inst < VECTOR_MIN_INSTRUCTIONS:
+            if plan is None or (last - first) * n_inst < vector_min:
                 return False
             from .fastfrep import CannotVectorise, run_frep_vectorised
             try:
@@ -1038,6 +1040,7 @@ class Hart:
 # below this many body executions an FREP runs per instruction: the vectorised path has a fixed
 # cost of about 0.35 ms per call (benchmarks/fastfrep.py)
 VECTOR_MIN_INSTRUCTIONS = 256
+VECTOR_MIN_MAPS = 32
 
 
 def _stagger(ins: Any, k: int, mask: int) -> Any:

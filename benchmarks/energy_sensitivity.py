@@ -20,7 +20,7 @@ import time
 from vexpsim.energy.accounting import default_instances, price_exec
 from vexpsim.energy.model import load_energy_table
 from vexpsim.energy.sensitivity import tcdm_family
-from vexpsim.experiments.kernelrun import load_kernels, run_kernel
+from vexpsim.experiments.kernelrun import kernel_runs
 
 SOFTMAX = {"N": 2048, "M": 16}
 FA2 = {"L": 1024, "S": 0, "d": 64, "causal": 0, "row_blocks": 1, "tiles": 2, "Br": 64, "Bc": 64}
@@ -30,16 +30,9 @@ PAIRS = {"softmax_energy_ratio": ("softmax_baseline", "softmax_vexp", SOFTMAX, 7
 
 def runs_of(name: str, params: dict) -> list[tuple[dict, frozenset, float]]:
     """(exec JSON, cluster features, weight) of every simulation behind a kernel point."""
-    k = load_kernels()[name]
-    p = dict(k.params, **params)
-    if k.resolve is not None:
-        p = k.resolve(p)
-    ext = k.extrapolate(p) if k.extrapolate is not None else None
-    parts = [(p, 1.0)] if ext is None else [(dict(rp), float(w)) for rp, w in ext.runs]
     out = []
-    for rp, w in parts:
-        run = run_kernel(name, rp, dist="normal", seed=0)
-        assert run.record["check"]["passed"], (name, rp)
+    for run, w in kernel_runs(name, params, dist="normal", seed=0):
+        assert run.record["check"]["passed"], (name, run.record["params"])
         features = frozenset({"exp"}) if "vexp" in run.record["config"] else frozenset()
         out.append((run.exec_result.to_json(), features, w))
     return out

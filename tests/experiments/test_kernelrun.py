@@ -87,6 +87,29 @@ def test_extrapolation_weighs_the_runs(monkeypatch):
     assert again["cycles"] == rec["cycles"] and again["sim"]["host_seconds"] == 0.0
 
 
+def test_kernel_runs_are_the_runs_run_kernel_sums(monkeypatch):
+    """kernel_runs: the simulations behind a point with their weights and exec results (the
+    runs run_kernel weighs), or the point itself with weight 1; the same checks up front."""
+    from dataclasses import replace
+
+    from vexpsim.experiments import kernelrun
+    ks = load_kernels()
+    k = ks["softmax_vexp_row"]
+    ext = kernelrun.Extrapolation(((dict(k.params, N=16), -1.0), (dict(k.params, N=32), 3.0)),
+                                  {"note": "toy"})
+    monkeypatch.setitem(ks, k.name, replace(k, extrapolate=lambda p: ext if p["N"] == 64
+                                            else None))
+    runs = kernelrun.kernel_runs(k.name, {"N": 64})
+    assert [(r.record["params"]["N"], w) for r, w in runs] == [(16, -1.0), (32, 3.0)]
+    assert all(r.exec_result is not None for r, _ in runs)
+    rec = run_kernel(k.name, {"N": 64}).record
+    assert rec["cycles"] == sum(w * r.record["cycles"] for r, w in runs)
+    (one, w), = kernelrun.kernel_runs(k.name, {"N": 32})
+    assert w == 1.0 and one.record["cycles"] == runs[1][0].record["cycles"]
+    with pytest.raises(UserError, match="unknown parameter"):
+        kernelrun.kernel_runs(k.name, {"Q": 1})
+
+
 def test_extrapolation_runs_shared_through_a_directory(monkeypatch, tmp_path):
     from dataclasses import replace
 

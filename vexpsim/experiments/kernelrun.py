@@ -163,21 +163,10 @@ def cluster_problems(k: Kernel, cores: int, dma_cores: int, tcdm_bytes: int) -> 
     return out
 
 
-def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str = "normal",
-               seed: int = 0, cluster: Any = None, timing: bool = True,
-               max_steps: int = 10**8, energy_table: str | None = "gf12lp_0p8v") -> KernelRun:
-    """Assemble, place inputs, run and check kernel `name`. `cluster`: a ClusterConfig (None:
-    the kernel's preset). Raises UserError on bad parameters or a failed run; a numerical
-    check that fails is reported in the record (`check.passed` false), not raised.
-
-    A kernel whose `extrapolate` returns an Extrapolation for these params is simulated as
-    its smaller runs (each with the same dist and seed, each checked): the record is the
-    largest run's (error, outputs, per-hart figures, sim) with the full `params`, `check`
-    passed only if every run passed, and cycles, phases_cycles, instructions and the
-    energies the weighted sums (cycles rounded); `sim.instructions` the instructions of all
-    runs; `extrapolated` = {runs: [{params, weight, cycles, check_passed, max_abs_error}],
-    **info}; its exec_result is None (the runs are memoised, also across the runner's
-    workers: a sweep's points often share them; a memoised run costs no host time)."""
+def _point(name: str, params: Mapping[str, int] | None, cluster: Any
+           ) -> tuple[Kernel, dict, Any]:
+    """(kernel, resolved params, cluster) of a kernel point, checked: UserError lists every
+    problem of the parameters, then of the cluster layout."""
     from ..arch.config import load_cluster_config
 
     kernels = load_kernels()
@@ -199,6 +188,41 @@ def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str 
     problems = cluster_problems(k, cluster.cores, cluster.dma_cores, cluster.tcdm.size)
     if problems:
         raise UserError([f"cluster {cluster.name}: {msg}" for msg in problems])
+    return k, p, cluster
+
+
+def kernel_runs(name: str, params: Mapping[str, int] | None = None, *, dist: str = "normal",
+                seed: int = 0, cluster: Any = None, timing: bool = True,
+                max_steps: int = 10**8, energy_table: str | None = "gf12lp_0p8v"
+                ) -> list[tuple[KernelRun, float]]:
+    """The simulations behind a kernel point, each with its weight and its exec_result (not
+    memoised): the point itself (weight 1) or, for an extrapolated point, the runs that
+    run_kernel sums. For re-pricing a point's event counts (benchmarks/energy_sensitivity.py);
+    the arguments are run_kernel's."""
+    k, p, cluster = _point(name, params, cluster)
+    args = dict(dist=dist, seed=seed, cluster=cluster, timing=timing, max_steps=max_steps,
+                energy_table=energy_table)
+    ext = k.extrapolate(p) if k.extrapolate is not None else None
+    parts = [(p, 1.0)] if ext is None else [(dict(rp), float(w)) for rp, w in ext.runs]
+    return [(_run_one(k, rp, **args), w) for rp, w in parts]
+
+
+def run_kernel(name: str, params: Mapping[str, int] | None = None, *, dist: str = "normal",
+               seed: int = 0, cluster: Any = None, timing: bool = True,
+               max_steps: int = 10**8, energy_table: str | None = "gf12lp_0p8v") -> KernelRun:
+    """Assemble, place inputs, run and check kernel `name`. `cluster`: a ClusterConfig (None:
+    the kernel's preset). Raises UserError on bad parameters or a failed run; a numerical
+    check that fails is reported in the record (`check.passed` false), not raised.
+
+    A kernel whose `extrapolate` returns an Extrapolation for these params is simulated as
+    its smaller runs (each with the same dist and seed, each checked): the record is the
+    largest run's (error, outputs, per-hart figures, sim) with the full `params`, `check`
+    passed only if every run passed, and cycles, phases_cycles, instructions and the
+    energies the weighted sums (cycles rounded); `sim.instructions` the instructions of all
+    runs; `extrapolated` = {runs: [{params, weight, cycles, check_passed, max_abs_error}],
+    **info}; its exec_result is None (the runs are memoised, also across the runner's
+    workers: a sweep's points often share them; a memoised run costs no host time)."""
+    k, p, cluster = _point(name, params, cluster)
     ext = k.extrapolate(p) if k.extrapolate is not None else None
     args = dict(dist=dist, seed=seed, cluster=cluster, timing=timing, max_steps=max_steps,
                 energy_table=energy_table)

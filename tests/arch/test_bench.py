@@ -26,6 +26,9 @@ def test_spmd_benches_run_every_hart_without_conflicts():
     s = bench("scalar_spmd", 10, True, 1)
     r = bench("frep_ssr_spmd_rand", 1, True, 1)
     assert r["instructions"] == bench("frep_ssr_spmd", 1, True, 1)["instructions"]
+    long = bench("frep_ssr_spmd_rand_long", 1, True, 1)  # 2048-element buffers
+    # 8 cores x 8 FMAs x L iterations, L = 2048 instead of 64 (+ a few wider constants)
+    assert long["instructions"] - r["instructions"] - 8 * 8 * (2048 - 64) in range(0, 17)
     b = bench("frep_bf16_spmd", 2, True, 1)  # 8 cores x one FREP of 64 iterations x 8
     assert b["instructions"] > 8 * 512 and b["cycles"] < 2 * 512 + 100
     assert s["harts"] == 9 and s["instructions"] >= 9 * 70
@@ -44,6 +47,7 @@ def test_bench_cli(tmp_path, capsys):
         ("scalar_spmd", False), ("scalar_spmd", True),
         ("frep_ssr_spmd", False), ("frep_ssr_spmd", True),
         ("frep_ssr_spmd_rand", False), ("frep_ssr_spmd_rand", True),
+        ("frep_ssr_spmd_rand_long", False), ("frep_ssr_spmd_rand_long", True),
         ("frep_bf16_spmd", False), ("frep_bf16_spmd", True)]
     assert all(r["instructions_per_second"] > 0 and r["cpu_seconds_with_setup"] > 0
                for r in rows)

@@ -150,6 +150,14 @@ FREP_SSR_SPMD_RAND = FREP_SSR_SPMD.split("xs: .rept")[0] + "xs:\n" + _random_dou
     "ys:\n" + _random_doubles(72, 2)
 
 
+# the same on a 2048-element buffer (32 KiB per core pair of streams; the operands repeat
+# every 256 FREP iterations instead of every 8): how the random-data figure depends on the
+# operands' period (every 2-D stream in these programs rewinds its buffer, as a dot product
+# over a TCDM tile does)
+FREP_SSR_SPMD_RAND_LONG = FREP_SSR_SPMD_RAND.split("xs:")[0].replace(
+    ".equ L, 64", ".equ L, 2048") + "xs:\n" + _random_doubles(2056, 5) + "ys:\n" + \
+    _random_doubles(2056, 6)
+
 
 def _random_bf16_words(n: int, seed: int) -> str:
     """`.half` directive of 4 n pseudo-random BF16 values in [-8, 0] (n 64-bit words)."""
@@ -200,6 +208,7 @@ PROGRAMS = {"scalar": (SCALAR, 100_000, 1), "frep_ssr": (FREP_SSR, 400, 1),
             "scalar_spmd": (SCALAR_SPMD, 20_000, None),
             "frep_ssr_spmd": (FREP_SSR_SPMD, 256, None),
             "frep_ssr_spmd_rand": (FREP_SSR_SPMD_RAND, 256, None),
+            "frep_ssr_spmd_rand_long": (FREP_SSR_SPMD_RAND_LONG, 8, None),
             "frep_bf16_spmd": (FREP_BF16_SPMD, 512, None)}
 
 
@@ -250,7 +259,7 @@ def _run(args: argparse.Namespace) -> int:
                                               / rows[-1]["instructions_per_second"])
             rows.append(row)
             ratio = (f"  {row['speed_vs_functional']:5.2f}x of functional" if timing else "")
-            print(f"{name:18s} {row['harts']} harts timing {'on ' if timing else 'off'} "
+            print(f"{name:23s} {row['harts']} harts timing {'on ' if timing else 'off'} "
                   f"{row['instructions']:9d} instr {row['cycles']:9d} cycles "
                   f"{row['host_seconds']:7.3f} s {row['instructions_per_second'] / 1e6:6.2f} "
                   f"M instr/s (CPU incl. setup {row['cpu_seconds_with_setup']:7.3f} s "

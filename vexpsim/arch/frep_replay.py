@@ -43,35 +43,38 @@ ENABLED = True  # tests flip it to compare with the per-instruction path
 FpFacts = tuple[int, str, int, int, bool, tuple[int, ...], int, tuple[int, ...], int]
 
 
-def _banks(ssr: Any, count: int, tc: Any) -> list[int]:
-    """TCDM bank (-1: outside the TCDM, or no shared TCDM) of the next `count` elements the
-    data mover fetches or writes (the caller checked that it has them). Short loops: from
-    its address generator (a NumPy window costs more below a few hundred elements), which
-    then serves the functional pops from the same list (Ssr.take_addresses)."""
+def _banks(ssr: Any, count: int, tc: Any) -> tuple[list[int], list[int]]:
+    """The word addresses of the next `count` elements the data mover fetches or writes (the
+    caller checked that it has them) and their TCDM banks (-1: outside the TCDM, or no
+    shared TCDM). Short loops: from its address generator (a NumPy window costs more below
+    a few hundred elements), which then serves the functional pops from the same list
+    (Ssr.take_addresses)."""
     if count <= _PY_ADDRESSES:
         addrs: list[int] = ssr.take_addresses(count)
     else:
         addrs = ssr.peek_addresses(count, fetches=True).tolist()
     if tc is None:
-        return [-1] * count
+        return [-1] * count, addrs
     lo, hi, sh, nb = tc.base, tc.base + tc.size, tc.shift, tc.nb
-    return [((a - lo) >> sh) % nb if lo <= a < hi else -1 for a in addrs]
+    return [((a - lo) >> sh) % nb if lo <= a < hi else -1 for a in addrs], addrs
 
 
 _PY_ADDRESSES = 512
 
 
 def run_separated(h: Any, bodies: list[list[FpFacts]], first: int, last: int,
-                  functional: Callable[[int, int], None]) -> bool:
+                  functional: Callable[[int, int, list[list[int] | None]], None]) -> bool:
     """Run iterations first..last-1 of an FREP on timed hart `h` (module docstring);
-    `functional(first, last)` executes their functional part. False, with nothing changed,
-    when a condition does not hold."""
+    `functional(first, last, addrs)` executes their functional part, `addrs[s]` the word
+    addresses of the elements stream s fetches or writes from now on (None: not used).
+    False, with nothing changed, when a condition does not hold."""
     ct = h.tm.ct
     nvar = len(bodies)
     ssr_on = ct.ssr_enabled
     if ssr_on != h.ssr_enabled or any(st.log is not None for st in ct.streams):
         return False
     fetch: list[list[int] | None] = [None] * len(ct.streams)
+    addrs: list[list[int] | None] = [None] * len(ct.streams)
     if ssr_on:
         reads = [0] * len(ct.streams)
         writes = [0] * len(ct.streams)
@@ -95,8 +98,8 @@ def run_separated(h: Any, bodies: list[list[FpFacts]], first: int, last: int,
                 _, new = ssr._plan(writes[s] or reads[s], "write" if writes[s] else "read")
             except SimError:
                 return False
-            fetch[s] = _banks(ssr, new, ct.tcdm)
-    functional(first, last)
+            fetch[s], addrs[s] = _banks(ssr, new, ct.tcdm)
+    functional(first, last, addrs)
     replay(ct, h.tm.counts, bodies, first, last, fetch)
     return True
 

@@ -1007,6 +1007,13 @@ class Hart:
         if not fast or any(fa is None for body_facts in facts for fa in body_facts):
             facts = None
 
+        # a body of BF16 dot products into accumulators (GEMM, FA-2): the separated path's
+        # functional part in one call (vexpsim.arch.frep_dotp)
+        dotp = None
+        if facts is not None and DOTP_RUNNER:
+            from .frep_dotp import plan_dotp
+            dotp = plan_dotp(self, body, nvar)
+
         def separated(first: int, last: int) -> bool:
             """Iterations [first, last) with the functional part and the timing apart
             (vexpsim.arch.frep_replay); False (nothing changed) if it cannot."""
@@ -1014,7 +1021,9 @@ class Hart:
                 return False
             from .frep_replay import run_separated
 
-            def functional(a: int, b: int) -> None:
+            def functional(a: int, b: int, addrs: list) -> None:
+                if dotp is not None and dotp.run(b - a, addrs):
+                    return
                 if not vector(a, b):  # run_plain's closures: FP instructions, no branch
                     for it in range(a, b):
                         for fn in plain[it % nvar]:
@@ -1041,6 +1050,7 @@ class Hart:
 # cost of about 0.35 ms per call (benchmarks/fastfrep.py)
 VECTOR_MIN_INSTRUCTIONS = 256
 VECTOR_MIN_MAPS = 32
+DOTP_RUNNER = True  # tests flip it to compare vexpsim.arch.frep_dotp with the closures
 
 
 def _stagger(ins: Any, k: int, mask: int) -> Any:

@@ -36,6 +36,7 @@ from ..isa.semantics import SimError
 __all__ = ["ENABLED", "FpFacts", "run_separated", "replay"]
 
 ENABLED = True  # tests flip it to compare with the per-instruction path
+COMPILED = True  # unstaggered bodies: replay() by a function generated for the body
 
 # Static facts of one sequencer-issued FP compute instruction (timed._inline_fp):
 # (event counter, latency key, latency, write-FIFO latency, pipelined, FP sources,
@@ -117,6 +118,19 @@ def replay(ct: Any, cnt: list[int], bodies: list[list[FpFacts]], first: int, las
     fready, unit_free, tc = ct.fready, ct.unit_free, ct.tcdm
     ssr_on = ct.ssr_enabled
     fp_last, fp_issued, last_done = ct.fp_last, ct.fp_issued, ct.last_fp_done
+    if nvar == 1 and COMPILED:
+        for fa in bodies[0]:  # the event counts, once per instruction and pass
+            cnt[fa[0]] += last - first
+        nst = len(ct.streams)
+        shape = (ssr_on, first == 0, tuple(
+            (key, lat, wlat, piped, tuple(r for r in (*fs, rd) if not (
+                ssr_on and r < nst and fready[r] <= fp_last + 1)), rd, ins, out)
+            for _, key, lat, wlat, piped, fs, rd, ins, out in bodies[0]))
+        fn = _COMPILED.get(shape)
+        if fn is None:
+            fn = _COMPILED[shape] = _compile(*shape)
+        fn(ct, first, last, banks)
+        return
     raw = empty = full = busy = 0
     sts = ct.streams
     last_req = [st.last_req for st in sts]
@@ -264,3 +278,157 @@ def replay(ct: Any, cnt: list[int], bodies: list[list[FpFacts]], first: int, las
     if tc is not None:
         tc.reads += reads
         tc.writes += writes
+
+
+_COMPILED: dict = {}  # body shape -> generated replay
+
+
+def _compile(ssr_on: bool, offload: bool, body: tuple) -> Callable:
+    """replay() for one unstaggered body, generated: the loop above unrolled over the body's
+    instructions with their facts as constants, the register sources already filtered
+    (`body`: (latency key, latency, write latency, pipelined, sources, rd, lanes read, lane
+    written) per instruction) and each stream's state in locals; the same statements in the
+    same order, so the same result. `offload`: the range starts with iteration 0."""
+    used = sorted({s for f in body for s in f[6]} | {f[7] for f in body if f[7] >= 0}) \
+        if ssr_on else []
+    ln = ["def replay_body(ct, first, last, banks):",
+          "    fready, unit_free, tc = ct.fready, ct.unit_free, ct.tcdm",
+          "    fp_last, fp_issued, last_done = ct.fp_last, ct.fp_issued, ct.last_fp_done",
+          "    raw = empty = full = busy = reads = writes = fpq_full = 0",
+          "    sts = ct.streams",
+          "    if tc is not None:",
+          "        occ, nw, msk, lo, win, word, bit = tc.occ, tc.nw, tc.mask, tc.lo, "
+          "tc.window, tc.word, tc.bit",
+          "    fpq, qdepth, lat_off = ct.fpq, ct.p.fpq_depth, ct.p.lat_offload"]
+    for s in used:
+        ln += [f"    st = sts[{s}]",
+               f"    lr{s}, rl{s}, av{s}, el{s}, rp{s} = st.last_req, st.rep_left, st.avail, "
+               "st.elements, st.repeat",
+               f"    c{s}, d{s}, sl{s}, bk{s}, nx{s} = st.consumed, st.depth, st.lat, "
+               f"banks[{s}], 0"]
+
+    def instr(f: tuple, off: bool, ind: str) -> list[str]:
+        key, lat, wlat, piped, srcs, rd, ins, out = f
+        c = []
+        if off:  # _offload with no integer sources
+            c += ["t = ct.cycle",
+                  "if len(fpq) >= qdepth:",
+                  "    free = fpq[-qdepth] + 1",
+                  "    if free > t:",
+                  "        fpq_full += free - t",
+                  "        t = free",
+                  "ct.cycle = t + 1",
+                  "ct.retired += 1",
+                  "need = t + lat_off",
+                  "if fp_last + 1 > need:",
+                  "    need = fp_last + 1",
+                  "base = need"]
+        else:
+            c += ["need = base = fp_last + 1"]
+        for r in srcs:
+            c += [f"if fready[{r}] > need:", f"    need = fready[{r}]"]
+        if srcs:
+            c += ["raw += need - base"]
+        if ssr_on:
+            for s in ins:  # _Stream.read_ready
+                c += [f"if rl{s}:",
+                      f"    ready = av{s}",
+                      "else:",
+                      f"    req = lr{s} + 1",
+                      f"    if len(c{s}) >= d{s} and c{s}[-d{s}] >= req:",
+                      f"        req = c{s}[-d{s}] + 1",
+                      f"    b = bk{s}[nx{s}]",
+                      "    if b >= 0 and not (lo <= req < lo + win and",
+                      "                       not occ[(req & msk) * nw + word[b]] & bit[b]):",
+                      "        req = tc.free_at(req, b)",
+                      f"    ready = req + sl{s}",
+                      "if ready > need:",
+                      "    empty += ready - need",
+                      "    need = ready"]
+            if out >= 0:  # _Stream.write_ready
+                c += [f"if len(c{out}) >= d{out} and c{out}[-d{out}] - {wlat} > need:",
+                      f"    full += c{out}[-d{out}] - {wlat} - need",
+                      f"    need = c{out}[-d{out}] - {wlat}"]
+        if not piped:
+            c += [f"free = unit_free.get({key!r}, 0)",
+                  "if free > need:",
+                  "    busy += free - need",
+                  "    need = free",
+                  f"unit_free[{key!r}] = need + {lat}"]
+        if ssr_on:
+            for s in ins:  # _Stream.pop
+                c += [f"if rl{s}:",
+                      f"    rl{s} -= 1",
+                      "else:",
+                      f"    req = lr{s} + 1",
+                      f"    n = len(c{s})",
+                      f"    if n >= d{s} and c{s}[-d{s}] >= req:",
+                      f"        req = c{s}[-d{s}] + 1",
+                      f"    b = bk{s}[nx{s}]",
+                      f"    nx{s} += 1",
+                      "    if b >= 0:",
+                      "        i = (req & msk) * nw + word[b]",
+                      "        if lo <= req < lo + win and not occ[i] & bit[b]:",
+                      "            occ[i] |= bit[b]",
+                      "        else:",
+                      "            req = tc.grant(req, b)",
+                      "            occ, msk, win = tc.occ, tc.mask, tc.window",
+                      "        reads += 1",
+                      f"    el{s} += 1",
+                      f"    lr{s} = req",
+                      f"    av{s} = req + sl{s}",
+                      f"    rl{s} = rp{s}",
+                      f"    c{s}.append(need)",
+                      f"    if n >= 2 * d{s}:",
+                      f"        c{s}.popleft()"]
+        c += ["fp_last = need", "fp_issued += 1", f"wb = need + {lat}"]
+        if ssr_on and out >= 0:  # _Stream.push
+            c += [f"drain = lr{out} + 1",
+                  "if wb + 1 > drain:",
+                  "    drain = wb + 1",
+                  f"b = bk{out}[nx{out}]",
+                  f"nx{out} += 1",
+                  "if b >= 0:",
+                  "    i = (drain & msk) * nw + word[b]",
+                  "    if lo <= drain < lo + win and not occ[i] & bit[b]:",
+                  "        occ[i] |= bit[b]",
+                  "    else:",
+                  "        drain = tc.grant(drain, b)",
+                  "        occ, msk, win = tc.occ, tc.mask, tc.window",
+                  "    writes += 1",
+                  f"el{out} += 1",
+                  f"lr{out} = drain",
+                  f"c{out}.append(drain)",
+                  f"if len(c{out}) > 2 * d{out}:",
+                  f"    c{out}.popleft()"]
+        else:
+            c += [f"fready[{rd}] = wb + 1"]
+        c += ["if wb > last_done:", "    last_done = wb"]
+        if off:
+            c += ["fpq.append(need)", "if len(fpq) > 2 * qdepth:", "    fpq.popleft()"]
+        return [ind + x for x in c]
+
+    if offload:  # iteration 0: the core offloads it (_inline_fp, seq=False)
+        for f in body:
+            ln += instr(f, True, "    ")
+        ln += ["    first = 1"]
+    ln += ["    for _ in range(first, last):"]
+    for f in body:
+        ln += instr(f, False, "        ")
+    ln += ["    ct.fp_last, ct.fp_issued, ct.last_fp_done = fp_last, fp_issued, last_done",
+           "    st_ = ct.stalls",
+           "    st_.fpq_full += fpq_full",
+           "    st_.fp_raw += raw",
+           "    st_.ssr_empty += empty",
+           "    st_.ssr_full += full",
+           "    st_.unit_busy += busy"]
+    for s in used:
+        ln += [f"    st = sts[{s}]",
+               f"    st.last_req, st.rep_left, st.avail, st.elements = lr{s}, rl{s}, av{s}, "
+               f"el{s}"]
+    ln += ["    if tc is not None:",
+           "        tc.reads += reads",
+           "        tc.writes += writes"]
+    ns: dict = {}
+    exec(compile("\n".join(ln), "<vexpsim FREP replay>", "exec"), ns)  # noqa: S102
+    return ns["replay_body"]

@@ -821,6 +821,28 @@ def test_take_addresses_keeps_the_stream(seed):
     assert [a.pop() for _ in range(total - k1)] == [b.pop() for _ in range(total - k1)]
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_address_list_is_the_generator(seed):
+    """Ssr._address_list (take_addresses' runs of the innermost dimension) gives _gen's
+    addresses from any start: unaligned pointers and strides, zero and negative (32-bit)
+    strides, wrapping around 2^32."""
+    from itertools import islice
+
+    from vexpsim.arch.functional import Ssr
+    rng = np.random.default_rng(100 + seed)
+    for _ in range(200):
+        dims = int(rng.integers(1, 5))
+        bounds = [int(rng.integers(0, 6)) for _ in range(dims)]
+        strides = [int(rng.choice([0, 8, 16, -8, -24, 3, 12, 1 << 31])) & 0xFFFFFFFF
+                   for _ in range(dims)]
+        ptr = int(rng.choice([0x10000000, 0xFFFFFFF0, 0x5, 0x100]))
+        total = int(np.prod([b + 1 for b in bounds]))
+        start = int(rng.integers(0, total))
+        n = int(rng.integers(1, total - start + 1))
+        want = list(islice(Ssr._gen(ptr, dims, bounds, strides, start=start), n))
+        assert Ssr._address_list(ptr, dims, bounds, strides, start, n) == want
+
+
 # ---- random bodies ------------------------------------------------------------------------------
 
 _POOL = [  # (mnemonic, operand pattern: d = destination, s = source, a = rd read too)

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from itertools import chain, islice
+from itertools import chain
 from typing import Any
 
 from ..asm import Program, assemble
@@ -448,10 +448,50 @@ class Ssr:
         from the list (cheaper than generator steps; vexpsim.arch.frep_replay)."""
         if self.addrs is None or self._ahead is None:
             return []
-        gen = self._gen(*self._geo, start=self._next_e)
-        addrs = list(islice(gen, count + 1))
-        self.addrs = chain(addrs[1:], gen)
+        geo = self._geo
+        total = 1
+        for d in range(geo[1]):
+            total *= geo[2][d] + 1
+        end = min(self._next_e + count + 1, total)
+        addrs = self._address_list(*geo, self._next_e, end - self._next_e)
+        self.addrs = chain(addrs[1:], self._gen(*geo, start=end)) if end < total else \
+            iter(addrs[1:])
         return addrs[:count]
+
+    @staticmethod
+    def _address_list(ptr: int, dims: int, bounds: list[int], strides: list[int], start: int,
+                      count: int) -> list[int]:
+        """_gen's `count` addresses from element `start` (the stream has them) as a list,
+        a run of the innermost dimension at a time (a range when it neither wraps nor
+        needs the word mask)."""
+        idx = [0] * dims
+        addr = ptr
+        period = 1
+        for d in range(dims):  # _gen's start
+            nxt = period * (bounds[d] + 1)
+            idx[d] = (start // period) % (bounds[d] + 1)
+            addr += (start // period - (start // nxt if d < dims - 1 else 0)) * strides[d]
+            period = nxt
+        addr &= M32
+        out: list[int] = []
+        s0, b0 = strides[0], bounds[0]
+        while True:
+            run = min(b0 - idx[0] + 1, count - len(out))
+            last = addr + (run - 1) * s0
+            if s0 and not (addr | s0) & 7 and 0 <= last <= M32:
+                out += range(addr, last + (1 if s0 > 0 else -1), s0)
+            else:
+                out += [((addr + j * s0) & M32) & 0xFFFFFFF8 for j in range(run)]
+            if len(out) >= count:
+                return out
+            idx[0] += run - 1
+            addr = last & M32
+            for d in range(dims):  # _gen's step to the next element
+                if idx[d] < bounds[d]:
+                    idx[d] += 1
+                    addr = (addr + strides[d]) & M32
+                    break
+                idx[d] = 0
 
     def peek_addresses(self, count: int, fetches: bool = False) -> Any:
         """Word addresses (int64) of the next `count` pops (read stream, each element repeated

@@ -125,10 +125,9 @@ class DotpBody:
             out = self.spec(sums.reshape(n, 2 * k).tolist(), init)
         except OverflowError:  # a sum rounded to infinity: not the common case
             out = None
-        if out is not None:
-            r = np.frombuffer(out, dtype=np.float32).astype(np.float64).reshape(-1, 2)
-            cin = np.concatenate((np.frombuffer(_U64S(k).pack(*init), dtype=np.float32)
-                                  .astype(np.float64).reshape(-1, 2), r[:-k]))
+        if out is not None:  # the accumulators before the run, then every step's result
+            acc = np.frombuffer(out, dtype=np.float32).astype(np.float64).reshape(-1, 2)
+            cin, r = acc[:-k], acc[k:]
             tot = cin + sums
             if _exact(p, cin, tot):
                 words = np.frombuffer(out, dtype=np.uint64)[-k:].tolist()
@@ -145,14 +144,21 @@ class DotpBody:
 
 def _exact(p: Any, cin: Any, tot: Any) -> bool:
     """dotpex_pair's conditions on every step (products p, accumulator in cin, binary64 sum
-    tot; NaNs fail every comparison)."""
+    tot; NaNs fail every comparison): the two products within 2^25 of each other, a nonzero
+    accumulator normal and within 2^25 of both, the sum a normal FP32 magnitude."""
     ap = np.abs(p)
-    hi = ap.max(axis=2)
-    lo = ap.min(axis=2)
+    a0, a1 = ap[..., 0], ap[..., 1]
+    hi = np.maximum(a0, a1)
+    los = np.minimum(a0, a1)
+    los *= _SPAN
     z = np.abs(cin)
+    ok = (z * _SPAN > hi) & (z < los) & (z >= _MIN)
+    ok |= z == 0
+    ok &= los > hi
     at = np.abs(tot)
-    ok = (lo * _SPAN > hi) & ((z == 0) | ((z * _SPAN > hi) & (z < lo * _SPAN) & (z >= _MIN)))
-    return bool((ok & (at >= _MIN) & (at < _OVR)).all())
+    ok &= at >= _MIN
+    ok &= at < _OVR
+    return bool(ok.all())
 
 
 def _checked(n: int, k: int, p: Any, sums: Any, xl: list, yl: list, init: list,
@@ -225,14 +231,15 @@ def _load(mem: Any, addrs: list[int], ld8: Any) -> Any:
 def _speculative(k: int) -> Any:
     """The iteration loop of a body of k DOTP instructions, without the exactness test:
     accumulators as two FP32 lanes in floats, each step's two lane sums added and rounded by
-    one struct packing; returns the packed result of every step (iteration-major), which is
-    its 64-bit result word."""
+    one struct packing; returns the accumulators' words, then the packed result of every step
+    (iteration-major), which is its 64-bit result word."""
     cs = ", ".join(f"c{j}, d{j}" for j in range(k))
     xs = ", ".join(f"x{j}, y{j}" for j in range(k))
     bs = ", ".join(f"b{j}" for j in range(k))
     lines = ["def spec(rows, init):",
-             f"    {cs}, = unpack_acc(pack_words(*init))",
-             "    out = []",
+             "    b = pack_words(*init)",
+             f"    {cs}, = unpack_acc(b)",
+             "    out = [b]",
              "    put = out.extend",
              "    for row in rows:",
              f"        {xs}, = row"]

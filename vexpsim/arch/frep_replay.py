@@ -125,7 +125,8 @@ def replay(ct: Any, cnt: list[int], bodies: list[list[FpFacts]], first: int, las
         shape = (ssr_on, first == 0, tuple(
             (key, lat, wlat, piped, tuple(r for r in (*fs, rd) if not (
                 ssr_on and r < nst and fready[r] <= fp_last + 1)), rd, ins, out)
-            for _, key, lat, wlat, piped, fs, rd, ins, out in bodies[0]))
+            for _, key, lat, wlat, piped, fs, rd, ins, out in bodies[0]),
+            tuple(not st.repeat and not st.rep_left for st in ct.streams))
         fn = _COMPILED.get(shape)
         if fn is None:
             fn = _COMPILED[shape] = _compile(*shape)
@@ -283,18 +284,22 @@ def replay(ct: Any, cnt: list[int], bodies: list[list[FpFacts]], first: int, las
 _COMPILED: dict = {}  # body shape -> generated replay
 
 
-def _compile(ssr_on: bool, offload: bool, body: tuple) -> Callable:
+def _compile(ssr_on: bool, offload: bool, body: tuple, norep: tuple) -> Callable:
     """replay() for one unstaggered body, generated: the loop above unrolled over the body's
     instructions with their facts as constants, the register sources already filtered
     (`body`: (latency key, latency, write latency, pipelined, sources, rd, lanes read, lane
-    written) per instruction) and each stream's state in locals; the same statements in the
-    same order, so the same result. `offload`: the range starts with iteration 0."""
+    written) per instruction) and each stream's state in locals; the same rules in the same
+    order, so the same result. Unlike the loop, a pop reuses the request cycle and the bank
+    its read_ready computed (nothing they depend on changes in between), a stream without
+    repeat (`norep[s]`: repeat and repeat counter 0) skips the repeat counter, and the element
+    and TCDM access counts are taken from the bank lists at the end. `offload`: the range
+    starts with iteration 0."""
     used = sorted({s for f in body for s in f[6]} | {f[7] for f in body if f[7] >= 0}) \
         if ssr_on else []
     ln = ["def replay_body(ct, first, last, banks):",
           "    fready, unit_free, tc = ct.fready, ct.unit_free, ct.tcdm",
           "    fp_last, fp_issued, last_done = ct.fp_last, ct.fp_issued, ct.last_fp_done",
-          "    raw = empty = full = busy = reads = writes = fpq_full = 0",
+          "    raw = empty = full = busy = fpq_full = 0",
           "    sts = ct.streams",
           "    if tc is not None:",
           "        occ, nw, msk, lo, win, word, bit = tc.occ, tc.nw, tc.mask, tc.lo, "
@@ -302,10 +307,41 @@ def _compile(ssr_on: bool, offload: bool, body: tuple) -> Callable:
           "    fpq, qdepth, lat_off = ct.fpq, ct.p.fpq_depth, ct.p.lat_offload"]
     for s in used:
         ln += [f"    st = sts[{s}]",
-               f"    lr{s}, rl{s}, av{s}, el{s}, rp{s} = st.last_req, st.rep_left, st.avail, "
-               "st.elements, st.repeat",
+               f"    lr{s}, rl{s}, av{s}, rp{s} = st.last_req, st.rep_left, st.avail, st.repeat",
                f"    c{s}, d{s}, sl{s}, bk{s}, nx{s} = st.consumed, st.depth, st.lat, "
                f"banks[{s}], 0"]
+
+    def ready(s: str) -> list[str]:  # _Stream.read_ready without the buffered element
+        return [f"q{s} = lr{s} + 1",
+                f"n{s} = len(c{s})",
+                f"if n{s} >= d{s} and c{s}[-d{s}] >= q{s}:",
+                f"    q{s} = c{s}[-d{s}] + 1",
+                f"b{s} = bk{s}[nx{s}]",
+                f"if b{s} >= 0 and not (lo <= q{s} < lo + win and",
+                f"                      not occ[(q{s} & msk) * nw + word[b{s}]] & bit[b{s}]):",
+                f"    ready = tc.free_at(q{s}, b{s}) + sl{s}",
+                "else:",
+                f"    ready = q{s} + sl{s}"]
+
+    def pop(s: str) -> list[str]:  # _Stream.pop of a new element (q, n, b from ready)
+        c = [f"nx{s} += 1",
+             f"if b{s} >= 0:",
+             f"    i = (q{s} & msk) * nw + word[b{s}]",
+             f"    if lo <= q{s} < lo + win and not occ[i] & bit[b{s}]:",
+             f"        occ[i] |= bit[b{s}]",
+             "    else:",
+             f"        q{s} = tc.grant(q{s}, b{s})",
+             "        occ, msk, win = tc.occ, tc.mask, tc.window  # it may grow",
+             f"lr{s} = q{s}",
+             f"c{s}.append(need)",
+             f"if n{s} >= 2 * d{s}:",
+             f"    c{s}.popleft()"]
+        if not norep[int(s)]:
+            c += [f"av{s} = q{s} + sl{s}", f"rl{s} = rp{s}"]
+        return c
+
+    def indent(c: list[str]) -> list[str]:
+        return ["    " + x for x in c]
 
     def instr(f: tuple, off: bool, ind: str) -> list[str]:
         key, lat, wlat, piped, srcs, rd, ins, out = f
@@ -331,18 +367,11 @@ def _compile(ssr_on: bool, offload: bool, body: tuple) -> Callable:
             c += ["raw += need - base"]
         if ssr_on:
             for s in ins:  # _Stream.read_ready
-                c += [f"if rl{s}:",
-                      f"    ready = av{s}",
-                      "else:",
-                      f"    req = lr{s} + 1",
-                      f"    if len(c{s}) >= d{s} and c{s}[-d{s}] >= req:",
-                      f"        req = c{s}[-d{s}] + 1",
-                      f"    b = bk{s}[nx{s}]",
-                      "    if b >= 0 and not (lo <= req < lo + win and",
-                      "                       not occ[(req & msk) * nw + word[b]] & bit[b]):",
-                      "        req = tc.free_at(req, b)",
-                      f"    ready = req + sl{s}",
-                      "if ready > need:",
+                if norep[s]:
+                    c += ready(str(s))
+                else:
+                    c += [f"if rl{s}:", f"    ready = av{s}", "else:"] + indent(ready(str(s)))
+                c += ["if ready > need:",
                       "    empty += ready - need",
                       "    need = ready"]
             if out >= 0:  # _Stream.write_ready
@@ -357,30 +386,10 @@ def _compile(ssr_on: bool, offload: bool, body: tuple) -> Callable:
                   f"unit_free[{key!r}] = need + {lat}"]
         if ssr_on:
             for s in ins:  # _Stream.pop
-                c += [f"if rl{s}:",
-                      f"    rl{s} -= 1",
-                      "else:",
-                      f"    req = lr{s} + 1",
-                      f"    n = len(c{s})",
-                      f"    if n >= d{s} and c{s}[-d{s}] >= req:",
-                      f"        req = c{s}[-d{s}] + 1",
-                      f"    b = bk{s}[nx{s}]",
-                      f"    nx{s} += 1",
-                      "    if b >= 0:",
-                      "        i = (req & msk) * nw + word[b]",
-                      "        if lo <= req < lo + win and not occ[i] & bit[b]:",
-                      "            occ[i] |= bit[b]",
-                      "        else:",
-                      "            req = tc.grant(req, b)",
-                      "            occ, msk, win = tc.occ, tc.mask, tc.window",
-                      "        reads += 1",
-                      f"    el{s} += 1",
-                      f"    lr{s} = req",
-                      f"    av{s} = req + sl{s}",
-                      f"    rl{s} = rp{s}",
-                      f"    c{s}.append(need)",
-                      f"    if n >= 2 * d{s}:",
-                      f"        c{s}.popleft()"]
+                if norep[s]:
+                    c += pop(str(s))
+                else:
+                    c += [f"if rl{s}:", f"    rl{s} -= 1", "else:"] + indent(pop(str(s)))
         c += ["fp_last = need", "fp_issued += 1", f"wb = need + {lat}"]
         if ssr_on and out >= 0:  # _Stream.push
             c += [f"drain = lr{out} + 1",
@@ -395,8 +404,6 @@ def _compile(ssr_on: bool, offload: bool, body: tuple) -> Callable:
                   "    else:",
                   "        drain = tc.grant(drain, b)",
                   "        occ, msk, win = tc.occ, tc.mask, tc.window",
-                  "    writes += 1",
-                  f"el{out} += 1",
                   f"lr{out} = drain",
                   f"c{out}.append(drain)",
                   f"if len(c{out}) > 2 * d{out}:",
@@ -421,11 +428,17 @@ def _compile(ssr_on: bool, offload: bool, body: tuple) -> Callable:
            "    st_.fp_raw += raw",
            "    st_.ssr_empty += empty",
            "    st_.ssr_full += full",
-           "    st_.unit_busy += busy"]
+           "    st_.unit_busy += busy",
+           "    reads = writes = 0"]
+    writes = {f[7] for f in body if f[7] >= 0}
     for s in used:
         ln += [f"    st = sts[{s}]",
-               f"    st.last_req, st.rep_left, st.avail, st.elements = lr{s}, rl{s}, av{s}, "
-               f"el{s}"]
+               f"    st.elements += nx{s}",  # each fetch or write took one bank
+               f"    {'writes' if s in writes else 'reads'} += nx{s} - "
+               f"bk{s}[:nx{s}].count(-1)"]
+        if norep[s] and s not in writes:  # avail: the last fetch's data
+            ln += [f"    if nx{s}:", f"        av{s} = lr{s} + sl{s}"]
+        ln += [f"    st.last_req, st.rep_left, st.avail = lr{s}, rl{s}, av{s}"]
     ln += ["    if tc is not None:",
            "        tc.reads += reads",
            "        tc.writes += writes"]

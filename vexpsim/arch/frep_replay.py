@@ -121,15 +121,14 @@ def replay(ct: Any, cnt: list[int], bodies: list[list[FpFacts]], first: int, las
     if nvar == 1 and COMPILED:
         for fa in bodies[0]:  # the event counts, once per instruction and pass
             cnt[fa[0]] += last - first
-        nst = len(ct.streams)
-        shape = (ssr_on, first == 0, tuple(
-            (key, lat, wlat, piped, tuple(r for r in (*fs, rd) if not (
-                ssr_on and r < nst and fready[r] <= fp_last + 1)), rd, ins, out)
-            for _, key, lat, wlat, piped, fs, rd, ins, out in bodies[0]),
-            tuple(not st.repeat and not st.rep_left for st in ct.streams))
+        sts = ct.streams
+        # the stream registers whose ready time still bounds the issue (see regs below)
+        late = tuple(r for r in range(len(sts)) if not ssr_on or fready[r] > fp_last + 1)
+        shape = (tuple(bodies[0]), ssr_on, first == 0, late,
+                 tuple(not st.repeat and not st.rep_left for st in sts))
         fn = _COMPILED.get(shape)
         if fn is None:
-            fn = _COMPILED[shape] = _compile(*shape)
+            fn = _COMPILED[shape] = _compile(*shape, len(sts))
         fn(ct, first, last, banks)
         return
     raw = empty = full = busy = 0
@@ -284,18 +283,25 @@ def replay(ct: Any, cnt: list[int], bodies: list[list[FpFacts]], first: int, las
 _COMPILED: dict = {}  # body shape -> generated replay
 
 
-def _compile(ssr_on: bool, offload: bool, body: tuple, norep: tuple) -> Callable:
-    """replay() for one unstaggered body, generated: the loop above unrolled over the body's
-    instructions with their facts as constants, the register sources already filtered
-    (`body`: (latency key, latency, write latency, pipelined, sources, rd, lanes read, lane
-    written) per instruction) and each stream's state in locals; the same rules in the same
+def _compile(facts: tuple, ssr_on: bool, offload: bool, late: tuple, norep: tuple,
+             nst: int) -> Callable:
+    """replay() for one unstaggered body (`facts`: FpFacts per instruction), generated: the
+    loop above unrolled over the body's instructions with their facts as constants, the
+    register sources already filtered (`late`: the stream registers among them still to
+    check) and each stream's state in locals; the same rules in the same
     order, so the same result. Unlike the loop, a pop reuses the request cycle and the bank
     its read_ready computed (nothing they depend on changes in between), a stream without
     repeat (`norep[s]`: repeat and repeat counter 0) skips the repeat counter, and the element
     and TCDM access counts are taken from the bank lists at the end. `offload`: the range
     starts with iteration 0."""
+    body = [(key, lat, wlat, piped, tuple(dict.fromkeys(
+        r for r in (*fs, rd) if r >= nst or r in late)), rd, ins, out)
+        for _, key, lat, wlat, piped, fs, rd, ins, out in facts]
     used = sorted({s for f in body for s in f[6]} | {f[7] for f in body if f[7] >= 0}) \
         if ssr_on else []
+    # the ready times of the registers the body reads or writes, in locals f<r>
+    written = sorted({f[5] for f in body if not (ssr_on and f[7] >= 0)})
+    regs = sorted({r for f in body for r in f[4]} | set(written))
     ln = ["def replay_body(ct, first, last, banks):",
           "    fready, unit_free, tc = ct.fready, ct.unit_free, ct.tcdm",
           "    fp_last, fp_issued, last_done = ct.fp_last, ct.fp_issued, ct.last_fp_done",
@@ -304,7 +310,9 @@ def _compile(ssr_on: bool, offload: bool, body: tuple, norep: tuple) -> Callable
           "    if tc is not None:",
           "        occ, nw, msk, lo, win, word, bit = tc.occ, tc.nw, tc.mask, tc.lo, "
           "tc.window, tc.word, tc.bit",
-          "    fpq, qdepth, lat_off = ct.fpq, ct.p.fpq_depth, ct.p.lat_offload"]
+          "    fpq, qdepth, lat_off = ct.fpq, ct.p.fpq_depth, ct.p.lat_offload",
+          "    hiw = lo + win if tc is not None else 0"]
+    ln += [f"    f{r} = fready[{r}]" for r in regs]
     for s in used:
         ln += [f"    st = sts[{s}]",
                f"    lr{s}, rl{s}, av{s}, rp{s} = st.last_req, st.rep_left, st.avail, st.repeat",
@@ -317,7 +325,7 @@ def _compile(ssr_on: bool, offload: bool, body: tuple, norep: tuple) -> Callable
                 f"if n{s} >= d{s} and c{s}[-d{s}] >= q{s}:",
                 f"    q{s} = c{s}[-d{s}] + 1",
                 f"b{s} = bk{s}[nx{s}]",
-                f"if b{s} >= 0 and not (lo <= q{s} < lo + win and",
+                f"if b{s} >= 0 and not (lo <= q{s} < hiw and",
                 f"                      not occ[(q{s} & msk) * nw + word[b{s}]] & bit[b{s}]):",
                 f"    ready = tc.free_at(q{s}, b{s}) + sl{s}",
                 "else:",
@@ -327,11 +335,11 @@ def _compile(ssr_on: bool, offload: bool, body: tuple, norep: tuple) -> Callable
         c = [f"nx{s} += 1",
              f"if b{s} >= 0:",
              f"    i = (q{s} & msk) * nw + word[b{s}]",
-             f"    if lo <= q{s} < lo + win and not occ[i] & bit[b{s}]:",
+             f"    if lo <= q{s} < hiw and not occ[i] & bit[b{s}]:",
              f"        occ[i] |= bit[b{s}]",
              "    else:",
              f"        q{s} = tc.grant(q{s}, b{s})",
-             "        occ, msk, win = tc.occ, tc.mask, tc.window  # it may grow",
+             "        occ, msk, hiw = tc.occ, tc.mask, lo + tc.window  # it may grow",
              f"lr{s} = q{s}",
              f"c{s}.append(need)",
              f"if n{s} >= 2 * d{s}:",
@@ -362,7 +370,7 @@ def _compile(ssr_on: bool, offload: bool, body: tuple, norep: tuple) -> Callable
         else:
             c += ["need = base = fp_last + 1"]
         for r in srcs:
-            c += [f"if fready[{r}] > need:", f"    need = fready[{r}]"]
+            c += [f"if f{r} > need:", f"    need = f{r}"]
         if srcs:
             c += ["raw += need - base"]
         if ssr_on:
@@ -399,17 +407,17 @@ def _compile(ssr_on: bool, offload: bool, body: tuple, norep: tuple) -> Callable
                   f"nx{out} += 1",
                   "if b >= 0:",
                   "    i = (drain & msk) * nw + word[b]",
-                  "    if lo <= drain < lo + win and not occ[i] & bit[b]:",
+                  "    if lo <= drain < hiw and not occ[i] & bit[b]:",
                   "        occ[i] |= bit[b]",
                   "    else:",
                   "        drain = tc.grant(drain, b)",
-                  "        occ, msk, win = tc.occ, tc.mask, tc.window",
+                  "        occ, msk, hiw = tc.occ, tc.mask, lo + tc.window",
                   f"lr{out} = drain",
                   f"c{out}.append(drain)",
                   f"if len(c{out}) > 2 * d{out}:",
                   f"    c{out}.popleft()"]
         else:
-            c += [f"fready[{rd}] = wb + 1"]
+            c += [f"f{rd} = wb + 1"]
         c += ["if wb > last_done:", "    last_done = wb"]
         if off:
             c += ["fpq.append(need)", "if len(fpq) > 2 * qdepth:", "    fpq.popleft()"]
@@ -422,6 +430,7 @@ def _compile(ssr_on: bool, offload: bool, body: tuple, norep: tuple) -> Callable
     ln += ["    for _ in range(first, last):"]
     for f in body:
         ln += instr(f, False, "        ")
+    ln += [f"    fready[{r}] = f{r}" for r in written]
     ln += ["    ct.fp_last, ct.fp_issued, ct.last_fp_done = fp_last, fp_issued, last_done",
            "    st_ = ct.stalls",
            "    st_.fpq_full += fpq_full",

@@ -475,7 +475,34 @@ class Ssr:
         addr &= M32
         out: list[int] = []
         s0, b0 = strides[0], bounds[0]
+        # whole blocks of the two inner dimensions (e.g. GEMM's 8 B rows x the words of a
+        # chunk): element (j, i) of a block at addr + j * r1 + i * s0, with the strides as
+        # signed 32-bit steps and r1 the step from one inner run to the next
+        block = (b0 + 1) * (bounds[1] + 1) if dims > 1 else 0
+        if block:
+            sg0 = (s0 + (1 << 31)) % (1 << 32) - (1 << 31)
+            r1 = (b0 * s0 + strides[1] + (1 << 31)) % (1 << 32) - (1 << 31)
+            b1 = bounds[1]
+            offs = tuple(range(0, (b0 + 1) * sg0, sg0)) if sg0 else ()
         while True:
+            if block and not idx[0] and not idx[1] and count - len(out) >= block and sg0 \
+                    and r1 and not (addr | sg0 | r1) & 7:
+                end = addr + b1 * r1
+                if 0 <= end <= M32 and 0 <= addr + b0 * sg0 <= M32 and \
+                        0 <= end + b0 * sg0 <= M32:  # no wrap: the corners in range
+                    out += [a + o for a in range(addr, end + (1 if r1 > 0 else -1), r1)
+                            for o in offs]
+                    if len(out) >= count:
+                        return out
+                    idx[0], idx[1] = b0, b1
+                    addr = end + b0 * sg0
+                    for d in range(dims):  # _gen's step to the next element
+                        if idx[d] < bounds[d]:
+                            idx[d] += 1
+                            addr = (addr + strides[d]) & M32
+                            break
+                        idx[d] = 0
+                    continue
             run = min(b0 - idx[0] + 1, count - len(out))
             last = addr + (run - 1) * s0
             if s0 and not (addr | s0) & 7 and 0 <= last <= M32:

@@ -215,3 +215,20 @@ def test_dotp_runner_on_the_kernels(monkeypatch, name, params):
         got.append((json.dumps(rec, sort_keys=True, default=str), harts,
                     run.output.tobytes()))
     assert got[1] == got[0]
+
+
+@pytest.mark.parametrize("rep", [0, 2, 3])
+def test_dotp_bodies_replay_as_per_instruction(monkeypatch, rep):
+    """The replay generated for these bodies (a repeat that is whole elements per iteration,
+    REP 3 with 4 pops: static; REP 2: the counter at run time; no repeat) against the
+    per-instruction path, 4 cores on the same banks."""
+    from vexpsim.arch import frep_replay
+    d = {"N": 16, "OFF": 0, "NHARTS": 5, "DMA": 0, "REP": rep, "FREPS": 3, "SEED": 5,
+         "SPECIAL": 0}
+    monkeypatch.setattr(frep_replay, "ENABLED", False)
+    slow, mem_slow, n_slow = _run(True, monkeypatch, d)
+    monkeypatch.setattr(frep_replay, "ENABLED", True)
+    fast, mem_fast, n_fast = _run(True, monkeypatch, d)
+    assert n_slow == [] and n_fast and all(n_fast)
+    assert mem_fast == mem_slow
+    assert fast == slow

@@ -125,7 +125,7 @@ def replay(ct: Any, cnt: list[int], bodies: list[list[FpFacts]], first: int, las
         # the stream registers whose ready time still bounds the issue (see regs below)
         late = tuple(r for r in range(len(sts)) if not ssr_on or fready[r] > fp_last + 1)
         shape = (tuple(bodies[0]), ssr_on, first == 0, late,
-                 tuple(not st.repeat and not st.rep_left for st in sts))
+                 tuple((st.repeat, not st.rep_left) for st in sts))
         fn = _COMPILED.get(shape)
         if fn is None:
             fn = _COMPILED[shape] = _compile(*shape, len(sts))
@@ -283,22 +283,39 @@ def replay(ct: Any, cnt: list[int], bodies: list[list[FpFacts]], first: int, las
 _COMPILED: dict = {}  # body shape -> generated replay
 
 
-def _compile(facts: tuple, ssr_on: bool, offload: bool, late: tuple, norep: tuple,
+def _compile(facts: tuple, ssr_on: bool, offload: bool, late: tuple, reps: tuple,
              nst: int) -> Callable:
     """replay() for one unstaggered body (`facts`: FpFacts per instruction), generated: the
     loop above unrolled over the body's instructions with their facts as constants, the
     register sources already filtered (`late`: the stream registers among them still to
     check) and each stream's state in locals; the same rules in the same
-    order, so the same result. Unlike the loop, a pop reuses the request cycle and the bank
-    its read_ready computed (nothing they depend on changes in between), a stream without
-    repeat (`norep[s]`: repeat and repeat counter 0) skips the repeat counter, and the element
-    and TCDM access counts are taken from the bank lists at the end. `offload`: the range
-    starts with iteration 0."""
+    order, so the same result. Unlike the loop, a pop reuses the request cycle, the bank and
+    (when no other pop of the instruction reserved before it) the bank check its read_ready
+    computed (nothing they depend on changes in between); the repeat counter is resolved
+    statically for a stream without repeat or whose pops per iteration are whole elements
+    from a repeat counter of 0 (`reps[s]`: repeat, counter at 0); and the element and TCDM
+    access counts are taken from the bank lists at the end. `offload`: the range starts
+    with iteration 0."""
     body = [(key, lat, wlat, piped, tuple(dict.fromkeys(
         r for r in (*fs, rd) if r >= nst or r in late)), rd, ins, out)
         for _, key, lat, wlat, piped, fs, rd, ins, out in facts]
     used = sorted({s for f in body for s in f[6]} | {f[7] for f in body if f[7] >= 0}) \
         if ssr_on else []
+    # per stream: "norep" (every pop fetches), "aligned" (each iteration's pops are whole
+    # elements: which pops fetch is static) or "dyn" (the repeat counter decides at run time)
+    per_it = {t: sum(f[6].count(t) for f in body) for t in used}
+    mode = {t: "norep" if not reps[t][0] and reps[t][1] else
+            "aligned" if reps[t][1] and per_it[t] and per_it[t] % (reps[t][0] + 1) == 0 else
+            "dyn" for t in used}
+    pos = dict.fromkeys(used, 0)
+    fresh = []  # per instruction: {stream: whether its pop fetches} (aligned streams)
+    for f in body:
+        got = {}
+        for t in f[6]:
+            if t in pos:
+                got[t] = pos[t] % (reps[t][0] + 1) == 0
+                pos[t] += 1
+        fresh.append(got)
     # the ready times of the registers the body reads or writes, in locals f<r>
     written = sorted({f[5] for f in body if not (ssr_on and f[7] >= 0)})
     regs = sorted({r for f in body for r in f[4]} | set(written))
@@ -319,40 +336,51 @@ def _compile(facts: tuple, ssr_on: bool, offload: bool, late: tuple, norep: tupl
                f"    c{s}, d{s}, sl{s}, bk{s}, nx{s} = st.consumed, st.depth, st.lat, "
                f"banks[{s}], 0"]
 
-    def ready(s: str) -> list[str]:  # _Stream.read_ready without the buffered element
+    def ready(s: int) -> list[str]:  # _Stream.read_ready of a new element
         return [f"q{s} = lr{s} + 1",
                 f"n{s} = len(c{s})",
                 f"if n{s} >= d{s} and c{s}[-d{s}] >= q{s}:",
                 f"    q{s} = c{s}[-d{s}] + 1",
                 f"b{s} = bk{s}[nx{s}]",
-                f"if b{s} >= 0 and not (lo <= q{s} < hiw and",
-                f"                      not occ[(q{s} & msk) * nw + word[b{s}]] & bit[b{s}]):",
-                f"    ready = tc.free_at(q{s}, b{s}) + sl{s}",
+                f"if b{s} >= 0:",
+                f"    ix{s} = (q{s} & msk) * nw + word[b{s}]",
+                f"    if lo <= q{s} < hiw and not occ[ix{s}] & bit[b{s}]:",
+                f"        fr{s} = 1",
+                f"        ready = q{s} + sl{s}",
+                "    else:",
+                f"        fr{s} = 0",
+                f"        ready = tc.free_at(q{s}, b{s}) + sl{s}",
                 "else:",
                 f"    ready = q{s} + sl{s}"]
 
-    def pop(s: str) -> list[str]:  # _Stream.pop of a new element (q, n, b from ready)
-        c = [f"nx{s} += 1",
-             f"if b{s} >= 0:",
-             f"    i = (q{s} & msk) * nw + word[b{s}]",
-             f"    if lo <= q{s} < hiw and not occ[i] & bit[b{s}]:",
-             f"        occ[i] |= bit[b{s}]",
-             "    else:",
-             f"        q{s} = tc.grant(q{s}, b{s})",
-             "        occ, msk, hiw = tc.occ, tc.mask, lo + tc.window  # it may grow",
-             f"lr{s} = q{s}",
-             f"c{s}.append(need)",
-             f"if n{s} >= 2 * d{s}:",
-             f"    c{s}.popleft()"]
-        if not norep[int(s)]:
-            c += [f"av{s} = q{s} + sl{s}", f"rl{s} = rp{s}"]
+    def pop(s: int, reuse: bool) -> list[str]:  # _Stream.pop of a new element (from ready)
+        c = [f"nx{s} += 1", f"if b{s} >= 0:"]
+        if reuse:  # no reservation since read_ready: its check holds
+            c += [f"    if fr{s}:",
+                  f"        occ[ix{s}] |= bit[b{s}]"]
+        else:
+            c += [f"    i = (q{s} & msk) * nw + word[b{s}]",
+                  f"    if lo <= q{s} < hiw and not occ[i] & bit[b{s}]:",
+                  f"        occ[i] |= bit[b{s}]"]
+        c += ["    else:",
+              f"        q{s} = tc.grant(q{s}, b{s})",
+              "        occ, msk, hiw = tc.occ, tc.mask, lo + tc.window  # it may grow",
+              f"lr{s} = q{s}",
+              f"c{s}.append(need)",
+              f"if n{s} >= 2 * d{s}:",
+              f"    c{s}.popleft()"]
+        if mode[s] != "norep":
+            c += [f"av{s} = q{s} + sl{s}"]
+        if mode[s] == "dyn":
+            c += [f"rl{s} = rp{s}"]
         return c
 
     def indent(c: list[str]) -> list[str]:
         return ["    " + x for x in c]
 
-    def instr(f: tuple, off: bool, ind: str) -> list[str]:
-        key, lat, wlat, piped, srcs, rd, ins, out = f
+    def instr(j: int, off: bool, ind: str) -> list[str]:
+        key, lat, wlat, piped, srcs, rd, ins, out = body[j]
+        new = fresh[j]
         c = []
         if off:  # _offload with no integer sources
             c += ["t = ct.cycle",
@@ -375,10 +403,12 @@ def _compile(facts: tuple, ssr_on: bool, offload: bool, late: tuple, norep: tupl
             c += ["raw += need - base"]
         if ssr_on:
             for s in ins:  # _Stream.read_ready
-                if norep[s]:
-                    c += ready(str(s))
+                if mode[s] == "norep" or mode[s] == "aligned" and new[s]:
+                    c += ready(s)
+                elif mode[s] == "aligned":  # the buffered element
+                    c += [f"ready = av{s}"]
                 else:
-                    c += [f"if rl{s}:", f"    ready = av{s}", "else:"] + indent(ready(str(s)))
+                    c += [f"if rl{s}:", f"    ready = av{s}", "else:"] + indent(ready(s))
                 c += ["if ready > need:",
                       "    empty += ready - need",
                       "    need = ready"]
@@ -393,11 +423,13 @@ def _compile(facts: tuple, ssr_on: bool, offload: bool, late: tuple, norep: tupl
                   "    need = free",
                   f"unit_free[{key!r}] = need + {lat}"]
         if ssr_on:
-            for s in ins:  # _Stream.pop
-                if norep[s]:
-                    c += pop(str(s))
-                else:
-                    c += [f"if rl{s}:", f"    rl{s} -= 1", "else:"] + indent(pop(str(s)))
+            for k, s in enumerate(ins):  # _Stream.pop
+                # reuse read_ready's check when no earlier pop here may have reserved
+                reuse = all(mode[t] == "aligned" and not new[t] for t in ins[:k])
+                if mode[s] == "norep" or mode[s] == "aligned" and new[s]:
+                    c += pop(s, reuse)
+                elif mode[s] == "dyn":
+                    c += [f"if rl{s}:", f"    rl{s} -= 1", "else:"] + indent(pop(s, reuse))
         c += ["fp_last = need", "fp_issued += 1", f"wb = need + {lat}"]
         if ssr_on and out >= 0:  # _Stream.push
             c += [f"drain = lr{out} + 1",
@@ -424,12 +456,12 @@ def _compile(facts: tuple, ssr_on: bool, offload: bool, late: tuple, norep: tupl
         return [ind + x for x in c]
 
     if offload:  # iteration 0: the core offloads it (_inline_fp, seq=False)
-        for f in body:
-            ln += instr(f, True, "    ")
+        for j in range(len(body)):
+            ln += instr(j, True, "    ")
         ln += ["    first = 1"]
     ln += ["    for _ in range(first, last):"]
-    for f in body:
-        ln += instr(f, False, "        ")
+    for j in range(len(body)):
+        ln += instr(j, False, "        ")
     ln += [f"    fready[{r}] = f{r}" for r in written]
     ln += ["    ct.fp_last, ct.fp_issued, ct.last_fp_done = fp_last, fp_issued, last_done",
            "    st_ = ct.stalls",
@@ -445,7 +477,7 @@ def _compile(facts: tuple, ssr_on: bool, offload: bool, late: tuple, norep: tupl
                f"    st.elements += nx{s}",  # each fetch or write took one bank
                f"    {'writes' if s in writes else 'reads'} += nx{s} - "
                f"bk{s}[:nx{s}].count(-1)"]
-        if norep[s] and s not in writes:  # avail: the last fetch's data
+        if mode[s] == "norep" and s not in writes:  # avail: the last fetch's data
             ln += [f"    if nx{s}:", f"        av{s} = lr{s} + sl{s}"]
         ln += [f"    st.last_req, st.rep_left, st.avail = lr{s}, rl{s}, av{s}"]
     ln += ["    if tc is not None:",

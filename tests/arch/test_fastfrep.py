@@ -821,6 +821,29 @@ def test_take_addresses_keeps_the_stream(seed):
     assert [a.pop() for _ in range(total - k1)] == [b.pop() for _ in range(total - k1)]
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_advance_taken_is_advance(seed):
+    """Ssr.advance_taken (frep_dotp: the pops of a whole FREP at once, after take_addresses)
+    leaves the stream as advance and as the pops do."""
+    rng, a, b, total, rep = _random_streams(seed)
+    k1 = int(rng.integers(0, total))
+    for _ in range(k1):
+        a.pop()
+        b.pop()
+    count = int(rng.integers(1, total - k1 + 1))
+    buffered, new = b._plan(count, "read")
+    addrs = b.take_addresses(new)
+    want = [a.pop() for _ in range(count)]
+    if new:
+        b.advance_taken(count, addrs[-1], want[-1])
+    else:
+        b.advance(count)
+    keys = ("_cur", "_cur_addr", "_rep_left", "_next_e", "_ahead", "done")
+    assert [getattr(b, k) for k in keys] == [getattr(a, k) for k in keys]
+    left = total - k1 - count
+    assert [a.pop() for _ in range(left)] == [b.pop() for _ in range(left)]
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_address_list_is_the_generator(seed):
     """Ssr._address_list (take_addresses' runs of the innermost dimension) gives _gen's

@@ -138,7 +138,10 @@ class DotpBody:
             f[rd] = w
         h.fflags |= flags
         for ssr, pops, last in ends:
-            ssr.advance(pops, int(el[last]) if last >= 0 else None)
+            if last >= 0:
+                ssr.advance_taken(pops, where[last], int(el[last]))
+            else:
+                ssr.advance(pops)
         return True
 
 

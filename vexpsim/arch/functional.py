@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, islice
 from typing import Any
 
 from ..asm import Program, assemble
@@ -538,6 +538,21 @@ class Ssr:
         if buffered:
             addrs = np.concatenate([np.full(buffered, self._cur_addr, dtype=np.int64), addrs])
         return addrs[:count]
+
+    def advance_taken(self, count: int, last_addr: int, last_value: int) -> None:
+        """advance(count, last_value) for a read stream, the iterator stepped past the
+        elements fetched instead of re-seated (cheap after take_addresses, whose list it
+        then walks). `last_addr`: the last fetched element's address."""
+        buffered, new = self._plan(count, "read")
+        if not new:
+            self.advance(count)
+            return
+        self._addr_cache = None
+        self._cur_addr, self._cur = last_addr, last_value
+        self._rep_left = new * (self.repeat + 1) - (count - buffered)
+        self._next_e += new
+        self._ahead = next(islice(self.addrs, new - 1, None), None)
+        self.done = self._ahead is None and self._rep_left == 0
 
     def advance(self, count: int, last_value: int | None = None) -> None:
         """Skip `count` pops/pushes: the same end state as performing them (`done`, look-ahead,

@@ -821,6 +821,51 @@ def test_take_addresses_keeps_the_stream(seed):
     assert [a.pop() for _ in range(total - k1)] == [b.pop() for _ in range(total - k1)]
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_advance_taken_is_advance(seed):
+    """Ssr.advance_taken (frep_dotp: the pops of a whole FREP at once, after take_addresses)
+    leaves the stream as advance and as the pops do."""
+    rng, a, b, total, rep = _random_streams(seed)
+    k1 = int(rng.integers(0, total))
+    for _ in range(k1):
+        a.pop()
+        b.pop()
+    count = int(rng.integers(1, total - k1 + 1))
+    buffered, new = b._plan(count, "read")
+    addrs = b.take_addresses(new)
+    want = [a.pop() for _ in range(count)]
+    if new:
+        b.advance_taken(count, addrs[-1], want[-1])
+    else:
+        b.advance(count)
+    keys = ("_cur", "_cur_addr", "_rep_left", "_next_e", "_ahead", "done")
+    assert [getattr(b, k) for k in keys] == [getattr(a, k) for k in keys]
+    left = total - k1 - count
+    assert [a.pop() for _ in range(left)] == [b.pop() for _ in range(left)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_address_list_is_the_generator(seed):
+    """Ssr._address_list (take_addresses' runs of the innermost dimension) gives _gen's
+    addresses from any start: unaligned pointers and strides, zero and negative (32-bit)
+    strides, wrapping around 2^32, whole blocks of the two inner dimensions."""
+    from itertools import islice
+
+    from vexpsim.arch.functional import Ssr
+    rng = np.random.default_rng(100 + seed)
+    for _ in range(200):
+        dims = int(rng.integers(1, 5))
+        bounds = [int(rng.integers(0, 6)) for _ in range(dims)]
+        strides = [int(rng.choice([0, 8, 16, -8, -24, 3, 12, 1 << 31, 64, -512])) & 0xFFFFFFFF
+                   for _ in range(dims)]
+        ptr = int(rng.choice([0x10000000, 0xFFFFFFF0, 0x5, 0x100]))
+        total = int(np.prod([b + 1 for b in bounds]))
+        start = int(rng.integers(0, total))
+        n = int(rng.integers(1, total - start + 1))
+        want = list(islice(Ssr._gen(ptr, dims, bounds, strides, start=start), n))
+        assert Ssr._address_list(ptr, dims, bounds, strides, start, n) == want
+
+
 # ---- random bodies ------------------------------------------------------------------------------
 
 _POOL = [  # (mnemonic, operand pattern: d = destination, s = source, a = rd read too)

@@ -138,7 +138,7 @@ def test_dotpex_pair_with_unit_multiplicands_is_simd_sumex(src):
 def test_vfsum_fp32_fast_is_the_rtl_model():
     """simd_sum_fp32_fast gives simd_sum's (RTL model) bits and flags whenever it answers:
     random encodings, spans around DP + 1 with full 24-bit significands, cancellation, zero
-    terms, ghost lanes; and it answers for typical operands."""
+    terms, ghost lanes (NaN-boxed: a quiet NaN); and it answers for typical operands."""
     rng = np.random.default_rng(13)
 
     def bits(v) -> int:
@@ -159,7 +159,8 @@ def test_vfsum_fp32_fast_is_the_rtl_model():
                 v[int(rng.integers(0, 3))] = 0
             if kind == 3:
                 v[1] = -v[0] * np.float32(1 + 2.0 ** -int(rng.integers(1, 24)))
-            ghost = (0, bits(rng.standard_normal()), 1, 0x7F800000)[i % 4]
+            ghost = (0, bits(rng.standard_normal()), 1, 0x7F800000, 0xFFFFFFFF, 0x7FC00000,
+                     0xFFC12345, 0x7F800001, 0xFFBFFFFF)[i % 9]  # quiet and signaling NaNs
             a, acc = bits(v[0]) | bits(v[1]) << 32, bits(v[2]) | ghost << 32
         neg = bool(i & 8)
         got = fpa.simd_sum_fp32_fast(a, acc, neg)

@@ -448,10 +448,77 @@ class Ssr:
         from the list (cheaper than generator steps; vexpsim.arch.frep_replay)."""
         if self.addrs is None or self._ahead is None:
             return []
-        gen = self._gen(*self._geo, start=self._next_e)
-        addrs = list(islice(gen, count + 1))
-        self.addrs = chain(addrs[1:], gen)
+        geo = self._geo
+        total = 1
+        for d in range(geo[1]):
+            total *= geo[2][d] + 1
+        end = min(self._next_e + count + 1, total)
+        addrs = self._address_list(*geo, self._next_e, end - self._next_e)
+        self.addrs = chain(addrs[1:], self._gen(*geo, start=end)) if end < total else \
+            iter(addrs[1:])
         return addrs[:count]
+
+    @staticmethod
+    def _address_list(ptr: int, dims: int, bounds: list[int], strides: list[int], start: int,
+                      count: int) -> list[int]:
+        """_gen's `count` addresses from element `start` (the stream has them) as a list,
+        a run of the innermost dimension at a time (a range when it neither wraps nor
+        needs the word mask)."""
+        idx = [0] * dims
+        addr = ptr
+        period = 1
+        for d in range(dims):  # _gen's start
+            nxt = period * (bounds[d] + 1)
+            idx[d] = (start // period) % (bounds[d] + 1)
+            addr += (start // period - (start // nxt if d < dims - 1 else 0)) * strides[d]
+            period = nxt
+        addr &= M32
+        out: list[int] = []
+        s0, b0 = strides[0], bounds[0]
+        # whole blocks of the two inner dimensions (e.g. GEMM's 8 B rows x the words of a
+        # chunk): element (j, i) of a block at addr + j * r1 + i * s0, with the strides as
+        # signed 32-bit steps and r1 the step from one inner run to the next
+        block = (b0 + 1) * (bounds[1] + 1) if dims > 1 else 0
+        if block:
+            sg0 = (s0 + (1 << 31)) % (1 << 32) - (1 << 31)
+            r1 = (b0 * s0 + strides[1] + (1 << 31)) % (1 << 32) - (1 << 31)
+            b1 = bounds[1]
+            offs = tuple(range(0, (b0 + 1) * sg0, sg0)) if sg0 else ()
+        while True:
+            if block and not idx[0] and not idx[1] and count - len(out) >= block and sg0 \
+                    and r1 and not (addr | sg0 | r1) & 7:
+                end = addr + b1 * r1
+                if 0 <= end <= M32 and 0 <= addr + b0 * sg0 <= M32 and \
+                        0 <= end + b0 * sg0 <= M32:  # no wrap: the corners in range
+                    out += [a + o for a in range(addr, end + (1 if r1 > 0 else -1), r1)
+                            for o in offs]
+                    if len(out) >= count:
+                        return out
+                    idx[0], idx[1] = b0, b1
+                    addr = end + b0 * sg0
+                    for d in range(dims):  # _gen's step to the next element
+                        if idx[d] < bounds[d]:
+                            idx[d] += 1
+                            addr = (addr + strides[d]) & M32
+                            break
+                        idx[d] = 0
+                    continue
+            run = min(b0 - idx[0] + 1, count - len(out))
+            last = addr + (run - 1) * s0
+            if s0 and not (addr | s0) & 7 and 0 <= last <= M32:
+                out += range(addr, last + (1 if s0 > 0 else -1), s0)
+            else:
+                out += [((addr + j * s0) & M32) & 0xFFFFFFF8 for j in range(run)]
+            if len(out) >= count:
+                return out
+            idx[0] += run - 1
+            addr = last & M32
+            for d in range(dims):  # _gen's step to the next element
+                if idx[d] < bounds[d]:
+                    idx[d] += 1
+                    addr = (addr + strides[d]) & M32
+                    break
+                idx[d] = 0
 
     def peek_addresses(self, count: int, fetches: bool = False) -> Any:
         """Word addresses (int64) of the next `count` pops (read stream, each element repeated
@@ -471,6 +538,21 @@ class Ssr:
         if buffered:
             addrs = np.concatenate([np.full(buffered, self._cur_addr, dtype=np.int64), addrs])
         return addrs[:count]
+
+    def advance_taken(self, count: int, last_addr: int, last_value: int) -> None:
+        """advance(count, last_value) for a read stream, the iterator stepped past the
+        elements fetched instead of re-seated (cheap after take_addresses, whose list it
+        then walks). `last_addr`: the last fetched element's address."""
+        buffered, new = self._plan(count, "read")
+        if not new:
+            self.advance(count)
+            return
+        self._addr_cache = None
+        self._cur_addr, self._cur = last_addr, last_value
+        self._rep_left = new * (self.repeat + 1) - (count - buffered)
+        self._next_e += new
+        self._ahead = next(islice(self.addrs, new - 1, None), None)
+        self.done = self._ahead is None and self._rep_left == 0
 
     def advance(self, count: int, last_value: int | None = None) -> None:
         """Skip `count` pops/pushes: the same end state as performing them (`done`, look-ahead,
@@ -1007,6 +1089,13 @@ class Hart:
         if not fast or any(fa is None for body_facts in facts for fa in body_facts):
             facts = None
 
+        # a body of BF16 dot products into accumulators (GEMM, FA-2): the separated path's
+        # functional part in one call (vexpsim.arch.frep_dotp)
+        dotp = None
+        if facts is not None and DOTP_RUNNER:
+            from .frep_dotp import plan_dotp
+            dotp = plan_dotp(self, body, nvar)
+
         def separated(first: int, last: int) -> bool:
             """Iterations [first, last) with the functional part and the timing apart
             (vexpsim.arch.frep_replay); False (nothing changed) if it cannot."""
@@ -1014,7 +1103,9 @@ class Hart:
                 return False
             from .frep_replay import run_separated
 
-            def functional(a: int, b: int) -> None:
+            def functional(a: int, b: int, addrs: list) -> None:
+                if dotp is not None and dotp.run(b - a, addrs):
+                    return
                 if not vector(a, b):  # run_plain's closures: FP instructions, no branch
                     for it in range(a, b):
                         for fn in plain[it % nvar]:
@@ -1041,6 +1132,7 @@ class Hart:
 # cost of about 0.35 ms per call (benchmarks/fastfrep.py)
 VECTOR_MIN_INSTRUCTIONS = 256
 VECTOR_MIN_MAPS = 32
+DOTP_RUNNER = True  # tests flip it to compare vexpsim.arch.frep_dotp with the closures
 
 
 def _stagger(ins: Any, k: int, mask: int) -> Any:

@@ -1295,12 +1295,14 @@ def simd_sum_fp32_fast(a64: int, acc64: int, negate: bool = False) -> tuple[int,
     the sticky bits (the argument of fastvec.k_dotp) and the result is the correctly rounded
     exact sum, which binary64 holds exactly (at most 25 + 24 bits). Declined: NaN, infinite or
     subnormal terms, a result that is zero, subnormal or rounds to infinity, and a ghost lane
-    (acc's upper half, summed with two zeros for its flags) that is not zero or normal.
+    (acc's upper half, summed with two zeros for its flags) that is not zero, normal or a
+    quiet NaN.
     Tested against the RTL model (tests/numerics/test_dotp_fast.py)."""
     a0, a1 = _F32X2.unpack(_U64.pack(a64))
     c0, c1 = _F32X2.unpack(_U64.pack(acc64))
-    if c1 and not _F32_MIN_NORMAL <= abs(c1) < _F32_OVER:
-        return None
+    if c1 and not _F32_MIN_NORMAL <= abs(c1) < _F32_OVER and \
+            (acc64 >> 32) & 0x7FC00000 != 0x7FC00000:  # a quiet NaN ghost raises nothing
+        return None  # (an FP32 accumulator loaded by flw is NaN-boxed: the common case)
     if negate:
         a0, a1 = -a0, -a1
     # the span of the nonzero terms (a NaN or an infinity fails the test below)

@@ -116,12 +116,15 @@ class TcdmBanks:
         return ("idx", *self._word_bits(cycles, banks))
 
     def _parts(self, part: tuple) -> list[tuple[Any, Any, Any]]:
-        """(ring words, index, bits) pieces of a slot set: ("idx", word indices, bits) or
-        ("rows", first cycle, cycle step, count, bank), the latter split where it wraps
-        around the ring (its cycles span less than the window: at most once)."""
+        """(ring words, index, bits) pieces of a slot set: ("idx", word indices, bits),
+        ("rows", first cycle, cycle step, count, bank) or ("tile", first cycle, count,
+        masks) (_tile_parts), the latter two split where they wrap around the ring (their
+        cycles span less than the window: at most once)."""
         words = self._words()
         if part[0] == "idx":
             return [(words, part[1], part[2])]
+        if part[0] == "tile":
+            return self._tile_parts(*part[1:])
         _, c0, step, count, bank = part
         rows = words.reshape(self.window, self.nw)
         col, bit = self.word[bank], np.uint64(self.bit[bank])
@@ -131,6 +134,31 @@ class TcdmBanks:
         if count > n1:
             c = (c0 + step * n1) & self.mask
             out.append((rows, (slice(c, c + step * (count - n1 - 1) + 1, step), col), bit))
+        return out
+
+    def _tile_parts(self, c0: int, count: int, tile: np.ndarray
+                    ) -> list[tuple[Any, Any, Any]]:
+        """Pieces of ("tile", first cycle, count, masks): cycle c0 + i takes the bank masks
+        tile[i % B] ((B, nw) words); 2-D views of the ring rows, whole tiles broadcast,
+        split where the cycles wrap around the ring (at most once)."""
+        rows = self._words().reshape(self.window, self.nw)
+        blk = tile.shape[0]
+        out: list[tuple[Any, Any, Any]] = []
+        first = c0 & self.mask
+        done = 0
+        while done < count:
+            start = (first + done) & self.mask
+            n = min(count - done, self.window - start)
+            seg = rows[start:start + n]
+            t = tile
+            if done % blk:
+                t = np.roll(tile, -(done % blk), axis=0)
+            whole = n // blk
+            if whole:
+                out.append((seg[:whole * blk].reshape(whole, blk, self.nw), Ellipsis, t))
+            if n > whole * blk:
+                out.append((seg[whole * blk:], Ellipsis, t[:n - whole * blk]))
+            done += n
         return out
 
     def slots_free(self, part: tuple) -> bool:

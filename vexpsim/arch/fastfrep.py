@@ -988,6 +988,8 @@ def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int,
     done = period = None
     if rows < n:
         done = _periodic(st, fmt, rm, acc, others, n)
+        if done is None and fmt == "fp64" and st.kind == "fma" and rm == "rne":
+            done = _binade_walk(st, acc, others, n)
         if done is None:  # the general path on all n iterations
             period = others
             others = [o if o is None else
@@ -1067,6 +1069,161 @@ def _periodic(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: in
         return None
     x = others[1 - st.acc_pos]
     return _periodic_sum(acc, x ^ sbit if st.op == "sub" else x, fmt, n)
+
+
+_WALK_STEPS = 96  # stepped (emulated) steps per chain before _binade_walk gives up
+
+
+def _fma_ro(c: float, ph: float, pl: float) -> float:
+    """RN(c + (ph + pl)) for an exact product ph + pl (Dekker), emulated with Python floats:
+    (th, tl) = TwoSum(c, ph), v = RO(tl + pl), RN(th + v) (Boldo & Melquiond's FMA by
+    round-to-odd, IEEE TC 57(4), 2008). A candidate: _binade_walk checks every one with
+    the exact kernel."""
+    th = c + ph
+    bb = th - c
+    tl = (c - (th - bb)) + (ph - bb)
+    v = tl + pl
+    bb = v - tl
+    err = (tl - (v - bb)) + (pl - bb)
+    if err != 0.0 and (v / math.ulp(v)) % 2.0 == 0.0:  # inexact, even: the odd neighbour
+        v = math.nextafter(v, math.inf if err > 0.0 else -math.inf)
+    return th + v
+
+
+def _binade_walk(st: _Step, acc: np.ndarray, others: list, n: int
+                 ) -> tuple[np.ndarray, int] | None:
+    """FP64 fused chains in RNE, acc_(k+1) = RN(acc_k + a_k b_k), with operands repeating
+    every q = rows iterations ((q, K) arrays in `others`; each column one chain): (acc_n,
+    flags), or None (the general path then runs). Cost independent of n.
+
+    While acc stays in one binade [2^E, 2^(E+1)) (or its negative), where the binary64
+    numbers are the multiples of u = 2^(E-52): for acc_k a multiple of u and
+    acc_k + d_k in [2^E + u, 2^(E+1) - u] with d_k = RN(rep + p_k) - rep for a representative
+    rep of the binade, RN(acc_k + p_k) = acc_k + d_k, unless p_k is a tie (an odd multiple
+    of u/2; then d_k depends on the parity of rep/u, so a second representative rep + u
+    exposes it): the increments repeat with the operands. In units of u the chain is then
+    integer arithmetic over whole periods: jump as many periods (then single steps) as keep
+    every partial sum inside the binade. The d_k of every binade the chain can reach come
+    from one call of the exact kernel (a binade is used only where both representatives
+    agree, their results lie in the safe range and raise no flag but NX; NX of a step is
+    that of its representative: acc_k + p_k - RN(.) = p_k - d_k). The steps that leave a
+    binade (or start from 0) are emulated (_fma_ro) and all checked by one call of the
+    exact kernel at the end (flags from there)."""
+    q, k_cols = others[0].shape[0], acc.shape[0]
+    enc = [np.ascontiguousarray(np.broadcast_to(o, (q, k_cols))) for o in others[:2]]
+    a, b = enc[0].view(np.float64), enc[1].view(np.float64)
+    if st.negate_product:
+        a = -a
+    c0 = np.ascontiguousarray(acc).view(np.float64)
+    if not (np.isfinite(a).all() and np.isfinite(b).all() and np.isfinite(c0).all()):
+        return None
+    ea, eb = fv._exp64(enc[0]), fv._exp64(enc[1])
+    # products where Dekker's ph + pl is exact (k_mul's domain), or zero
+    if not (((a == 0) | (b == 0)) | ((ea >= -1022) & (eb >= -1022) & (ea <= 995) &
+                                     (eb <= 995) & (ea + eb >= -918) &
+                                     (ea + eb <= 1020))).all():
+        return None
+    with np.errstate(all="ignore"):
+        ph, pl = fv._two_prod(a, b)
+    pmax = float(np.abs(ph).max())
+    top = float(np.abs(c0).max()) + 2.0 * n * pmax
+    if pmax == 0.0 or not top < 2.0 ** 1000:
+        return None
+    e_lo, e_hi = math.frexp(pmax)[1] + 1, math.frexp(top)[1]
+    signs = [sg for sg in (1.0, -1.0)
+             if (c0 * sg > 0).any() or (ph * sg > 0).any()]
+    es = np.arange(e_lo, e_hi + 1)
+    rep = np.array([[[sg * 1.5, sg * 1.5 + sg * 2.0 ** -52] for _ in es] for sg in signs])
+    rep = np.ldexp(rep, es[None, :, None])  # (signs, binades, 2)
+    res, fl = _kernel(st, "fp64", "rne", [enc[0][..., None], enc[1][..., None],
+                                          rep.view(U64)[..., None, None, None]])
+    r = res[..., 0].view(np.float64)  # (signs, binades, 2, q, K)
+    u = np.ldexp(1.0, es - 52)[None, :, None, None, None]
+    lo = np.ldexp(1.0, es)[None, :, None, None, None]
+    sg = np.array(signs)[:, None, None, None, None]
+    with np.errstate(all="ignore"):
+        d = r - rep[..., None, None]
+        mag = r * sg
+    fl = fl[..., 0]
+    ok = ((fl & ~np.uint8(fpa.NX)) == 0) & (mag >= lo + u) & (mag <= 2 * lo - u)
+    ok = ok.all(axis=2) & (d[:, :, 0] == d[:, :, 1])  # (signs, binades, q, K)
+    ok = ok.all(axis=2)  # (signs, binades, K)
+    units = (d[:, :, 0] / u[:, :, 0]).astype(np.int64)  # exact: multiples of u
+    inexact = (fl[:, :, 0] & np.uint8(fpa.NX)) != 0
+    tables: dict[tuple[float, int, int], tuple[list[int], list[bool]]] = {}
+    for i, sgn in enumerate(signs):
+        for j, e in enumerate(es.tolist()):
+            for col in np.flatnonzero(ok[i, j]).tolist():
+                tables[(sgn, e, col)] = (units[i, j, :, col].tolist(),
+                                         inexact[i, j, :, col].tolist())
+    phl, pll = ph.tolist(), pl.tolist()
+    emu: list[tuple[int, int, float, float]] = []  # (column, row, acc before, after)
+    finals, nx = [], False
+    top53, bot52 = (1 << 53) - 1, (1 << 52) + 1
+    for col in range(k_cols):
+        c = float(c0[col])
+        k = 0
+        budget = _WALK_STEPS
+        while k < n:
+            if c != 0.0:
+                e = math.frexp(c)[1] - 1
+                tab = tables.get((1.0 if c > 0 else -1.0, e, col))
+            else:
+                tab = None
+            if tab is not None:
+                inc, inx = tab
+                u1 = math.ldexp(1.0, e - 52)
+                cu = int(c / u1)
+                lo1, hi1 = (bot52, top53) if c > 0 else (-top53, -bot52)
+                r0 = k % q
+                run = pmin = pmax_ = 0
+                for dd in inc[r0:] + inc[:r0]:
+                    run += dd
+                    pmin, pmax_ = min(pmin, run), max(pmax_, run)
+                if cu + pmin < lo1 or cu + pmax_ > hi1:
+                    t = 0
+                elif run > 0:
+                    t = (hi1 - cu - pmax_) // run + 1
+                elif run < 0:
+                    t = (cu + pmin - lo1) // -run + 1
+                else:
+                    t = n
+                t = min(t, (n - k) // q)
+                if t > 0:
+                    cu += t * run
+                    k += t * q
+                    nx = nx or any(inx)
+                while k < n:
+                    nxt = cu + inc[k % q]
+                    if not lo1 <= nxt <= hi1:
+                        break
+                    cu = nxt
+                    nx = nx or inx[k % q]
+                    k += 1
+                c = cu * u1
+                if k >= n:
+                    break
+            row = k % q
+            new = _fma_ro(c, phl[row][col], pll[row][col])
+            emu.append((col, row, c, new))
+            c = new
+            k += 1
+            budget -= 1
+            if budget < 0:
+                return None
+        finals.append(c)
+    flags = 0
+    if emu:
+        cols, rows_, prev, after = (np.array(x) for x in zip(*emu, strict=True))
+        chk, cfl = _kernel(st, "fp64", "rne", [
+            enc[0][rows_, cols][:, None], enc[1][rows_, cols][:, None],
+            prev.astype(np.float64).view(U64)[:, None]])
+        if (chk[:, 0] != after.astype(np.float64).view(U64)).any():
+            return None
+        flags = int(np.bitwise_or.reduce(cfl, axis=None))
+    if nx:
+        flags |= fpa.NX
+    return np.array(finals, dtype=np.float64).view(U64).astype(acc.dtype), flags
 
 
 def _minmax_final(acc: np.ndarray, x: np.ndarray, fmt: str, want_max: bool

@@ -230,17 +230,18 @@ def _tile_slots(per: list[tuple[np.ndarray, np.ndarray]], period: int, m: int, t
         return None
     nw = tc.nw
 
-    def tile(js_of: Any, lo: int, size: int) -> np.ndarray | None:
+    rel = np.concatenate(rels)
+    bk_all = np.concatenate([np.tile(banks, (rr // banks.shape[0], 1)) for _, banks in per],
+                            axis=1)  # (R, requests per period): bank of j mod R
+    cols = np.arange(rel.size)[None, :]
+
+    def tile(jlo: np.ndarray, jhi: np.ndarray, lo: int, size: int) -> np.ndarray | None:
         """Bank masks (size, nw) of offsets [lo, lo + size) (mod size) from requests
-        (q, j) for j in js_of(rel q); None if two of them share a bank and cycle."""
-        offs, bks = [], []
-        for rel, (_, banks) in zip(rels, per, strict=True):
-            r = banks.shape[0]
-            for q in range(banks.shape[1]):
-                js = js_of(int(rel[q]))
-                offs.append((int(rel[q]) + period * js - lo) % size)
-                bks.append(banks[js % r, q])
-        off, bk = np.concatenate(offs), np.concatenate(bks)
+        (q, j), jlo[q] <= j < jhi[q]; None if two of them share a bank and cycle."""
+        js = jlo[None, :] + np.arange(max(1, int((jhi - jlo).max())))[:, None]
+        ok = js < jhi[None, :]
+        off = ((rel[None, :] + period * js - lo) % size)[ok]
+        bk = bk_all[js % rr, cols][ok]
         key = np.sort(off * (nw << 6) + bk)
         if key.size > 1 and (key[1:] == key[:-1]).any():
             return None
@@ -251,15 +252,14 @@ def _tile_slots(per: list[tuple[np.ndarray, np.ndarray]], period: int, m: int, t
 
     # interior: every request of R consecutive periods, by offset mod B (each residue of
     # the interior occurs there with all of its requests, the interior being >= B long)
-    mid = tile(lambda rel: np.arange(rr, dtype=np.int64), ia, blk)
+    zero = np.zeros_like(rel)
+    mid = tile(zero, zero + rr, ia, blk)
     if mid is None:
         return []
     parts = [("tile", o + ia, ib - ia, mid)]
     if ia:  # head [0, ia) and tail [ib, ib + ia): the requests whose offsets fall there
-        head = tile(lambda rel: np.arange(max(0, -(-(ia - rel) // period)), dtype=np.int64),
-                    0, ia)
-        tail = tile(lambda rel: np.arange(max(0, -(-(ib - rel) // period)), m,
-                                          dtype=np.int64), ib, ia)
+        head = tile(zero, np.maximum(0, -((rel - ia) // period)), 0, ia)
+        tail = tile(np.maximum(0, -((rel - ib) // period)), zero + m, ib, ia)
         if head is None or tail is None:
             return []
         parts += [("tile", o, ia, head), ("tile", o + ib, ia, tail)]

@@ -1369,3 +1369,51 @@ def test_binade_walk_random_periods(monkeypatch, seed):
     _compare(_periodic_src(body, L, R, L * R // nacc - int(rng.integers(0, 3))),
              {"x": x.tobytes(), "y": y.tobytes(), "init": init.tobytes()}, expect_freps=1)
     assert any(taken)
+
+
+@pytest.mark.parametrize("case", ["saturate", "saturate_fma", "wander", "fp16_partial"])
+def test_narrow_chains_fixed_point(monkeypatch, case):
+    """Narrow chains over repeating operands run in blocks (_fixed_point) and stop where
+    every accumulator is back at its value of one period before (BF16 sums stuck once the
+    addends are below half their ulp; found in a later block); chains that keep moving run
+    to the end block by block. Equal to the per-instruction path, fflags included."""
+    import ml_dtypes
+    rng = np.random.default_rng(len(case))
+    monkeypatch.setattr(ff, "_FIX_ROWS", 32)
+    found = []
+    real = ff._fixed_point
+
+    def spy(*a):
+        r = real(*a)
+        found.append(r)
+        return r
+    monkeypatch.setattr(ff, "_fixed_point", spy)
+    rows = []
+    real_general = ff._general
+
+    def general(*a):
+        rows.append(a[5])
+        return real_general(*a)
+    monkeypatch.setattr(ff, "_general", general)
+    L, R = 8, 500  # 32 BF16 lanes per stream buffer, 4 accumulators: a period of 2 rows
+    body = [f"vfadd.h fs{k}, fs{k}, ft0" for k in range(4)]
+    iters = L * R // 4
+    x = rng.uniform(0.3, 0.9, 4 * L)
+    y = rng.uniform(0.5, 1.5, 4 * L)
+    mode = 3
+    if case == "saturate_fma":  # products below 1: stuck at 256 too
+        body = [f"vfmac.h fs{k}, ft0, ft1" for k in range(4)]
+        y = rng.uniform(0.5, 1.0, 4 * L)
+    elif case == "wander":  # both signs: the sums keep moving
+        x = rng.uniform(-1.0, 1.0, 4 * L)
+    elif case == "fp16_partial":  # FP16 lanes (fmode 0), a count no multiple of the period
+        mode = 0
+        iters -= 1
+    dt = ml_dtypes.bfloat16 if mode else np.float16
+    src = _periodic_src(body, L, R, iters).replace("csrwi fmode, 3", f"csrwi fmode, {mode}")
+    _compare(src, {"x": x.astype(dt).tobytes(), "y": y.astype(dt).tobytes(),
+                   "init": np.zeros(32).astype(dt).tobytes()}, expect_freps=1)
+    assert found and all(r is not None for r in found)
+    # stopped early (the last block was one period) exactly where the sums saturate
+    assert (rows[-1] == 2) == case.startswith("saturate"), rows
+    assert sum(rows) < iters * len(found) or not case.startswith("saturate"), (rows, len(found))

@@ -990,20 +990,68 @@ def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int,
         done = _periodic(st, fmt, rm, acc, others, n)
         if done is None and fmt == "fp64" and st.kind == "fma" and rm == "rne":
             done = _binade_walk(st, acc, others, n)
+        if done is None and fmt in ("bf16", "fp16") and (
+                st.kind == "fma" or st.op in ("add", "sub")):
+            done = _fixed_point(st, fmt, rm, acc, others, n, rows)
         if done is None:  # the general path on all n iterations
             period = others
-            others = [o if o is None else
-                      (np.broadcast_to(o[:1], (n, k * L)) if o.strides[0] == 0
-                       else _tile_rows(o, n)) for o in others]
-    if done is None:
-        done = _trusted(st, fmt, rm, acc, others, n)
-    if done is not None:
-        acc, flags = done
-    else:
-        acc, flags = _verified(st, fmt, rm, acc, others,
-                               _candidates(st, fmt, rm, others, period), n)
+            others = [_rows(o, n) for o in others]
+    acc, flags = done if done is not None else _general(st, fmt, rm, acc, others, n, period)
     words = _words(st, fmt, acc.reshape(k, L))
     return [words[c:c + 1] for c in range(k)], flags
+
+
+def _rows(o: np.ndarray | None, n: int) -> np.ndarray | None:
+    """Operands of one row period (or a broadcast constant row) repeated to n rows."""
+    if o is None:
+        return None
+    return np.broadcast_to(o[:1], (n, o.shape[1])) if o.strides[0] == 0 else _tile_rows(o, n)
+
+
+def _general(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int,
+             period: list | None = None) -> tuple[np.ndarray, int]:
+    """A chain over the n rows of `others`: _trusted, else _verified (`period`: see
+    _candidates)."""
+    done = _trusted(st, fmt, rm, acc, others, n)
+    if done is not None:
+        return done
+    return _verified(st, fmt, rm, acc, others, _candidates(st, fmt, rm, others, period), n)
+
+
+_FIX_ROWS = 2048  # first rows evaluated before _fixed_point looks for a fixed point (x4 each)
+
+
+def _fixed_point(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int, q: int
+                 ) -> tuple[np.ndarray, int] | None:
+    """Narrow add and fused chains over operands repeating every q rows, in blocks, stopping
+    early where the accumulators stop moving (a BF16 sum of values below half its ulp):
+    (acc_n, flags), or None (CannotVectorise: the caller's general path decides). The state
+    of the chains at row k is
+    (acc_k, k mod q). The general path runs a block of rows ending at a row k = n (mod q),
+    then q more: if every accumulator is back at its value of q rows before, each later
+    period repeats that one exactly, so acc_n = acc_k and the flags are those already seen;
+    else the next block (4x longer) continues from there, and the last one runs to n."""
+    pos, flags, chunk = 0, 0, q * max(1, _FIX_ROWS // q) + n % q
+
+    def run(a0: np.ndarray, count: int) -> tuple[np.ndarray, int]:
+        ops = [None if o is None else
+               _rows(np.roll(o, -(pos % q), axis=0) if o.strides[0] else o, count)
+               for o in others]
+        return _general(st, fmt, rm, a0, ops, count)
+    try:
+        while pos + chunk + q < n:
+            acc_a, fl = run(acc, chunk)
+            pos += chunk
+            acc, fl_b = run(acc_a, q)
+            pos += q
+            flags |= fl | fl_b
+            if np.array_equal(acc_a, acc):
+                return acc, flags
+            chunk = 4 * (chunk - chunk % q)  # = 0 (mod q): the next block ends = n too
+        acc, fl = run(acc, n - pos)  # no fixed point: the rest from here
+    except CannotVectorise:
+        return None
+    return acc, flags | fl
 
 
 def _snan_any(bits: np.ndarray, fmt: str) -> bool:

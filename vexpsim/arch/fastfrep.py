@@ -1174,13 +1174,14 @@ def _binade_walk(st: _Step, acc: np.ndarray, others: list, n: int
     with np.errstate(all="ignore"):
         ph, pl = fv._two_prod(a, b)
     pmax = float(np.abs(ph).max())
-    top = float(np.abs(c0).max()) + 2.0 * n * pmax
+    # |acc_n| <= |acc_0| + (n // q + 1) sum |p| over a period (the roundings add little)
+    top = float((np.abs(c0) + (n // q + 1) * np.abs(ph).sum(axis=0)).max()) * 1.01
     if pmax == 0.0 or not top < 2.0 ** 1000:
         return None
     e_lo, e_hi = math.frexp(pmax)[1] + 1, math.frexp(top)[1]
     signs = [sg for sg in (1.0, -1.0)
              if (c0 * sg > 0).any() or (ph * sg > 0).any()]
-    es = np.arange(e_lo, e_hi + 1)
+    es = np.arange(e_lo, max(e_lo, e_hi) + 1)
     rep = np.array([[[sg * 1.5, sg * 1.5 + sg * 2.0 ** -52] for _ in es] for sg in signs])
     rep = np.ldexp(rep, es[None, :, None])  # (signs, binades, 2)
     res, fl = _kernel(st, "fp64", "rne", [enc[0][..., None], enc[1][..., None],
@@ -1196,14 +1197,22 @@ def _binade_walk(st: _Step, acc: np.ndarray, others: list, n: int
     ok = ((fl & ~np.uint8(fpa.NX)) == 0) & (mag >= lo + u) & (mag <= 2 * lo - u)
     ok = ok.all(axis=2) & (d[:, :, 0] == d[:, :, 1])  # (signs, binades, q, K)
     ok = ok.all(axis=2)  # (signs, binades, K)
-    units = (d[:, :, 0] / u[:, :, 0]).astype(np.int64)  # exact: multiples of u
+    units = np.where(ok[:, :, None], d[:, :, 0] / u[:, :, 0], 0).astype(np.int64)
     inexact = (fl[:, :, 0] & np.uint8(fpa.NX)) != 0
-    tables: dict[tuple[float, int, int], tuple[list[int], list[bool]]] = {}
-    for i, sgn in enumerate(signs):
-        for j, e in enumerate(es.tolist()):
-            for col in np.flatnonzero(ok[i, j]).tolist():
-                tables[(sgn, e, col)] = (units[i, j, :, col].tolist(),
-                                         inexact[i, j, :, col].tolist())
+    # partial sums over one period from each starting row r0: cum[r0 + j] - cum[r0]
+    cum = np.zeros(units.shape[:2] + (2 * q + 1, k_cols), dtype=np.int64)
+    np.cumsum(np.concatenate([units, units], axis=2), axis=2, out=cum[:, :, 1:])
+    win = np.lib.stride_tricks.sliding_window_view(cum[:, :, 1:2 * q], q, axis=2)
+    pmin = np.minimum(win.min(axis=-1) - cum[:, :, :q], 0)  # (signs, binades, q, K)
+    pmax_ = np.maximum(win.max(axis=-1) - cum[:, :, :q], 0)
+    tr = (0, 1, 3, 2)  # -> [sign][binade][column][row] lists
+    tab_ok, tab_inc, tab_nx = ok.tolist(), units.transpose(tr).tolist(), \
+        inexact.transpose(tr).tolist()
+    tab_any = inexact.any(axis=2).tolist()
+    tab_run = cum[:, :, q].tolist()
+    tab_min, tab_max = pmin.transpose(tr).tolist(), pmax_.transpose(tr).tolist()
+    sidx = {sgn: i for i, sgn in enumerate(signs)}
+    nes = len(es)
     phl, pll = ph.tolist(), pl.tolist()
     emu: list[tuple[int, int, float, float]] = []  # (column, row, acc before, after)
     finals, nx = [], False
@@ -1213,34 +1222,31 @@ def _binade_walk(st: _Step, acc: np.ndarray, others: list, n: int
         k = 0
         budget = _WALK_STEPS
         while k < n:
+            i = j = -1
             if c != 0.0:
                 e = math.frexp(c)[1] - 1
-                tab = tables.get((1.0 if c > 0 else -1.0, e, col))
-            else:
-                tab = None
-            if tab is not None:
-                inc, inx = tab
+                i, j = sidx.get(1.0 if c > 0 else -1.0, -1), e - e_lo
+            if i >= 0 and 0 <= j < nes and tab_ok[i][j][col]:
+                inc, inx = tab_inc[i][j][col], tab_nx[i][j][col]
                 u1 = math.ldexp(1.0, e - 52)
                 cu = int(c / u1)
                 lo1, hi1 = (bot52, top53) if c > 0 else (-top53, -bot52)
                 r0 = k % q
-                run = pmin = pmax_ = 0
-                for dd in inc[r0:] + inc[:r0]:
-                    run += dd
-                    pmin, pmax_ = min(pmin, run), max(pmax_, run)
-                if cu + pmin < lo1 or cu + pmax_ > hi1:
+                run, pmn, pmx = tab_run[i][j][col], tab_min[i][j][col][r0], \
+                    tab_max[i][j][col][r0]
+                if cu + pmn < lo1 or cu + pmx > hi1:
                     t = 0
                 elif run > 0:
-                    t = (hi1 - cu - pmax_) // run + 1
+                    t = (hi1 - cu - pmx) // run + 1
                 elif run < 0:
-                    t = (cu + pmin - lo1) // -run + 1
+                    t = (cu + pmn - lo1) // -run + 1
                 else:
                     t = n
                 t = min(t, (n - k) // q)
                 if t > 0:
                     cu += t * run
                     k += t * q
-                    nx = nx or any(inx)
+                    nx = nx or tab_any[i][j][col]
                 while k < n:
                     nxt = cu + inc[k % q]
                     if not lo1 <= nxt <= hi1:

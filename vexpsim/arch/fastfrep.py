@@ -47,6 +47,12 @@ The last candidate steps the exact kernel one iteration at a time (any rounding 
 only one for add and fused chains outside round-to-nearest), for at most _EXACT_MAX
 iterations. Chains that converge slowly give up after _MAX_ROUNDS windows: the caller then
 runs the slow path.
+
+Chains over operands that repeat every q iterations (streams rewinding a buffer) have cheaper
+exact forms, tried first: a closed-form sum when every step is exact (`_periodic`); FP64
+fused chains in round-to-nearest walk binade by binade, whole periods at a time
+(`_binade_walk`); BF16/FP16 add and fused chains stop at a fixed point, when every
+accumulator is back at its value of one period before (`_fixed_point`).
 """
 
 from __future__ import annotations

@@ -996,13 +996,13 @@ def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int,
         done = _periodic(st, fmt, rm, acc, others, n)
         if done is None and fmt == "fp64" and st.kind == "fma" and rm == "rne":
             done = _binade_walk(st, acc, others, n)
-        if done is None and fmt in ("bf16", "fp16") and (
-                st.kind == "fma" or st.op in ("add", "sub")):
+        if done is None and fmt in ("bf16", "fp16") and st.kind == "fma":
             done = _fixed_point(st, fmt, rm, acc, others, n, rows)
         if done is None:  # the general path on all n iterations
             period = others
             others = [_rows(o, n) for o in others]
-    acc, flags = done if done is not None else _general(st, fmt, rm, acc, others, n, period)
+    acc, flags = done if done is not None else _general(st, fmt, rm, acc, others, n, period,
+                                                        rows if rows < n else None)
     words = _words(st, fmt, acc.reshape(k, L))
     return [words[c:c + 1] for c in range(k)], flags
 
@@ -1015,10 +1015,10 @@ def _rows(o: np.ndarray | None, n: int) -> np.ndarray | None:
 
 
 def _general(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int,
-             period: list | None = None) -> tuple[np.ndarray, int]:
+             period: list | None = None, q: int | None = None) -> tuple[np.ndarray, int]:
     """A chain over the n rows of `others`: _trusted, else _verified (`period`: see
-    _candidates)."""
-    done = _trusted(st, fmt, rm, acc, others, n)
+    _candidates; q: the rows repeat every q, see _trusted_add)."""
+    done = _trusted(st, fmt, rm, acc, others, n, q)
     if done is not None:
         return done
     return _verified(st, fmt, rm, acc, others, _candidates(st, fmt, rm, others, period), n)
@@ -1029,8 +1029,9 @@ _FIX_ROWS = 2048  # first rows evaluated before _fixed_point looks for a fixed p
 
 def _fixed_point(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int, q: int
                  ) -> tuple[np.ndarray, int] | None:
-    """Narrow add and fused chains over operands repeating every q rows, in blocks, stopping
-    early where the accumulators stop moving (a BF16 sum of values below half its ulp):
+    """Narrow fused chains over operands repeating every q rows, in blocks, stopping early
+    where the accumulators stop moving (a BF16 sum of products below half its ulp; add
+    chains stop inside _trusted_add):
     (acc_n, flags), or None (CannotVectorise: the caller's general path decides). The state
     of the chains at row k is
     (acc_k, k mod q). The general path runs a block of rows ending at a row k = n (mod q),
@@ -1065,8 +1066,8 @@ def _snan_any(bits: np.ndarray, fmt: str) -> bool:
     return bool((fv.is_nan(bits, fmt) & ((bits & qbit) == 0)).any())
 
 
-def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int
-             ) -> tuple[np.ndarray, int] | None:
+def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int,
+             q: int | None = None) -> tuple[np.ndarray, int] | None:
     """Chains whose candidate is exact by construction, flags computed directly; None when
     the general verification must run.
     - min/max: the running reduction on the order key is the chain (NaN and +-0 rules
@@ -1078,7 +1079,8 @@ def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int
       (tiny sums are exact) and cannot overflow without producing an infinity, so the flags
       are NX, raised iff some step is inexact.
     - fused chains (RNE) whose products are all exact in the format: an add chain of the
-      products (checked with the exact multiply kernel: no flag on any product)."""
+      products (checked with the exact multiply kernel: no flag on any product).
+    q: the operand rows repeat every q rows (_trusted_add may then stop early)."""
     sbit = 1 << (fv.FORMATS[fmt.split("/")[0]][0] - 1)
     if st.kind == "fma" and rm == "rne":
         # every product exact in the format (no flag): the fused chain is an add chain
@@ -1089,7 +1091,7 @@ def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int
         if x is None:
             return None
         return _trusted_add(acc, x ^ sbit if st.negate_product else x, fmt, n,
-                            _accumulate(x ^ sbit if st.negate_product else x, fmt))
+                            _accumulate(x ^ sbit if st.negate_product else x, fmt), q)
     if st.kind != "binop":
         return None
     pos = st.acc_pos
@@ -1099,7 +1101,7 @@ def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int
     if not (st.op in ("add", "sub") and rm == "rne"):
         return None
     xs = x ^ sbit if st.op == "sub" else x
-    return _trusted_add(acc, xs, fmt, n, _accumulate(xs, fmt))
+    return _trusted_add(acc, xs, fmt, n, _accumulate(xs, fmt), q)
 
 
 def _periodic(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int
@@ -1350,12 +1352,36 @@ def _exact_products(a: np.ndarray, b: np.ndarray, fmt: str) -> np.ndarray | None
     return out.reshape(a.shape)
 
 
-def _trusted_add(acc: np.ndarray, xs: np.ndarray, fmt: str, n: int, cand: Any
-                 ) -> tuple[np.ndarray, int] | None:
-    """acc + xs chain in RNE from np.add.accumulate (see _trusted), or None with specials."""
+_ADD_BLOCK = 1024  # rows accumulated per block when _trusted_add looks for a fixed point
+
+
+def _trusted_add(acc: np.ndarray, xs: np.ndarray, fmt: str, n: int, cand: Any,
+                 q: int | None = None) -> tuple[np.ndarray, int] | None:
+    """acc + xs chain in RNE from np.add.accumulate (see _trusted), or None with specials.
+    q: the addends repeat every q rows; the accumulation then runs in blocks and stops
+    where every sum is back at its value of q rows before (a BF16 sum of values below half
+    its ulp): with the same addends the following periods repeat that one exactly, so the
+    result is the value at the same phase and the later steps raise the flags already
+    seen."""
     if fv.is_special(acc, fmt).any() or fv.is_special(xs, fmt).any():
         return None
-    c = cand(acc, slice(0, n))
+    last = n - 1
+    if q is None or n < 4 * _ADD_BLOCK:
+        c = cand(acc, slice(0, n))
+    else:
+        parts, a0, k = [], acc, 0
+        blk = max(_ADD_BLOCK, 2 * q)
+        while k < n:
+            part = cand(a0, slice(k, min(n, k + blk)))
+            parts.append(part)
+            a0 = part[-1]
+            k += part.shape[0]
+            if k < n and part.shape[0] > q and np.array_equal(part[-1], part[-1 - q]):
+                j = k - 1 - q  # rows j + 1 ... repeat rows j + 1 - q ...: periodic from j
+                last = j + (n - 1 - j) % q
+                break
+        c = np.concatenate(parts)
+        n = c.shape[0]
     if fv.is_special(c, fmt).any():
         return None
     flags = 0
@@ -1363,12 +1389,12 @@ def _trusted_add(acc: np.ndarray, xs: np.ndarray, fmt: str, n: int, cand: Any
     for k in range(0, n, step):  # stops at the first inexact step
         m = min(step, n - k)
         prev = fv.to_f64(c[k - 1:k + m - 1] if k else np.vstack([acc[None], c[:m - 1]]), fmt)
-        xv = fv.to_f64(xs[k:k + step], fmt)
+        xv = fv.to_f64(xs[k:k + m], fmt)
         s, e = fv.two_sum(prev, xv)
-        if ((e != 0) | (s != fv.to_f64(c[k:k + step], fmt))).any():
+        if ((e != 0) | (s != fv.to_f64(c[k:k + m], fmt))).any():
             flags = fpa.NX
             break
-    return c[-1], flags
+    return c[last], flags
 
 
 def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands: list,

@@ -1222,6 +1222,9 @@ def _binade_walk(st: _Step, acc: np.ndarray, others: list, n: int
     sidx = {sgn: i for i, sgn in enumerate(signs)}
     nes = len(es)
     phl, pll = ph.tolist(), pl.tolist()
+    # fastvec._fma64's domain for the products (nonzero: its zero-product rule differs)
+    dom64 = ((ea >= -1022) & (eb >= -1022) & (ea <= 995) & (eb <= 995) & (ea + eb >= -910) &
+             (ea + eb <= 1019) & (ph != 0)).tolist()
     emu: list[tuple[int, int, float, float]] = []  # (column, row, acc before, after)
     finals, nx = [], False
     top53, bot52 = (1 << 53) - 1, (1 << 52) + 1
@@ -1275,7 +1278,12 @@ def _binade_walk(st: _Step, acc: np.ndarray, others: list, n: int
                 return None
         finals.append(c)
     flags = 0
-    if emu:
+    # the emulated steps are the exact kernel's own FP64 path (fastvec._fma64: the same
+    # operations in the same order) wherever its domain holds; there, with NX raised
+    # anyway, the kernel would confirm them and add no flag (results normal or exact)
+    if emu and (not nx or not all(
+            dom64[row][col] and (c == 0.0 or -910 <= math.frexp(c)[1] - 1 <= 1019)
+            for col, row, c, _ in emu)):
         cols, rows_, prev, after = (np.array(x) for x in zip(*emu, strict=True))
         chk, cfl = _kernel(st, "fp64", "rne", [
             enc[0][rows_, cols][:, None], enc[1][rows_, cols][:, None],

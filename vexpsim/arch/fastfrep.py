@@ -1360,13 +1360,13 @@ def _exact_products(a: np.ndarray, b: np.ndarray, fmt: str) -> np.ndarray | None
     return out.reshape(a.shape)
 
 
-_ADD_BLOCK = 1024  # rows accumulated per block when _trusted_add looks for a fixed point
+_ADD_BLOCK = 1024  # rows of the first block when _trusted_add looks for a fixed point (x2)
 
 
 def _trusted_add(acc: np.ndarray, xs: np.ndarray, fmt: str, n: int, cand: Any,
                  q: int | None = None) -> tuple[np.ndarray, int] | None:
     """acc + xs chain in RNE from np.add.accumulate (see _trusted), or None with specials.
-    q: the addends repeat every q rows; the accumulation then runs in blocks and stops
+    q: the addends repeat every q rows; the accumulation then runs in blocks (doubling) and stops
     where every sum is back at its value of q rows before (a BF16 sum of values below half
     its ulp): with the same addends the following periods repeat that one exactly, so the
     result is the value at the same phase and the later steps raise the flags already
@@ -1388,6 +1388,7 @@ def _trusted_add(acc: np.ndarray, xs: np.ndarray, fmt: str, n: int, cand: Any,
                 j = k - 1 - q  # rows j + 1 ... repeat rows j + 1 - q ...: periodic from j
                 last = j + (n - 1 - j) % q
                 break
+            blk *= 2  # sums that never settle: few blocks all the same
         c = np.concatenate(parts)
         n = c.shape[0]
     if fv.is_special(c, fmt).any():

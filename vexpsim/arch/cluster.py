@@ -162,8 +162,11 @@ class TcdmBanks:
         return out
 
     def slots_free(self, part: tuple) -> bool:
-        """Whether none of the slots of `part` (see _parts; within the window) is taken."""
-        return not any((w[i] & b).any() for w, i, b in self._parts(part))
+        """Whether none of the slots of `part` (see _parts; within the window) is taken. Whole
+        tiles: the ring words OR-ed over the tiles first (a word meets its tile mask iff the
+        OR of the words at its phase does), one read pass without a temporary."""
+        return not any((np.bitwise_or.reduce(w, axis=0) & b).any() if w.ndim == 3 else
+                       (w[i] & b).any() for w, i, b in self._parts(part))
 
     def reserve_slots(self, parts: list[tuple]) -> None:
         """Reserve slot sets computed for the current window (frep_fast._steady, which

@@ -1143,7 +1143,8 @@ def test_periodic_bodies(monkeypatch, case):
 
 
 def test_fp64_dot_product_chains_stay_vectorised(monkeypatch):
-    """Eight FP64 fused chains over random products, from zero: the cheap candidate (the
+    """Eight FP64 fused chains over random products, from zero, on the general path (not
+    _binade_walk): the cheap candidate (the
     products rounded to odd, np.add.accumulate) is right once the sums outgrow their
     addends, so the Python-float stepping candidate is never needed; the result equals the
     per-instruction path."""
@@ -1159,6 +1160,7 @@ def test_fp64_dot_product_chains_stay_vectorised(monkeypatch):
             return loop(a0, sl)
         return run
     monkeypatch.setattr(ff, "_fma64_loop", spy)
+    monkeypatch.setattr(ff, "_binade_walk", lambda *a: None)  # the general path here
     L, R = 64, 32
     body = [f"fmadd.d fs{k}, ft0, ft1, fs{k}" for k in range(8)]
     x = rng.uniform(0.5, 2.0, L).tobytes()
@@ -1312,3 +1314,173 @@ def test_periodic_minmax_chains(monkeypatch, op, data):
     _compare(_periodic_src(body, L, R, iters), {"x": mk(L), "y": mk(L), "init": mk(8)},
              expect_freps=1)
     assert used and all(rows < iters for rows in used)  # one row period, not every row
+
+
+def test_fma_ro_is_the_fused_result():
+    """_fma_ro (Boldo & Melquiond's FMA by round-to-odd in Python floats) equals the exact
+    fused kernel on random operands over a wide exponent range, cancellation included."""
+    rng = np.random.default_rng(11)
+    n = 4000
+    a = rng.standard_normal(n) * np.exp2(rng.integers(-60, 60, n))
+    b = rng.standard_normal(n) * np.exp2(rng.integers(-60, 60, n))
+    c = rng.standard_normal(n) * np.exp2(rng.integers(-120, 120, n))
+    c[::7] = -(a * b)[::7]  # cancellation: the product's rounding error is the result
+    c[::11] = 0.0
+    ph, pl = ff.fv._two_prod(a, b)
+    got = np.array([ff._fma_ro(x, y, z) for x, y, z in
+                    zip(c.tolist(), ph.tolist(), pl.tolist(), strict=True)])
+    want, _ = ff.fv.k_fma(a.view(np.uint64), b.view(np.uint64), c.view(np.uint64), "fp64",
+                          "rne")
+    assert np.array_equal(got.view(np.uint64), want)
+
+
+def _spy_walk(monkeypatch) -> list:
+    taken = []
+    real = ff._binade_walk
+
+    def spy(*a, **k):
+        r = real(*a, **k)
+        taken.append(r is not None)
+        return r
+    monkeypatch.setattr(ff, "_binade_walk", spy)
+    return taken
+
+
+@pytest.mark.parametrize("data", ["dot", "negative", "mixed", "big_start", "ties", "huge",
+                                  "cancel", "partial", "tiny"])
+@pytest.mark.parametrize("op", ["fmadd.d", "fnmsub.d"])
+def test_periodic_fp64_fused_chains_binade_walk(monkeypatch, op, data):
+    """FP64 fused chains over repeating operands with inexact products (_binade_walk: jumps
+    of whole periods inside a binade, emulated steps between binades): equal to the
+    per-instruction path, fflags included; products of both signs, sums from zero or from
+    far above the products, exact products that are ties in a later binade (the walk gives
+    up there), products out of its domain, sums that cancel to zero, an iteration count
+    that is no multiple of the period."""
+    rng = np.random.default_rng(len(op) * 10 + len(data))
+    taken = _spy_walk(monkeypatch)
+    L, R = 16, 48
+    body = [f"{op} fs{k}, ft0, ft1, fs{k}" for k in range(8)]
+    iters = L * R // 8
+    x = rng.uniform(0.5, 2.0, L)
+    y = rng.uniform(0.5, 2.0, L)
+    init = np.zeros(8)
+    walks = True
+    if data == "negative":
+        x = -x
+        init = -rng.uniform(0, 4, 8)
+    elif data == "mixed":  # both signs, a positive drift: the sums still grow
+        y = rng.uniform(-1.0, 2.0, L)
+    elif data == "big_start":
+        init = rng.uniform(1, 2, 8) * 2.0 ** 40 * np.where(rng.random(8) < 0.5, 1, -1)
+    elif data == "ties":  # exact products 1 + odd 2^-40: ties once the sums reach 2^13
+        x = 1.0 + (2 * rng.integers(0, 1000, L) + 1) * 2.0 ** -40
+        y = np.ones(L)
+        init = np.full(8, 2.0 ** 13 - 20) * (-1 if op == "fnmsub.d" else 1)
+        R, iters = 64, 128  # over _WALK_STEPS steps in the binade of ties
+        walks = False
+    elif data == "huge":  # products beyond Dekker's exact domain
+        x = x * 2.0 ** 600
+        y = y * 2.0 ** 450
+        walks = False
+    elif data == "cancel":  # +p, -p, ...: every sum returns to (about) zero
+        x = np.repeat(rng.uniform(0.5, 2.0, L // 2), 2) * np.tile([1.0, -1.0], L // 2)
+        y = np.ones(L)
+        body = [f"{op} fs{k}, ft0, ft1, fs{k}" for k in range(1)]
+        iters = L * R
+        walks = False
+    elif data == "partial":
+        iters -= 3
+    elif data == "tiny":  # sums near 2^-905: emulated steps outside fastvec._fma64's domain
+        x = x * 2.0 ** -460
+        y = y * 2.0 ** -455
+        init = np.full(8, 2.0 ** -950)
+    fast = _compare(_periodic_src(body, L, R, iters),
+                    {"x": x.tobytes(), "y": y.tobytes(), "init": init.tobytes()},
+                    expect_freps=1)
+    assert taken and all(taken) == walks
+    if data == "dot":
+        assert fast.fflags == 1  # NX
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_binade_walk_random_periods(monkeypatch, seed):
+    """Random period lengths, accumulator counts, magnitudes and starting values: the walk
+    (whenever it answers) equals the per-instruction path."""
+    rng = np.random.default_rng(100 + seed)
+    taken = _spy_walk(monkeypatch)
+    L = int(rng.choice([4, 8, 12, 24]))
+    nacc = int(rng.choice([1, 2, 4, 8]))
+    R = int(rng.integers(20, 60))
+    body = [f"fmadd.d fs{k}, ft0, ft1, fs{k}" for k in range(nacc)]
+    x = rng.uniform(0.25, 4.0, L) * np.exp2(rng.integers(-8, 8))
+    y = rng.uniform(-0.5, 2.0, L)
+    init = rng.standard_normal(8) * np.exp2(rng.integers(-4, 20, 8))
+    _compare(_periodic_src(body, L, R, L * R // nacc - int(rng.integers(0, 3))),
+             {"x": x.tobytes(), "y": y.tobytes(), "init": init.tobytes()}, expect_freps=1)
+    assert any(taken)
+
+
+@pytest.mark.parametrize("case", ["saturate", "saturate_partial", "saturate_fma", "wander",
+                                  "fp16_partial"])
+def test_narrow_chains_fixed_point(monkeypatch, case):
+    """Narrow chains over repeating operands stop where every accumulator is back at its
+    value of one period before (BF16 sums stuck once the addends are below half their ulp):
+    add chains inside _trusted_add's blocks, fused chains in _fixed_point's (found in a
+    later block); chains that keep moving (FP16) run to the end. Equal to the per-instruction
+    path, fflags included."""
+    import ml_dtypes
+    rng = np.random.default_rng(len(case))
+    monkeypatch.setattr(ff, "_FIX_ROWS", 32)
+    monkeypatch.setattr(ff, "_ADD_BLOCK", 64)
+    found = []
+    real = ff._fixed_point
+
+    def spy(*a):
+        r = real(*a)
+        found.append(r)
+        return r
+    monkeypatch.setattr(ff, "_fixed_point", spy)
+    rows = []  # fused: rows per general-path call
+    real_general = ff._general
+
+    def general(*a, **k):
+        rows.append(a[5])
+        return real_general(*a, **k)
+    monkeypatch.setattr(ff, "_general", general)
+    summed = []  # add: the last row accumulated
+    real_acc = ff._accumulate
+
+    def accumulate(x, fmt):
+        add = real_acc(x, fmt)
+
+        def run(a0, sl):
+            summed.append(sl.stop)
+            return add(a0, sl)
+        return run
+    monkeypatch.setattr(ff, "_accumulate", accumulate)
+    L, R = 8, 500  # 32 BF16 lanes per stream buffer, 4 accumulators: a period of 2 rows
+    body = [f"vfadd.h fs{k}, fs{k}, ft0" for k in range(4)]
+    iters = L * R // 4
+    x = rng.uniform(0.3, 0.9, 4 * L)
+    y = rng.uniform(0.5, 1.5, 4 * L)
+    mode = 3
+    if case == "saturate_fma":  # products below 1: stuck at 256 too
+        body = [f"vfmac.h fs{k}, ft0, ft1" for k in range(4)]
+        y = rng.uniform(0.5, 1.0, 4 * L)
+    elif case == "wander":  # both signs
+        x = rng.uniform(-1.0, 1.0, 4 * L)
+    elif case == "fp16_partial":  # FP16 lanes (fmode 0), a count no multiple of the period
+        mode = 0
+        iters -= 1
+    elif case == "saturate_partial":  # the last row at the other phase of the period
+        iters -= 1
+    dt = ml_dtypes.bfloat16 if mode else np.float16
+    src = _periodic_src(body, L, R, iters).replace("csrwi fmode, 3", f"csrwi fmode, {mode}")
+    _compare(src, {"x": x.astype(dt).tobytes(), "y": y.astype(dt).tobytes(),
+                   "init": np.zeros(32).astype(dt).tobytes()}, expect_freps=1)
+    if case == "saturate_fma":  # stopped early: the last block was one period
+        assert found and all(r is not None for r in found) and rows[-1] == 2, rows
+    else:
+        assert not found and summed
+        if case != "wander":  # (a wandering BF16 sum may get stuck too)
+            assert (max(summed) < iters) == case.startswith("saturate"), (max(summed), iters)

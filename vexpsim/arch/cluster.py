@@ -116,12 +116,15 @@ class TcdmBanks:
         return ("idx", *self._word_bits(cycles, banks))
 
     def _parts(self, part: tuple) -> list[tuple[Any, Any, Any]]:
-        """(ring words, index, bits) pieces of a slot set: ("idx", word indices, bits) or
-        ("rows", first cycle, cycle step, count, bank), the latter split where it wraps
-        around the ring (its cycles span less than the window: at most once)."""
+        """(ring words, index, bits) pieces of a slot set: ("idx", word indices, bits),
+        ("rows", first cycle, cycle step, count, bank) or ("tile", first cycle, count,
+        masks) (_tile_parts), the latter two split where they wrap around the ring (their
+        cycles span less than the window: at most once)."""
         words = self._words()
         if part[0] == "idx":
             return [(words, part[1], part[2])]
+        if part[0] == "tile":
+            return self._tile_parts(*part[1:])
         _, c0, step, count, bank = part
         rows = words.reshape(self.window, self.nw)
         col, bit = self.word[bank], np.uint64(self.bit[bank])
@@ -133,9 +136,37 @@ class TcdmBanks:
             out.append((rows, (slice(c, c + step * (count - n1 - 1) + 1, step), col), bit))
         return out
 
+    def _tile_parts(self, c0: int, count: int, tile: np.ndarray
+                    ) -> list[tuple[Any, Any, Any]]:
+        """Pieces of ("tile", first cycle, count, masks): cycle c0 + i takes the bank masks
+        tile[i % B] ((B, nw) words); 2-D views of the ring rows, whole tiles broadcast,
+        split where the cycles wrap around the ring (at most once)."""
+        rows = self._words().reshape(self.window, self.nw)
+        blk = tile.shape[0]
+        out: list[tuple[Any, Any, Any]] = []
+        first = c0 & self.mask
+        done = 0
+        while done < count:
+            start = (first + done) & self.mask
+            n = min(count - done, self.window - start)
+            seg = rows[start:start + n]
+            t = tile
+            if done % blk:
+                t = np.roll(tile, -(done % blk), axis=0)
+            whole = n // blk
+            if whole:
+                out.append((seg[:whole * blk].reshape(whole, blk, self.nw), Ellipsis, t))
+            if n > whole * blk:
+                out.append((seg[whole * blk:], Ellipsis, t[:n - whole * blk]))
+            done += n
+        return out
+
     def slots_free(self, part: tuple) -> bool:
-        """Whether none of the slots of `part` (see _parts; within the window) is taken."""
-        return not any((w[i] & b).any() for w, i, b in self._parts(part))
+        """Whether none of the slots of `part` (see _parts; within the window) is taken. Whole
+        tiles: the ring words OR-ed over the tiles first (a word meets its tile mask iff the
+        OR of the words at its phase does), one read pass without a temporary."""
+        return not any((np.bitwise_or.reduce(w, axis=0) & b).any() if w.ndim == 3 else
+                       (w[i] & b).any() for w, i, b in self._parts(part))
 
     def reserve_slots(self, parts: list[tuple]) -> None:
         """Reserve slot sets computed for the current window (frep_fast._steady, which

@@ -47,6 +47,12 @@ The last candidate steps the exact kernel one iteration at a time (any rounding 
 only one for add and fused chains outside round-to-nearest), for at most _EXACT_MAX
 iterations. Chains that converge slowly give up after _MAX_ROUNDS windows: the caller then
 runs the slow path.
+
+Chains over operands that repeat every q iterations (streams rewinding a buffer) have cheaper
+exact forms, tried first: a closed-form sum when every step is exact (`_periodic`); FP64
+fused chains in round-to-nearest walk binade by binade, whole periods at a time
+(`_binade_walk`); BF16/FP16 add and fused chains stop at a fixed point, when every
+accumulator is back at its value of one period before (`_fixed_point`).
 """
 
 from __future__ import annotations
@@ -988,20 +994,71 @@ def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int,
     done = period = None
     if rows < n:
         done = _periodic(st, fmt, rm, acc, others, n)
+        if done is None and fmt == "fp64" and st.kind == "fma" and rm == "rne":
+            done = _binade_walk(st, acc, others, n)
+        if done is None and fmt in ("bf16", "fp16") and st.kind == "fma":
+            done = _fixed_point(st, fmt, rm, acc, others, n, rows)
         if done is None:  # the general path on all n iterations
             period = others
-            others = [o if o is None else
-                      (np.broadcast_to(o[:1], (n, k * L)) if o.strides[0] == 0
-                       else _tile_rows(o, n)) for o in others]
-    if done is None:
-        done = _trusted(st, fmt, rm, acc, others, n)
-    if done is not None:
-        acc, flags = done
-    else:
-        acc, flags = _verified(st, fmt, rm, acc, others,
-                               _candidates(st, fmt, rm, others, period), n)
+            others = [_rows(o, n) for o in others]
+    acc, flags = done if done is not None else _general(st, fmt, rm, acc, others, n, period,
+                                                        rows if rows < n else None)
     words = _words(st, fmt, acc.reshape(k, L))
     return [words[c:c + 1] for c in range(k)], flags
+
+
+def _rows(o: np.ndarray | None, n: int) -> np.ndarray | None:
+    """Operands of one row period (or a broadcast constant row) repeated to n rows."""
+    if o is None:
+        return None
+    return np.broadcast_to(o[:1], (n, o.shape[1])) if o.strides[0] == 0 else _tile_rows(o, n)
+
+
+def _general(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int,
+             period: list | None = None, q: int | None = None) -> tuple[np.ndarray, int]:
+    """A chain over the n rows of `others`: _trusted, else _verified (`period`: see
+    _candidates; q: the rows repeat every q, see _trusted_add)."""
+    done = _trusted(st, fmt, rm, acc, others, n, q)
+    if done is not None:
+        return done
+    return _verified(st, fmt, rm, acc, others, _candidates(st, fmt, rm, others, period), n)
+
+
+_FIX_ROWS = 2048  # first rows evaluated before _fixed_point looks for a fixed point (x4 each)
+
+
+def _fixed_point(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int, q: int
+                 ) -> tuple[np.ndarray, int] | None:
+    """Narrow fused chains over operands repeating every q rows, in blocks, stopping early
+    where the accumulators stop moving (a BF16 sum of products below half its ulp; add
+    chains stop inside _trusted_add):
+    (acc_n, flags), or None (CannotVectorise: the caller's general path decides). The state
+    of the chains at row k is
+    (acc_k, k mod q). The general path runs a block of rows ending at a row k = n (mod q),
+    then q more: if every accumulator is back at its value of q rows before, each later
+    period repeats that one exactly, so acc_n = acc_k and the flags are those already seen;
+    else the next block (4x longer) continues from there, and the last one runs to n."""
+    pos, flags, chunk = 0, 0, q * max(1, _FIX_ROWS // q) + n % q
+
+    def run(a0: np.ndarray, count: int) -> tuple[np.ndarray, int]:
+        ops = [None if o is None else
+               _rows(np.roll(o, -(pos % q), axis=0) if o.strides[0] else o, count)
+               for o in others]
+        return _general(st, fmt, rm, a0, ops, count)
+    try:
+        while pos + chunk + q < n:
+            acc_a, fl = run(acc, chunk)
+            pos += chunk
+            acc, fl_b = run(acc_a, q)
+            pos += q
+            flags |= fl | fl_b
+            if np.array_equal(acc_a, acc):
+                return acc, flags
+            chunk = 4 * (chunk - chunk % q)  # = 0 (mod q): the next block ends = n too
+        acc, fl = run(acc, n - pos)  # no fixed point: the rest from here
+    except CannotVectorise:
+        return None
+    return acc, flags | fl
 
 
 def _snan_any(bits: np.ndarray, fmt: str) -> bool:
@@ -1009,8 +1066,8 @@ def _snan_any(bits: np.ndarray, fmt: str) -> bool:
     return bool((fv.is_nan(bits, fmt) & ((bits & qbit) == 0)).any())
 
 
-def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int
-             ) -> tuple[np.ndarray, int] | None:
+def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int,
+             q: int | None = None) -> tuple[np.ndarray, int] | None:
     """Chains whose candidate is exact by construction, flags computed directly; None when
     the general verification must run.
     - min/max: the running reduction on the order key is the chain (NaN and +-0 rules
@@ -1022,7 +1079,8 @@ def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int
       (tiny sums are exact) and cannot overflow without producing an infinity, so the flags
       are NX, raised iff some step is inexact.
     - fused chains (RNE) whose products are all exact in the format: an add chain of the
-      products (checked with the exact multiply kernel: no flag on any product)."""
+      products (checked with the exact multiply kernel: no flag on any product).
+    q: the operand rows repeat every q rows (_trusted_add may then stop early)."""
     sbit = 1 << (fv.FORMATS[fmt.split("/")[0]][0] - 1)
     if st.kind == "fma" and rm == "rne":
         # every product exact in the format (no flag): the fused chain is an add chain
@@ -1033,7 +1091,7 @@ def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int
         if x is None:
             return None
         return _trusted_add(acc, x ^ sbit if st.negate_product else x, fmt, n,
-                            _accumulate(x ^ sbit if st.negate_product else x, fmt))
+                            _accumulate(x ^ sbit if st.negate_product else x, fmt), q)
     if st.kind != "binop":
         return None
     pos = st.acc_pos
@@ -1043,7 +1101,7 @@ def _trusted(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int
     if not (st.op in ("add", "sub") and rm == "rne"):
         return None
     xs = x ^ sbit if st.op == "sub" else x
-    return _trusted_add(acc, xs, fmt, n, _accumulate(xs, fmt))
+    return _trusted_add(acc, xs, fmt, n, _accumulate(xs, fmt), q)
 
 
 def _periodic(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: int
@@ -1067,6 +1125,175 @@ def _periodic(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: in
         return None
     x = others[1 - st.acc_pos]
     return _periodic_sum(acc, x ^ sbit if st.op == "sub" else x, fmt, n)
+
+
+_WALK_STEPS = 96  # stepped (emulated) steps per chain before _binade_walk gives up
+
+
+def _fma_ro(c: float, ph: float, pl: float) -> float:
+    """RN(c + (ph + pl)) for an exact product ph + pl (Dekker), emulated with Python floats:
+    (th, tl) = TwoSum(c, ph), v = RO(tl + pl), RN(th + v) (Boldo & Melquiond's FMA by
+    round-to-odd, IEEE TC 57(4), 2008). A candidate: _binade_walk checks every one with
+    the exact kernel."""
+    th = c + ph
+    bb = th - c
+    tl = (c - (th - bb)) + (ph - bb)
+    v = tl + pl
+    bb = v - tl
+    err = (tl - (v - bb)) + (pl - bb)
+    if err != 0.0 and (v / math.ulp(v)) % 2.0 == 0.0:  # inexact, even: the odd neighbour
+        v = math.nextafter(v, math.inf if err > 0.0 else -math.inf)
+    return th + v
+
+
+def _binade_walk(st: _Step, acc: np.ndarray, others: list, n: int
+                 ) -> tuple[np.ndarray, int] | None:
+    """FP64 fused chains in RNE, acc_(k+1) = RN(acc_k + a_k b_k), with operands repeating
+    every q = rows iterations ((q, K) arrays in `others`; each column one chain): (acc_n,
+    flags), or None (the general path then runs). Cost independent of n.
+
+    While acc stays in one binade [2^E, 2^(E+1)) (or its negative), where the binary64
+    numbers are the multiples of u = 2^(E-52): for acc_k a multiple of u and
+    acc_k + d_k in [2^E + u, 2^(E+1) - u] with d_k = RN(rep + p_k) - rep for a representative
+    rep of the binade, RN(acc_k + p_k) = acc_k + d_k, unless p_k is a tie (an odd multiple
+    of u/2; then d_k depends on the parity of rep/u, so a second representative rep + u
+    exposes it): the increments repeat with the operands. In units of u the chain is then
+    integer arithmetic over whole periods: jump as many periods (then single steps) as keep
+    every partial sum inside the binade. The d_k of every binade the chain can reach come
+    from one call of the exact kernel (a binade is used only where both representatives
+    agree, their results lie in the safe range and raise no flag but NX; NX of a step is
+    that of its representative: acc_k + p_k - RN(.) = p_k - d_k). The steps that leave a
+    binade (or start from 0) are emulated (_fma_ro) and all checked by one call of the
+    exact kernel at the end (flags from there)."""
+    q, k_cols = others[0].shape[0], acc.shape[0]
+    enc = [np.ascontiguousarray(np.broadcast_to(o, (q, k_cols))) for o in others[:2]]
+    a, b = enc[0].view(np.float64), enc[1].view(np.float64)
+    if st.negate_product:
+        a = -a
+    c0 = np.ascontiguousarray(acc).view(np.float64)
+    if not (np.isfinite(a).all() and np.isfinite(b).all() and np.isfinite(c0).all()):
+        return None
+    ea, eb = fv._exp64(enc[0]), fv._exp64(enc[1])
+    # products where Dekker's ph + pl is exact (k_mul's domain), or zero
+    if not (((a == 0) | (b == 0)) | ((ea >= -1022) & (eb >= -1022) & (ea <= 995) &
+                                     (eb <= 995) & (ea + eb >= -918) &
+                                     (ea + eb <= 1020))).all():
+        return None
+    with np.errstate(all="ignore"):
+        ph, pl = fv._two_prod(a, b)
+    pmax = float(np.abs(ph).max())
+    # |acc_n| <= |acc_0| + (n // q + 1) sum |p| over a period (the roundings add little)
+    top = float((np.abs(c0) + (n // q + 1) * np.abs(ph).sum(axis=0)).max()) * 1.01
+    if pmax == 0.0 or not top < 2.0 ** 1000:
+        return None
+    e_lo, e_hi = math.frexp(pmax)[1] + 1, math.frexp(top)[1]
+    signs = [sg for sg in (1.0, -1.0)
+             if (c0 * sg > 0).any() or (ph * sg > 0).any()]
+    es = np.arange(e_lo, max(e_lo, e_hi) + 1)
+    rep = np.array([[[sg * 1.5, sg * 1.5 + sg * 2.0 ** -52] for _ in es] for sg in signs])
+    rep = np.ldexp(rep, es[None, :, None])  # (signs, binades, 2)
+    res, fl = _kernel(st, "fp64", "rne", [enc[0][..., None], enc[1][..., None],
+                                          rep.view(U64)[..., None, None, None]])
+    r = res[..., 0].view(np.float64)  # (signs, binades, 2, q, K)
+    u = np.ldexp(1.0, es - 52)[None, :, None, None, None]
+    lo = np.ldexp(1.0, es)[None, :, None, None, None]
+    sg = np.array(signs)[:, None, None, None, None]
+    with np.errstate(all="ignore"):
+        d = r - rep[..., None, None]
+        mag = r * sg
+    fl = fl[..., 0]
+    ok = ((fl & ~np.uint8(fpa.NX)) == 0) & (mag >= lo + u) & (mag <= 2 * lo - u)
+    ok = ok.all(axis=2) & (d[:, :, 0] == d[:, :, 1])  # (signs, binades, q, K)
+    ok = ok.all(axis=2)  # (signs, binades, K)
+    units = np.where(ok[:, :, None], d[:, :, 0] / u[:, :, 0], 0).astype(np.int64)
+    inexact = (fl[:, :, 0] & np.uint8(fpa.NX)) != 0
+    # partial sums over one period from each starting row r0: cum[r0 + j] - cum[r0]
+    cum = np.zeros(units.shape[:2] + (2 * q + 1, k_cols), dtype=np.int64)
+    np.cumsum(np.concatenate([units, units], axis=2), axis=2, out=cum[:, :, 1:])
+    win = np.lib.stride_tricks.sliding_window_view(cum[:, :, 1:2 * q], q, axis=2)
+    pmin = np.minimum(win.min(axis=-1) - cum[:, :, :q], 0)  # (signs, binades, q, K)
+    pmax_ = np.maximum(win.max(axis=-1) - cum[:, :, :q], 0)
+    tr = (0, 1, 3, 2)  # -> [sign][binade][column][row] lists
+    tab_ok, tab_inc, tab_nx = ok.tolist(), units.transpose(tr).tolist(), \
+        inexact.transpose(tr).tolist()
+    tab_any = inexact.any(axis=2).tolist()
+    tab_run = cum[:, :, q].tolist()
+    tab_min, tab_max = pmin.transpose(tr).tolist(), pmax_.transpose(tr).tolist()
+    sidx = {sgn: i for i, sgn in enumerate(signs)}
+    nes = len(es)
+    phl, pll = ph.tolist(), pl.tolist()
+    # fastvec._fma64's domain for the products (nonzero: its zero-product rule differs)
+    dom64 = ((ea >= -1022) & (eb >= -1022) & (ea <= 995) & (eb <= 995) & (ea + eb >= -910) &
+             (ea + eb <= 1019) & (ph != 0)).tolist()
+    emu: list[tuple[int, int, float, float]] = []  # (column, row, acc before, after)
+    finals, nx = [], False
+    top53, bot52 = (1 << 53) - 1, (1 << 52) + 1
+    for col in range(k_cols):
+        c = float(c0[col])
+        k = 0
+        budget = _WALK_STEPS
+        while k < n:
+            i = j = -1
+            if c != 0.0:
+                e = math.frexp(c)[1] - 1
+                i, j = sidx.get(1.0 if c > 0 else -1.0, -1), e - e_lo
+            if i >= 0 and 0 <= j < nes and tab_ok[i][j][col]:
+                inc, inx = tab_inc[i][j][col], tab_nx[i][j][col]
+                u1 = math.ldexp(1.0, e - 52)
+                cu = int(c / u1)
+                lo1, hi1 = (bot52, top53) if c > 0 else (-top53, -bot52)
+                r0 = k % q
+                run, pmn, pmx = tab_run[i][j][col], tab_min[i][j][col][r0], \
+                    tab_max[i][j][col][r0]
+                if cu + pmn < lo1 or cu + pmx > hi1:
+                    t = 0
+                elif run > 0:
+                    t = (hi1 - cu - pmx) // run + 1
+                elif run < 0:
+                    t = (cu + pmn - lo1) // -run + 1
+                else:
+                    t = n
+                t = min(t, (n - k) // q)
+                if t > 0:
+                    cu += t * run
+                    k += t * q
+                    nx = nx or tab_any[i][j][col]
+                while k < n:
+                    nxt = cu + inc[k % q]
+                    if not lo1 <= nxt <= hi1:
+                        break
+                    cu = nxt
+                    nx = nx or inx[k % q]
+                    k += 1
+                c = cu * u1
+                if k >= n:
+                    break
+            row = k % q
+            new = _fma_ro(c, phl[row][col], pll[row][col])
+            emu.append((col, row, c, new))
+            c = new
+            k += 1
+            budget -= 1
+            if budget < 0:
+                return None
+        finals.append(c)
+    flags = 0
+    # the emulated steps are the exact kernel's own FP64 path (fastvec._fma64: the same
+    # operations in the same order) wherever its domain holds; there, with NX raised
+    # anyway, the kernel would confirm them and add no flag (results normal or exact)
+    if emu and (not nx or not all(
+            dom64[row][col] and (c == 0.0 or -910 <= math.frexp(c)[1] - 1 <= 1019)
+            for col, row, c, _ in emu)):
+        cols, rows_, prev, after = (np.array(x) for x in zip(*emu, strict=True))
+        chk, cfl = _kernel(st, "fp64", "rne", [
+            enc[0][rows_, cols][:, None], enc[1][rows_, cols][:, None],
+            prev.astype(np.float64).view(U64)[:, None]])
+        if (chk[:, 0] != after.astype(np.float64).view(U64)).any():
+            return None
+        flags = int(np.bitwise_or.reduce(cfl, axis=None))
+    if nx:
+        flags |= fpa.NX
+    return np.array(finals, dtype=np.float64).view(U64).astype(acc.dtype), flags
 
 
 def _minmax_final(acc: np.ndarray, x: np.ndarray, fmt: str, want_max: bool
@@ -1133,12 +1360,37 @@ def _exact_products(a: np.ndarray, b: np.ndarray, fmt: str) -> np.ndarray | None
     return out.reshape(a.shape)
 
 
-def _trusted_add(acc: np.ndarray, xs: np.ndarray, fmt: str, n: int, cand: Any
-                 ) -> tuple[np.ndarray, int] | None:
-    """acc + xs chain in RNE from np.add.accumulate (see _trusted), or None with specials."""
+_ADD_BLOCK = 1024  # rows of the first block when _trusted_add looks for a fixed point (x2)
+
+
+def _trusted_add(acc: np.ndarray, xs: np.ndarray, fmt: str, n: int, cand: Any,
+                 q: int | None = None) -> tuple[np.ndarray, int] | None:
+    """acc + xs chain in RNE from np.add.accumulate (see _trusted), or None with specials.
+    q: the addends repeat every q rows; the accumulation then runs in blocks (doubling) and stops
+    where every sum is back at its value of q rows before (a BF16 sum of values below half
+    its ulp): with the same addends the following periods repeat that one exactly, so the
+    result is the value at the same phase and the later steps raise the flags already
+    seen."""
     if fv.is_special(acc, fmt).any() or fv.is_special(xs, fmt).any():
         return None
-    c = cand(acc, slice(0, n))
+    last = n - 1
+    if q is None or n < 4 * _ADD_BLOCK:
+        c = cand(acc, slice(0, n))
+    else:
+        parts, a0, k = [], acc, 0
+        blk = max(_ADD_BLOCK, 2 * q)
+        while k < n:
+            part = cand(a0, slice(k, min(n, k + blk)))
+            parts.append(part)
+            a0 = part[-1]
+            k += part.shape[0]
+            if k < n and part.shape[0] > q and np.array_equal(part[-1], part[-1 - q]):
+                j = k - 1 - q  # rows j + 1 ... repeat rows j + 1 - q ...: periodic from j
+                last = j + (n - 1 - j) % q
+                break
+            blk *= 2  # sums that never settle: few blocks all the same
+        c = np.concatenate(parts)
+        n = c.shape[0]
     if fv.is_special(c, fmt).any():
         return None
     flags = 0
@@ -1146,12 +1398,12 @@ def _trusted_add(acc: np.ndarray, xs: np.ndarray, fmt: str, n: int, cand: Any
     for k in range(0, n, step):  # stops at the first inexact step
         m = min(step, n - k)
         prev = fv.to_f64(c[k - 1:k + m - 1] if k else np.vstack([acc[None], c[:m - 1]]), fmt)
-        xv = fv.to_f64(xs[k:k + step], fmt)
+        xv = fv.to_f64(xs[k:k + m], fmt)
         s, e = fv.two_sum(prev, xv)
-        if ((e != 0) | (s != fv.to_f64(c[k:k + step], fmt))).any():
+        if ((e != 0) | (s != fv.to_f64(c[k:k + m], fmt))).any():
             flags = fpa.NX
             break
-    return c[-1], flags
+    return c[last], flags
 
 
 def _verified(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, cands: list,

@@ -171,6 +171,16 @@ def _steady(snaps: list[list[int]], marks: list[list[int]], streams: list[Any], 
                            np.tile(banks, (-(-m0 // r), 1))[:m0].reshape(-1))
         if not tc.slots_free(head):
             return None
+    slots = _tile_slots(per, period_cycles, m, tc)
+    if slots is None:
+        slots = _request_slots(per, period_cycles, m, tc)
+    return (step, m, slots) if slots else None
+
+
+def _request_slots(per: list[tuple[np.ndarray, np.ndarray]], period: int, m: int, tc: Any
+                   ) -> list[tuple]:
+    """The ring slots of the extrapolated requests as strided ("rows") or index slot sets,
+    [] when one is taken or two requests share a bank and cycle (see _tile_slots)."""
     slots = []
     for base, banks in per:
         r, e = banks.shape
@@ -179,20 +189,84 @@ def _steady(snaps: list[list[int]], marks: list[list[int]], streams: list[Any], 
             # for each (j mod r, q) a strided set of ring slots, checked as NumPy slices
             for jr in range(r):
                 for q in range(e):
-                    part = ("rows", int(base[q]) + period_cycles * (jr + 1),
-                            period_cycles * r, (m - jr + r - 1) // r, int(banks[jr, q]))
+                    part = ("rows", int(base[q]) + period * (jr + 1),
+                            period * r, (m - jr + r - 1) // r, int(banks[jr, q]))
                     if not tc.slots_free(part):
-                        return None
+                        return []
                     slots.append(part)
         else:  # ring slot (cycle mod window) * banks + bank of every request
-            cyc = base[None, :] + period_cycles * np.arange(1, m + 1, dtype=np.int64)[:, None]
+            cyc = base[None, :] + period * np.arange(1, m + 1, dtype=np.int64)[:, None]
             part = tc.slot_set(cyc.reshape(-1), np.tile(banks, (-(-m // r), 1))[:m].reshape(-1))
             if not tc.slots_free(part):
-                return None
+                return []
             slots.append(part)
-    if _collide(per, period_cycles, m):
+    if _collide(per, period, m):
+        return []
+    return slots
+
+
+def _tile_slots(per: list[tuple[np.ndarray, np.ndarray]], period: int, m: int, tc: Any
+                ) -> list[tuple] | None:
+    """The ring slots of the extrapolated requests as "tile" slot sets (TcdmBanks._parts):
+    [] when one is taken or two requests share a bank and cycle, None when the banks' joint
+    period is too long for this (then the strided and index sets are built instead).
+
+    Request (j, q) of a stream, j < m, is at cycle O + rel[q] + period * j (O the first
+    request's cycle) in bank banks[j % r, q]. Between the offsets max(rel) and
+    period * (m - 1) every cycle receives what the unbounded periodic extension gives it,
+    which repeats every B = period * lcm(r) cycles: one (B, words) tile of bank masks,
+    checked and reserved as 2-D views of the ring (a few dense passes instead of one
+    strided pass per request column). The head and tail cycles outside that range are
+    small tiles of their own, built request by request."""
+    rr = 1
+    for _, banks in per:
+        rr = rr * banks.shape[0] // math.gcd(rr, banks.shape[0])
+    blk = period * rr
+    o = min(int(base.min()) for base, _ in per) + period
+    rels = [base + period - o for base, _ in per]
+    ia = max(int(rel.max()) for rel in rels)
+    ib = period * (m - 1) + 1  # interior offsets [ia, ib)
+    if ib - ia < max(4 * blk, _TILE_MIN):
         return None
-    return step, m, slots
+    nw = tc.nw
+
+    rel = np.concatenate(rels)
+    bk_all = np.concatenate([np.tile(banks, (rr // banks.shape[0], 1)) for _, banks in per],
+                            axis=1)  # (R, requests per period): bank of j mod R
+    cols = np.arange(rel.size)[None, :]
+
+    def tile(jlo: np.ndarray, jhi: np.ndarray, lo: int, size: int) -> np.ndarray | None:
+        """Bank masks (size, nw) of offsets [lo, lo + size) (mod size) from requests
+        (q, j), jlo[q] <= j < jhi[q]; None if two of them share a bank and cycle."""
+        js = jlo[None, :] + np.arange(max(1, int((jhi - jlo).max())))[:, None]
+        ok = js < jhi[None, :]
+        off = ((rel[None, :] + period * js - lo) % size)[ok]
+        bk = bk_all[js % rr, cols][ok]
+        key = np.sort(off * (nw << 6) + bk)
+        if key.size > 1 and (key[1:] == key[:-1]).any():
+            return None
+        t = np.zeros(size * nw, dtype=np.uint64)
+        np.bitwise_or.at(t, off * nw + (bk >> 6), np.left_shift(
+            np.uint64(1), (bk & 63).astype(np.uint64)))
+        return t.reshape(size, nw)
+
+    # interior: every request of R consecutive periods, by offset mod B (each residue of
+    # the interior occurs there with all of its requests, the interior being >= B long)
+    zero = np.zeros_like(rel)
+    mid = tile(zero, zero + rr, ia, blk)
+    if mid is None:
+        return []
+    parts = [("tile", o + ia, ib - ia, mid)]
+    if ia:  # head [0, ia) and tail [ib, ib + ia): the requests whose offsets fall there
+        head = tile(zero, np.maximum(0, -((rel - ia) // period)), 0, ia)
+        tail = tile(np.maximum(0, -((rel - ib) // period)), zero + m, ib, ia)
+        if head is None or tail is None:
+            return []
+        parts += [("tile", o, ia, head), ("tile", o + ib, ia, tail)]
+    for part in parts:
+        if not tc.slots_free(part):
+            return []
+    return parts
 
 
 def _collide(per: list[tuple[np.ndarray, np.ndarray]], period: int, m: int) -> bool:
@@ -214,6 +288,7 @@ def _collide(per: list[tuple[np.ndarray, np.ndarray]], period: int, m: int) -> b
 _PREFIX = 16  # periods whose slots are checked before the others
 _STRIDED_MAX = 1024  # (row residue, request) pairs per stream checked as strided slices
 _STRIDED_MIN = 64  # ... each of at least this many slots (else one index array is cheaper)
+_TILE_MIN = 1024  # interior cycles of a loop checked as tiles (_tile_slots), at least
 _DIRECT_MAX = 1 << 12  # requests checked for collisions directly (sorted), else periodically
 
 

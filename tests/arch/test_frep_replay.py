@@ -11,8 +11,7 @@ import json
 import pytest
 
 from vexpsim.arch import frep_replay
-from vexpsim.arch.functional import VECTOR_MIN_MAPS
-from vexpsim.arch.functional import run_source
+from vexpsim.arch.functional import VECTOR_MIN_MAPS, run_source
 
 KERNEL = """
 # every compute hart: six short FREPs over arrays OFF*h bytes apart; the last hart may DMA

@@ -1343,6 +1343,7 @@ def _spy_walk(monkeypatch) -> list:
         taken.append(r is not None)
         return r
     monkeypatch.setattr(ff, "_binade_walk", spy)
+    monkeypatch.setattr(ff, "_WALK_MIN_REPEATS", 1)  # these loops repeat their period less
     return taken
 
 
@@ -1484,3 +1485,22 @@ def test_narrow_chains_fixed_point(monkeypatch, case):
         assert not found and summed
         if case != "wander":  # (a wandering BF16 sum may get stuck too)
             assert (max(summed) < iters) == case.startswith("saturate"), (max(summed), iters)
+
+
+def test_binade_walk_only_for_often_repeated_periods(monkeypatch):
+    """The walk's tables grow with the operands' period: it runs only when the period
+    repeats _WALK_MIN_REPEATS times (the bench's 8-iteration period over 4096 iterations),
+    not for a 256-iteration period repeated 8 times (the general path then)."""
+    from vexpsim.arch.bench import bench
+    calls = []
+    real = ff._binade_walk
+
+    def spy(*a, **k):
+        calls.append(a[3])
+        return real(*a, **k)
+    monkeypatch.setattr(ff, "_binade_walk", spy)
+    bench("frep_ssr_spmd_rand", 64, False, 1)
+    assert calls and all(n >= 8 * ff._WALK_MIN_REPEATS for n in calls)
+    calls.clear()
+    bench("frep_ssr_spmd_rand_long", 1, False, 1)
+    assert not calls

@@ -994,7 +994,8 @@ def _chains(group: list[tuple[_Step, list, int]], fmt: str, rm: str, n: int,
     done = period = None
     if rows < n:
         done = _periodic(st, fmt, rm, acc, others, n)
-        if done is None and fmt == "fp64" and st.kind == "fma" and rm == "rne":
+        if done is None and fmt == "fp64" and st.kind == "fma" and rm == "rne" and \
+                rows * _WALK_MIN_REPEATS <= n:
             done = _binade_walk(st, acc, others, n)
         if done is None and fmt in ("bf16", "fp16") and st.kind == "fma":
             done = _fixed_point(st, fmt, rm, acc, others, n, rows)
@@ -1128,6 +1129,11 @@ def _periodic(st: _Step, fmt: str, rm: str, acc: np.ndarray, others: list, n: in
 
 
 _WALK_STEPS = 96  # stepped (emulated) steps per chain before _binade_walk gives up
+# _binade_walk's tables cost about 2 x signs x binades x q exact steps per chain (q: the
+# operands' period), the general path about n: the walk only when the period repeats at
+# least this often (measured, bench: q = 8 repeating 2048 times, walk 2-3x faster; q = 256
+# repeating 64 or 256 times, the general path as fast or faster)
+_WALK_MIN_REPEATS = 512
 
 
 def _fma_ro(c: float, ph: float, pl: float) -> float:
@@ -1144,6 +1150,21 @@ def _fma_ro(c: float, ph: float, pl: float) -> float:
     if err != 0.0 and (v / math.ulp(v)) % 2.0 == 0.0:  # inexact, even: the odd neighbour
         v = math.nextafter(v, math.inf if err > 0.0 else -math.inf)
     return th + v
+
+
+def _window_extrema(x: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum and maximum of x[:, :, r:r + q] for r = 0..q-1 (x: 2q - 1 entries on axis 2),
+    by doubling windows (O(q log q); a sliding-window view costs O(q^2), which made long
+    operand periods slower than the general path)."""
+    mn = mx = x
+    w = 1
+    while 2 * w <= q:  # mn[:, :, i] = min of x[:, :, i:i + 2w]
+        mn = np.minimum(mn[:, :, :-w], mn[:, :, w:])
+        mx = np.maximum(mx[:, :, :-w], mx[:, :, w:])
+        w *= 2
+    # a window of q: two overlapping windows of w (w <= q < 2w)
+    return (np.minimum(mn[:, :, :q], mn[:, :, q - w:2 * q - w]),
+            np.maximum(mx[:, :, :q], mx[:, :, q - w:2 * q - w]))
 
 
 def _binade_walk(st: _Step, acc: np.ndarray, others: list, n: int
@@ -1210,9 +1231,9 @@ def _binade_walk(st: _Step, acc: np.ndarray, others: list, n: int
     # partial sums over one period from each starting row r0: cum[r0 + j] - cum[r0]
     cum = np.zeros(units.shape[:2] + (2 * q + 1, k_cols), dtype=np.int64)
     np.cumsum(np.concatenate([units, units], axis=2), axis=2, out=cum[:, :, 1:])
-    win = np.lib.stride_tricks.sliding_window_view(cum[:, :, 1:2 * q], q, axis=2)
-    pmin = np.minimum(win.min(axis=-1) - cum[:, :, :q], 0)  # (signs, binades, q, K)
-    pmax_ = np.maximum(win.max(axis=-1) - cum[:, :, :q], 0)
+    wmin, wmax = _window_extrema(cum[:, :, 1:2 * q], q)
+    pmin = np.minimum(wmin - cum[:, :, :q], 0)  # (signs, binades, q, K)
+    pmax_ = np.maximum(wmax - cum[:, :, :q], 0)
     tr = (0, 1, 3, 2)  # -> [sign][binade][column][row] lists
     tab_ok, tab_inc, tab_nx = ok.tolist(), units.transpose(tr).tolist(), \
         inexact.transpose(tr).tolist()

@@ -62,8 +62,8 @@ def test_record_has_energy_efficiency_when_the_kernel_counts_flop(monkeypatch):
     assert rec["static_power_mw"] > 0 and rec["energy_table"] == "gf12lp_0p8v"
 
 
-def test_extrapolation_weighs_the_runs(monkeypatch):
-    # a toy Extrapolation: the "full" N = 64 run stands for 3 x (N = 32) - 1 x (N = 16)
+def _toy_extrapolation(monkeypatch):
+    """softmax_vexp_row whose "full" N = 64 run stands for 3 x (N = 32) - 1 x (N = 16)."""
     from dataclasses import replace
 
     from vexpsim.experiments import kernelrun
@@ -73,6 +73,12 @@ def test_extrapolation_weighs_the_runs(monkeypatch):
                                   {"note": "toy"})
     monkeypatch.setitem(ks, k.name, replace(k, extrapolate=lambda p: ext if p["N"] == 64
                                             else None))
+    return k
+
+
+def test_extrapolation_weighs_the_runs(monkeypatch):
+    from vexpsim.experiments import kernelrun
+    k = _toy_extrapolation(monkeypatch)
     monkeypatch.setattr(kernelrun, "_RUN_CACHE", {})
     small = {n: run_kernel(k.name, {"N": n}).record for n in (16, 32)}
     rec = run_kernel(k.name, {"N": 64}).record
@@ -90,15 +96,8 @@ def test_extrapolation_weighs_the_runs(monkeypatch):
 def test_kernel_runs_are_the_runs_run_kernel_sums(monkeypatch):
     """kernel_runs: the simulations behind a point with their weights and exec results (the
     runs run_kernel weighs), or the point itself with weight 1; the same checks up front."""
-    from dataclasses import replace
-
     from vexpsim.experiments import kernelrun
-    ks = load_kernels()
-    k = ks["softmax_vexp_row"]
-    ext = kernelrun.Extrapolation(((dict(k.params, N=16), -1.0), (dict(k.params, N=32), 3.0)),
-                                  {"note": "toy"})
-    monkeypatch.setitem(ks, k.name, replace(k, extrapolate=lambda p: ext if p["N"] == 64
-                                            else None))
+    k = _toy_extrapolation(monkeypatch)
     runs = kernelrun.kernel_runs(k.name, {"N": 64})
     assert [(r.record["params"]["N"], w) for r, w in runs] == [(16, -1.0), (32, 3.0)]
     assert all(r.exec_result is not None for r, _ in runs)

@@ -448,14 +448,11 @@ class Ssr:
         from the list (cheaper than generator steps; vexpsim.arch.frep_replay)."""
         if self.addrs is None or self._ahead is None:
             return []
-        geo = self._geo
-        total = 1
-        for d in range(geo[1]):
-            total *= geo[2][d] + 1
-        end = min(self._next_e + count + 1, total)
-        addrs = self._address_list(*geo, self._next_e, end - self._next_e)
-        self.addrs = chain(addrs[1:], self._gen(*geo, start=end)) if end < total else \
-            iter(addrs[1:])
+        geo, left = self._geo, self._remaining()
+        n = min(count + 1, left)
+        addrs = self._address_list(*geo, self._next_e, n)
+        self.addrs = chain(addrs[1:], self._gen(*geo, start=self._next_e + n)) if n < left \
+            else iter(addrs[1:])
         return addrs[:count]
 
     @staticmethod
@@ -485,34 +482,28 @@ class Ssr:
             b1 = bounds[1]
             offs = tuple(range(0, (b0 + 1) * sg0, sg0)) if sg0 else ()
         while True:
+            whole = False
             if block and not idx[0] and not idx[1] and count - len(out) >= block and sg0 \
                     and r1 and not (addr | sg0 | r1) & 7:
                 end = addr + b1 * r1
-                if 0 <= end <= M32 and 0 <= addr + b0 * sg0 <= M32 and \
-                        0 <= end + b0 * sg0 <= M32:  # no wrap: the corners in range
-                    out += [a + o for a in range(addr, end + (1 if r1 > 0 else -1), r1)
-                            for o in offs]
-                    if len(out) >= count:
-                        return out
-                    idx[0], idx[1] = b0, b1
-                    addr = end + b0 * sg0
-                    for d in range(dims):  # _gen's step to the next element
-                        if idx[d] < bounds[d]:
-                            idx[d] += 1
-                            addr = (addr + strides[d]) & M32
-                            break
-                        idx[d] = 0
-                    continue
-            run = min(b0 - idx[0] + 1, count - len(out))
-            last = addr + (run - 1) * s0
-            if s0 and not (addr | s0) & 7 and 0 <= last <= M32:
-                out += range(addr, last + (1 if s0 > 0 else -1), s0)
+                whole = 0 <= end <= M32 and 0 <= addr + b0 * sg0 <= M32 and \
+                    0 <= end + b0 * sg0 <= M32  # no wrap: the corners in range
+            if whole:
+                out += [a + o for a in range(addr, end + (1 if r1 > 0 else -1), r1)
+                        for o in offs]
+                idx[0], idx[1] = b0, b1
+                addr = end + b0 * sg0
             else:
-                out += [((addr + j * s0) & M32) & 0xFFFFFFF8 for j in range(run)]
+                run = min(b0 - idx[0] + 1, count - len(out))
+                last = addr + (run - 1) * s0
+                if s0 and not (addr | s0) & 7 and 0 <= last <= M32:
+                    out += range(addr, last + (1 if s0 > 0 else -1), s0)
+                else:
+                    out += [((addr + j * s0) & M32) & 0xFFFFFFF8 for j in range(run)]
+                idx[0] += run - 1
+                addr = last & M32
             if len(out) >= count:
                 return out
-            idx[0] += run - 1
-            addr = last & M32
             for d in range(dims):  # _gen's step to the next element
                 if idx[d] < bounds[d]:
                     idx[d] += 1
